@@ -1,0 +1,55 @@
+# virtio-gpio top-level build. Run through tools/run, which prepares the
+# Debian packages and the .venv this file expects on PATH.
+
+PYTHON  ?= python
+BUILD   := build
+ASAN_DIR := $(BUILD)/asan
+
+.PHONY: main build demo test test-unit test-asan bench clean
+
+## main: build everything and show the core working against the model
+main: build demo
+
+## build: compile the cffi core and install the package into the venv
+build:
+	rm -rf $(BUILD)/lib.* $(BUILD)/temp.*
+	$(PYTHON) -m pip install -q --no-build-isolation --no-deps --force-reinstall .
+
+demo: build
+	$(PYTHON) -m virtio_gpio.demo
+
+## test: the whole suite, as CI runs it
+test: test-unit test-asan
+
+test-unit: build
+	$(PYTHON) -m pytest tests
+
+# The same tests against a second build of the core with ASan and UBSan;
+# any finding aborts the process and so fails the run.
+test-asan:
+	rm -rf $(ASAN_DIR)
+	$(PYTHON) python/_cffi_src/build_core.py --sanitize --outdir $(ASAN_DIR)
+	mkdir -p $(ASAN_DIR)/pkg/virtio_gpio
+	cp python/virtio_gpio/*.py $(ASAN_DIR)/pkg/virtio_gpio/
+	cp $(ASAN_DIR)/_cffi_tmp/virtio_gpio/_core*.so $(ASAN_DIR)/pkg/virtio_gpio/
+	PYTHONPATH=$(ASAN_DIR)/pkg VGPIO_EXPECT_CORE_DIR=$(ASAN_DIR)/pkg \
+	LD_PRELOAD="$$(gcc -print-file-name=libasan.so) $$(gcc -print-file-name=libubsan.so)" \
+	ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 \
+	UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+	HYPOTHESIS_PROFILE=sanitizer \
+		$(PYTHON) -m pytest -p no:cacheprovider tests
+
+## bench: Python/cffi round trip vs the same core driven from C
+BENCH_C := $(BUILD)/bench_loopback
+bench: build $(BENCH_C)
+	$(PYTHON) -m virtio_gpio.bench --c-binary $(BENCH_C)
+
+$(BENCH_C): python/csrc/bench_loopback.c python/csrc/simvq.c \
+		python/csrc/vgpio_uhost.c kernel/vgpio_core.c \
+		kernel/os/posix/vgpio_os.c kernel/*.h python/csrc/*.h
+	mkdir -p $(BUILD)
+	gcc -O2 -std=gnu11 -Wall -Wextra -Werror -Ikernel -Ikernel/os/posix \
+		-Ipython/csrc -o $@ $(filter %.c,$^) -lpthread
+
+clean:
+	rm -rf $(BUILD) *.egg-info python/*.egg-info

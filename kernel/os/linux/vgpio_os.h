@@ -1,0 +1,34 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * OS shim for the portable core, kernel side: everything the core needs
+ * maps straight onto the kernel's own helpers.
+ */
+#ifndef VGPIO_OS_H
+#define VGPIO_OS_H
+
+#include <linux/cache.h>
+#include <linux/errno.h>
+#include <linux/slab.h>
+#include <linux/spinlock.h>
+#include <linux/string.h>
+#include <linux/types.h>
+#include <asm/byteorder.h>
+
+/*
+ * The core's lock protects per-line state and the virtqueues; it is taken
+ * from the virtqueue callbacks, which may run in hard-irq context.
+ */
+typedef spinlock_t vgpio_lock_t;
+#define vgpio_lock_init(l)		spin_lock_init(l)
+#define vgpio_lock_destroy(l)		do { } while (0)
+#define vgpio_lock(l, flags)		spin_lock_irqsave(l, flags)
+#define vgpio_unlock(l, flags)		spin_unlock_irqrestore(l, flags)
+
+/* Device-written buffers never share a cache line with anything else. */
+#define VGPIO_DMA_ALIGN			SMP_CACHE_BYTES
+
+/* Only called at probe time, in process context, with no lock held. */
+#define vgpio_zalloc(size)		kzalloc(size, GFP_KERNEL)
+#define vgpio_free(ptr)			kfree(ptr)
+
+#endif /* VGPIO_OS_H */

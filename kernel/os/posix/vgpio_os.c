@@ -1,0 +1,29 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/* Userspace allocation hooks for the portable core; see vgpio_os.h. */
+#include <stdlib.h>
+
+#include "vgpio_os.h"
+
+long vgpio_os_live_allocs;
+long vgpio_os_fail_after = -1;
+
+void *vgpio_zalloc(size_t size)
+{
+	void *p;
+
+	if (vgpio_os_fail_after == 0)
+		return NULL;
+	if (vgpio_os_fail_after > 0)
+		vgpio_os_fail_after--;
+	p = calloc(1, size ? size : 1);
+	if (p)
+		vgpio_os_live_allocs++;
+	return p;
+}
+
+void vgpio_free(void *ptr)
+{
+	if (ptr)
+		vgpio_os_live_allocs--;
+	free(ptr);
+}

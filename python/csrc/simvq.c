@@ -1,0 +1,199 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/* Simulated virtqueue; see simvq.h. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "simvq.h"
+
+enum simvq_state { SIMVQ_FREE, SIMVQ_AVAIL, SIMVQ_DEVICE, SIMVQ_USED };
+
+struct simvq_desc {
+	void *buf;
+	unsigned int len;
+	bool writable;
+	enum simvq_state state;
+};
+
+struct simvq_used {
+	unsigned int id;
+	unsigned int len;
+};
+
+/* Two FIFOs of ring size: avail (driver -> device) and used (back). */
+struct simvq {
+	unsigned int num;
+	struct simvq_desc *desc;
+	unsigned int *avail;
+	unsigned int avail_head, avail_count;
+	struct simvq_used *used;
+	unsigned int used_head, used_count;
+	unsigned int free_count;
+	unsigned int kicks;
+};
+
+struct simvq *simvq_new(unsigned int num)
+{
+	struct simvq *q;
+
+	if (!num || num > 32768)
+		return NULL;
+	q = calloc(1, sizeof(*q));
+	if (!q)
+		return NULL;
+	q->num = num;
+	q->free_count = num;
+	q->desc = calloc(num, sizeof(*q->desc));
+	q->avail = calloc(num, sizeof(*q->avail));
+	q->used = calloc(num, sizeof(*q->used));
+	if (!q->desc || !q->avail || !q->used) {
+		simvq_free(q);
+		return NULL;
+	}
+	return q;
+}
+
+void simvq_free(struct simvq *q)
+{
+	if (!q)
+		return;
+	free(q->desc);
+	free(q->avail);
+	free(q->used);
+	free(q);
+}
+
+int simvq_add(struct simvq *q, void *buf, unsigned int len, bool writable)
+{
+	unsigned int id;
+
+	if (!q->free_count)
+		return -ENOSPC;
+	for (id = 0; q->desc[id].state != SIMVQ_FREE; id++)
+		;
+	q->desc[id] = (struct simvq_desc){ buf, len, writable, SIMVQ_AVAIL };
+	q->free_count--;
+	q->avail[(q->avail_head + q->avail_count++) % q->num] = id;
+	return 0;
+}
+
+void *simvq_get_used(struct simvq *q, unsigned int *len)
+{
+	struct simvq_used u;
+
+	if (!q->used_count)
+		return NULL;
+	u = q->used[q->used_head];
+	q->used_head = (q->used_head + 1) % q->num;
+	q->used_count--;
+	q->desc[u.id].state = SIMVQ_FREE;
+	q->free_count++;
+	*len = u.len;
+	return q->desc[u.id].buf;
+}
+
+bool simvq_kick_prepare(struct simvq *q)
+{
+	q->kicks++;
+	return true;
+}
+
+int simvq_pop_avail(struct simvq *q)
+{
+	unsigned int id;
+
+	if (!q->avail_count)
+		return -ENOENT;
+	id = q->avail[q->avail_head];
+	q->avail_head = (q->avail_head + 1) % q->num;
+	q->avail_count--;
+	q->desc[id].state = SIMVQ_DEVICE;
+	return id;
+}
+
+static const struct simvq_desc *simvq_held(const struct simvq *q,
+					   unsigned int id)
+{
+	if (id >= q->num || q->desc[id].state != SIMVQ_DEVICE)
+		return NULL;
+	return &q->desc[id];
+}
+
+int simvq_desc_len(const struct simvq *q, unsigned int id)
+{
+	const struct simvq_desc *d = simvq_held(q, id);
+
+	return d ? (int)d->len : -EINVAL;
+}
+
+int simvq_desc_writable(const struct simvq *q, unsigned int id)
+{
+	const struct simvq_desc *d = simvq_held(q, id);
+
+	return d ? d->writable : -EINVAL;
+}
+
+int simvq_read(const struct simvq *q, unsigned int id, void *dst,
+	       unsigned int len)
+{
+	const struct simvq_desc *d = simvq_held(q, id);
+
+	if (!d)
+		return -EINVAL;
+	if (d->writable)
+		return -EPERM;
+	if (len > d->len)
+		len = d->len;
+	memcpy(dst, d->buf, len);
+	return len;
+}
+
+int simvq_write(struct simvq *q, unsigned int id, const void *src,
+		unsigned int len)
+{
+	const struct simvq_desc *d = simvq_held(q, id);
+
+	if (!d)
+		return -EINVAL;
+	if (!d->writable)
+		return -EPERM;
+	if (len > d->len)
+		len = d->len;
+	memcpy(d->buf, src, len);
+	return len;
+}
+
+int simvq_push_used(struct simvq *q, unsigned int id, unsigned int used_len)
+{
+	if (!simvq_held(q, id))
+		return -EINVAL;
+	q->desc[id].state = SIMVQ_USED;
+	q->used[(q->used_head + q->used_count++) % q->num] =
+		(struct simvq_used){ id, used_len };
+	return 0;
+}
+
+unsigned int simvq_size(const struct simvq *q)
+{
+	return q->num;
+}
+
+unsigned int simvq_num_free(const struct simvq *q)
+{
+	return q->free_count;
+}
+
+unsigned int simvq_num_avail(const struct simvq *q)
+{
+	return q->avail_count;
+}
+
+unsigned int simvq_num_used(const struct simvq *q)
+{
+	return q->used_count;
+}
+
+unsigned int simvq_num_kicks(const struct simvq *q)
+{
+	return q->kicks;
+}

@@ -1,0 +1,41 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * A simulated virtqueue for the userspace build: finite, buffers come back
+ * only once the device marks them used, in the order it chooses, and a
+ * device may only read driver-readable buffers and only write
+ * device-writable ones. The driver half mirrors virtqueue_add_*() and
+ * virtqueue_get_buf(); the device half is driven from the Python model.
+ */
+#ifndef SIMVQ_H
+#define SIMVQ_H
+
+#include <stdbool.h>
+
+struct simvq;
+
+struct simvq *simvq_new(unsigned int num);
+void simvq_free(struct simvq *q);
+
+/* Driver side. */
+int simvq_add(struct simvq *q, void *buf, unsigned int len, bool writable);
+void *simvq_get_used(struct simvq *q, unsigned int *len);
+bool simvq_kick_prepare(struct simvq *q);
+
+/* Device side. */
+int simvq_pop_avail(struct simvq *q);
+int simvq_desc_len(const struct simvq *q, unsigned int id);
+int simvq_desc_writable(const struct simvq *q, unsigned int id);
+int simvq_read(const struct simvq *q, unsigned int id, void *dst,
+	       unsigned int len);
+int simvq_write(struct simvq *q, unsigned int id, const void *src,
+		unsigned int len);
+int simvq_push_used(struct simvq *q, unsigned int id, unsigned int used_len);
+
+/* Introspection for tests. */
+unsigned int simvq_size(const struct simvq *q);
+unsigned int simvq_num_free(const struct simvq *q);
+unsigned int simvq_num_avail(const struct simvq *q);
+unsigned int simvq_num_used(const struct simvq *q);
+unsigned int simvq_num_kicks(const struct simvq *q);
+
+#endif /* SIMVQ_H */

@@ -1,0 +1,91 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/* Userspace host operations; see vgpio_uhost.h. */
+#include <string.h>
+
+#include "vgpio_uhost.h"
+
+static void uhost_cfg_get(void *ctx, unsigned int offset, void *buf,
+			  unsigned int len)
+{
+	struct vgpio_uhost *h = ctx;
+	unsigned int i;
+
+	h->cfg_reads++;
+	if (len > h->cfg_widest_read)
+		h->cfg_widest_read = len;
+	/* Like a register file: bytes beyond the space read as zero. */
+	for (i = 0; i < len; i++)
+		((unsigned char *)buf)[i] =
+			offset + i < h->cfg_len ? h->cfg[offset + i] : 0;
+}
+
+static int uhost_add_inbuf(void *ctx, unsigned int vq, void *buf,
+			   unsigned int len)
+{
+	struct vgpio_uhost *h = ctx;
+
+	return simvq_add(h->vq[vq], buf, len, true);
+}
+
+static int uhost_add_outbuf(void *ctx, unsigned int vq, void *buf,
+			    unsigned int len)
+{
+	struct vgpio_uhost *h = ctx;
+
+	return simvq_add(h->vq[vq], buf, len, false);
+}
+
+static void *uhost_get_buf(void *ctx, unsigned int vq, unsigned int *len)
+{
+	struct vgpio_uhost *h = ctx;
+
+	return simvq_get_used(h->vq[vq], len);
+}
+
+static bool uhost_kick_prepare(void *ctx, unsigned int vq)
+{
+	struct vgpio_uhost *h = ctx;
+
+	return simvq_kick_prepare(h->vq[vq]);
+}
+
+static void uhost_notify(void *ctx, unsigned int vq)
+{
+	struct vgpio_uhost *h = ctx;
+
+	h->notify(h->handle, vq);
+}
+
+static int uhost_wait(void *ctx, struct vgpio_core *core, unsigned int line)
+{
+	struct vgpio_uhost *h = ctx;
+
+	(void)core;
+	return h->wait(h->handle, line);
+}
+
+static void uhost_wake(void *ctx, unsigned int line)
+{
+	struct vgpio_uhost *h = ctx;
+
+	h->wake(h->handle, line);
+}
+
+static void uhost_irq(void *ctx, unsigned int line)
+{
+	struct vgpio_uhost *h = ctx;
+
+	h->irq(h->handle, line);
+}
+
+const struct vgpio_host_ops vgpio_uhost_ops = {
+	.cfg_get = uhost_cfg_get,
+	.add_inbuf = uhost_add_inbuf,
+	.add_outbuf = uhost_add_outbuf,
+	.get_buf = uhost_get_buf,
+	.kick_prepare = uhost_kick_prepare,
+	.notify = uhost_notify,
+	.wait = uhost_wait,
+	.wake = uhost_wake,
+	.irq = uhost_irq,
+};

@@ -1,0 +1,29 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The userspace host of the portable core: struct vgpio_host_ops mapped
+ * onto two simulated virtqueues, a config-space byte array, and four
+ * callbacks into whoever plays the device (the Python model or the C
+ * loopback of the benchmark).
+ */
+#ifndef VGPIO_UHOST_H
+#define VGPIO_UHOST_H
+
+#include "simvq.h"
+#include "vgpio_core.h"
+
+struct vgpio_uhost {
+	struct simvq *vq[VGPIO_NUM_VQS];
+	const unsigned char *cfg;
+	unsigned int cfg_len;
+	unsigned int cfg_reads;
+	unsigned int cfg_widest_read;
+	void *handle;
+	int (*wait)(void *handle, unsigned int line);
+	void (*notify)(void *handle, unsigned int vq);
+	void (*wake)(void *handle, unsigned int line);
+	void (*irq)(void *handle, unsigned int line);
+};
+
+extern const struct vgpio_host_ops vgpio_uhost_ops;
+
+#endif /* VGPIO_UHOST_H */

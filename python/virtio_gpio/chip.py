@@ -1,0 +1,239 @@
+"""The Pythonic face of the driver core: a GPIO chip.
+
+A :class:`Chip` probes the device through a transport, then offers the
+operations gpiolib would call. Arguments are checked here (ValueError,
+TypeError); failures of the core or the device raise
+:class:`~virtio_gpio.errors.VirtioGpioError` carrying the errno.
+"""
+
+import dataclasses
+import operator
+from typing import Callable, List
+
+from . import errors, protocol
+from ._binding import ffi, lib
+from .device import SeedDevice
+from .protocol import Direction, Edge, MsgType
+from .simtransport import SimTransport
+
+STAT_FIELDS = tuple(name for name, _ in ffi.typeof("struct vgpio_stats").fields)
+
+
+@dataclasses.dataclass(frozen=True)
+class Event:
+    """An edge the core reported on ``line``."""
+
+    line: int
+    rising: bool
+
+
+class Chip:
+    """A probed virtio-gpio device.
+
+    :param transport: a transport whose ``host`` and ``config`` describe the
+        device, e.g. :class:`~virtio_gpio.simtransport.SimTransport`
+    :raises ProbeError: the core rejected the device
+    """
+
+    def __init__(self, transport):
+        self._transport = transport
+        self._core = ffi.NULL
+        self._subscribers: List[Callable[[Event], None]] = []
+        self._events: List[Event] = []
+        core = ffi.new("struct vgpio_core **")
+        why = ffi.new("const char **")
+        ret = lib.vgpio_core_probe(ffi.addressof(lib.vgpio_uhost_ops),
+                                   transport.host, len(transport.config),
+                                   core, why)
+        if ret:
+            raise errors.ProbeError(-ret, ffi.string(why[0]).decode())
+        self._core = core[0]
+        transport.attach(self._core)
+        transport.irq_handler = self._on_irq
+        ret = lib.vgpio_core_start(self._core)
+        transport.reraise()
+        if ret:
+            self.close()
+            raise errors.VirtioGpioError(-ret, "posting receive buffers")
+
+    @classmethod
+    def simulated(cls, lines=8, name="virtio-gpio-sim", ring_size=16,
+                  tx_interrupts=True, config_fault=None):
+        """A chip on a fresh :class:`SeedDevice` behind simulated rings."""
+        device = SeedDevice(lines, name=name, config_fault=config_fault)
+        transport = SimTransport(device, ring_size=ring_size,
+                                 tx_interrupts=tx_interrupts)
+        try:
+            return cls(transport)
+        except BaseException:
+            transport.close()
+            raise
+
+    # -- lifetime --------------------------------------------------------
+
+    def close(self):
+        """Tear down as remove() does: kill, drain, free. Idempotent."""
+        if self._core == ffi.NULL:
+            return
+        lib.vgpio_core_kill(self._core)
+        self._transport.reraise()
+        lib.vgpio_core_destroy(self._core)
+        self._core = ffi.NULL
+        self._transport.attach(ffi.NULL)
+        self._transport.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def __del__(self):
+        try:
+            self.close()
+        except Exception:  # noqa: BLE001 - nothing sensible to do at GC
+            pass
+
+    # -- description -----------------------------------------------------
+
+    @property
+    def transport(self):
+        """The transport this chip talks through."""
+        return self._transport
+
+    @property
+    def device(self):
+        """The device model behind the transport."""
+        return self._transport.device
+
+    @property
+    def name(self):
+        """Device name from the config space ("" when it gave none)."""
+        return ffi.string(lib.vgpio_core_name(self._live())).decode(
+            errors="replace")
+
+    @property
+    def ngpio(self):
+        """Number of lines."""
+        return lib.vgpio_core_ngpio(self._live())
+
+    def __len__(self):
+        return self.ngpio
+
+    @property
+    def line_names(self):
+        """One name per line; ``None`` where the device gave none."""
+        names = lib.vgpio_core_line_names(self._live())
+        return [None if names[i] == ffi.NULL
+                else ffi.string(names[i]).decode(errors="replace")
+                for i in range(self.ngpio)]
+
+    @property
+    def stats(self):
+        """Counters of what the core saw, as a dict."""
+        raw = lib.vgpio_core_stats(self._live())
+        return {name: getattr(raw, name) for name in STAT_FIELDS}
+
+    @property
+    def last_error(self):
+        """Errno (positive) of the last device message rejected, or 0."""
+        return -lib.vgpio_core_last_error(self._live())
+
+    # -- operations ------------------------------------------------------
+
+    def _live(self):
+        if self._core == ffi.NULL:
+            raise ValueError("chip is closed")
+        return self._core
+
+    def _line(self, line):
+        try:
+            line = operator.index(line)
+        except TypeError:
+            raise TypeError("line must be an int, not %s"
+                            % type(line).__name__) from None
+        if not 0 <= line < self.ngpio:
+            raise ValueError("line %d out of range 0..%d"
+                             % (line, self.ngpio - 1))
+        return line
+
+    @staticmethod
+    def _level(value):
+        if isinstance(value, bool):
+            return int(value)
+        try:
+            value = operator.index(value)
+        except TypeError:
+            raise TypeError("value must be 0 or 1") from None
+        if value not in (0, 1):
+            raise ValueError("value must be 0 or 1, not %d" % value)
+        return value
+
+    def _request(self, msg_type, line, value=0):
+        core = self._live()
+        line = self._line(line)
+        result = ffi.new("uint32_t *")
+        ret = lib.vgpio_request(core, line, msg_type, value, result)
+        self._transport.reraise()
+        errors.check(ret, "%s on line %d" % (MsgType(msg_type).name, line))
+        return result[0]
+
+    def request(self, line):
+        """Tell the device the line is going to be used."""
+        self._request(MsgType.REQUEST, line)
+
+    def direction_input(self, line):
+        """Make the line an input."""
+        self._request(MsgType.DIRECTION_INPUT, line)
+
+    def direction_output(self, line, value):
+        """Make the line an output driving ``value``."""
+        self._request(MsgType.DIRECTION_OUTPUT, line, self._level(value))
+
+    def get_direction(self, line):
+        """The line's direction, as a :class:`Direction`."""
+        return Direction(self._request(MsgType.GET_DIRECTION, line))
+
+    def get_value(self, line):
+        """The line's level, 0 or 1."""
+        return self._request(MsgType.GET_VALUE, line)
+
+    def set_value(self, line, value):
+        """Drive an output line; returns the level the device reports."""
+        return self._request(MsgType.SET_VALUE, line, self._level(value))
+
+    # -- events ----------------------------------------------------------
+
+    def watch(self, line, edge=Edge.BOTH):
+        """Report ``edge`` changes of the line as events."""
+        line = self._line(line)
+        errors.check(lib.vgpio_irq_set_type(self._live(), line, Edge(edge)))
+        errors.check(lib.vgpio_irq_enable(self._live(), line,
+                                          edge != Edge.NONE))
+
+    def unwatch(self, line):
+        """Stop reporting events of the line."""
+        self.watch(line, Edge.NONE)
+
+    def subscribe(self, callback):
+        """Call ``callback(event)`` for every event, as it arrives."""
+        self._subscribers.append(callback)
+
+    def read_events(self):
+        """Events since the last call, oldest first."""
+        events, self._events = self._events, []
+        return events
+
+    def _on_irq(self, line):
+        level = lib.vgpio_line_level(self._core, line)
+        event = Event(line=line, rising=level == 1)
+        self._events.append(event)
+        for callback in self._subscribers:
+            callback(event)
+
+    # -- convenience for simulations -------------------------------------
+
+    def poll(self):
+        """Let the device run (deliver pending events and replies)."""
+        self._live()
+        self._transport.run()

@@ -1,0 +1,241 @@
+"""A model of the device side of the virtio-gpio v1 protocol.
+
+The model knows nothing about rings or sockets: it turns request bytes into
+outgoing messages and input changes into HOST_LEVEL events. A transport
+(the simulated rings of :mod:`virtio_gpio.simtransport`, or a vhost-user
+socket) moves the bytes. Fault injection lives here too, so every transport
+can misbehave in the same ways.
+"""
+
+import collections
+import dataclasses
+import enum
+import errno
+import logging
+from typing import List, Optional, Sequence
+
+from . import protocol
+from .protocol import Direction, MsgType
+
+log = logging.getLogger(__name__)
+
+
+@dataclasses.dataclass
+class Outgoing:
+    """One message for the device->driver queue.
+
+    ``used_len`` is the length the device will claim in the used ring; it
+    normally equals ``len(payload)``, but a faulty device may lie.
+    """
+
+    payload: bytes
+    used_len: int
+
+
+@dataclasses.dataclass
+class Line:
+    """State of one line as the device sees it."""
+
+    name: str = ""
+    direction: Direction = Direction.INPUT
+    value: int = 0
+    requested: bool = False
+
+
+class Fault(enum.Enum):
+    """One-shot misbehaviours, each applied to the next reply (or batch)."""
+
+    DROP = "drop"                    #: the reply is never sent
+    DELAY = "delay"                  #: sent late: just before the next reply
+    DUPLICATE = "duplicate"          #: sent twice
+    REORDER = "reorder"              #: the batch's replies go out reversed
+    CORRUPT_TYPE = "corrupt_type"    #: type replaced by an unknown one
+    CORRUPT_LINE = "corrupt_line"    #: line replaced by one beyond ngpio
+    CORRUPT_VALUE = "corrupt_value"  #: value replaced by an impossible one
+    SHORT_LEN = "short_len"          #: used length claims 4 bytes
+    LONG_LEN = "long_len"            #: used length claims 4096 bytes
+
+
+class ConfigFault(enum.Enum):
+    """Ways to make the config space invalid."""
+
+    VERSION_2 = "version2"
+    ZERO_LINES = "zero_lines"
+    TOO_MANY_LINES = "too_many_lines"
+    NAMES_BEYOND_SPACE = "names_beyond_space"
+    UNTERMINATED_NAMES = "unterminated_names"
+
+
+class SeedDevice:
+    """Device model for the 2020 protocol (device ID 30, version 1).
+
+    :param lines: number of lines, or a sequence of line names
+    :param name: device name (at most 32 bytes once encoded)
+    :param config_fault: make the config space invalid in this way
+    """
+
+    def __init__(self, lines=8, name="virtio-gpio-sim",
+                 config_fault: Optional[ConfigFault] = None):
+        if isinstance(lines, int):
+            names: Sequence[str] = ["" for _ in range(lines)]
+        else:
+            names = list(lines)
+        if not 1 <= len(names) <= 0xFFFF:
+            raise ValueError("a device has 1..65535 lines")
+        if len(name.encode()) > protocol.CFG_NAME_LEN:
+            raise ValueError("device name longer than %d bytes"
+                             % protocol.CFG_NAME_LEN)
+        self.name = name
+        self.lines = [Line(name=n) for n in names]
+        self.config_fault = config_fault
+        self.faults: List[Fault] = []
+        self.delayed: List[Outgoing] = []
+        self.requests_seen = 0
+        #: the most recent raw requests, for tests that check the encoding
+        self.received = collections.deque(maxlen=1024)
+        self.malformed_requests = 0
+
+    # -- config space ----------------------------------------------------
+
+    def names_block(self):
+        """The line-names block: NUL-terminated UTF-8 names in line order."""
+        return b"".join(line.name.encode() + b"\0" for line in self.lines)
+
+    def config_space(self):
+        """Config-space bytes as the driver reads them."""
+        block = self.names_block()
+        kwargs = dict(ngpio=len(self.lines), names_block=block,
+                      name=self.name.encode())
+        fault = self.config_fault
+        if fault is ConfigFault.VERSION_2:
+            kwargs["version"] = 2
+        elif fault is ConfigFault.ZERO_LINES:
+            kwargs["ngpio"] = 0
+        elif fault is ConfigFault.TOO_MANY_LINES:
+            kwargs["ngpio"] = 0xFFFF
+        elif fault is ConfigFault.NAMES_BEYOND_SPACE:
+            kwargs["names_size"] = protocol.CFG_MAX_SIZE
+        elif fault is ConfigFault.UNTERMINATED_NAMES:
+            kwargs["names_block"] = block.rstrip(b"\0") or b"x"
+        return protocol.build_config(**kwargs)
+
+    # -- fault injection -------------------------------------------------
+
+    def inject(self, fault: Fault, count=1):
+        """Apply ``fault`` to the next ``count`` replies."""
+        self.faults.extend([Fault(fault)] * count)
+
+    def _take_fault(self, wanted):
+        if wanted in self.faults:
+            self.faults.remove(wanted)
+            return True
+        return False
+
+    def release_delayed(self):
+        """Messages held back by :attr:`Fault.DELAY`, now due."""
+        out, self.delayed = self.delayed, []
+        return out
+
+    # -- requests --------------------------------------------------------
+
+    def _answer(self, msg_type, line_no, value):
+        """Apply one request to the model; returns the reply's value."""
+        if not 0 <= line_no < len(self.lines):
+            return -errno.EINVAL
+        line = self.lines[line_no]
+        if msg_type == MsgType.REQUEST:
+            line.requested = True
+            return 0
+        if msg_type == MsgType.DIRECTION_INPUT:
+            line.direction = Direction.INPUT
+            return 0
+        if msg_type == MsgType.DIRECTION_OUTPUT:
+            if value not in (0, 1):
+                return -errno.EINVAL
+            line.direction, line.value = Direction.OUTPUT, value
+            return 0
+        if msg_type == MsgType.GET_DIRECTION:
+            return int(line.direction)
+        if msg_type == MsgType.GET_VALUE:
+            return line.value
+        if msg_type == MsgType.SET_VALUE:
+            if line.direction != Direction.OUTPUT:
+                return -errno.EPERM
+            if value not in (0, 1):
+                return -errno.EINVAL
+            line.value = value
+            return value
+        return -errno.EOPNOTSUPP
+
+    def _corrupt(self, msg_type, line_no, value):
+        if self._take_fault(Fault.CORRUPT_TYPE):
+            msg_type = protocol.MSG_REPLY | 0x7F
+        if self._take_fault(Fault.CORRUPT_LINE):
+            line_no = len(self.lines) + 7
+        if self._take_fault(Fault.CORRUPT_VALUE):
+            value = 0x1234
+        return msg_type, line_no, value
+
+    def _used_len(self):
+        if self._take_fault(Fault.SHORT_LEN):
+            return protocol.MSG_SIZE // 2
+        if self._take_fault(Fault.LONG_LEN):
+            return 4096
+        return protocol.MSG_SIZE
+
+    def handle(self, request: bytes) -> List[Outgoing]:
+        """Answer one request; returns what goes out now (maybe nothing)."""
+        self.requests_seen += 1
+        self.received.append(bytes(request))
+        if len(request) != protocol.MSG_SIZE:
+            self.malformed_requests += 1
+            log.warning("request of %d bytes ignored", len(request))
+            return []
+        msg_type, line_no, value = protocol.decode(request)
+        result = self._answer(msg_type, line_no, value)
+        log.debug("request type=%#x line=%d value=%d -> %d",
+                  msg_type, line_no, value, result)
+        reply = protocol.encode(*self._corrupt(
+            protocol.reply_type(msg_type), line_no, result))
+        out = Outgoing(reply, self._used_len())
+        # A late reply still keeps the per-line order the spec demands:
+        # it goes out right before the next one (or on release_delayed()).
+        late = self.release_delayed()
+        if self._take_fault(Fault.DROP):
+            return late
+        if self._take_fault(Fault.DELAY):
+            self.delayed.append(out)
+            return late
+        if self._take_fault(Fault.DUPLICATE):
+            return late + [out, Outgoing(out.payload, out.used_len)]
+        return late + [out]
+
+    def process(self, requests: Sequence[bytes]) -> List[Outgoing]:
+        """Answer a batch of requests, in order unless told to reorder."""
+        out: List[Outgoing] = []
+        for request in requests:
+            out.extend(self.handle(request))
+        if len(out) > 1 and self._take_fault(Fault.REORDER):
+            out.reverse()
+        return out
+
+    # -- the outside world -----------------------------------------------
+
+    def set_input(self, line_no, level) -> List[Outgoing]:
+        """Drive an input line; a change is reported with HOST_LEVEL."""
+        if level not in (0, 1):
+            raise ValueError("level must be 0 or 1")
+        line = self.lines[line_no]
+        if line.direction != Direction.INPUT:
+            raise ValueError("line %d is an output" % line_no)
+        if line.value == level:
+            return []
+        line.value = level
+        payload = protocol.encode(MsgType.HOST_LEVEL, line_no, level)
+        return [Outgoing(payload, protocol.MSG_SIZE)]
+
+    def raw_event(self, msg_type, line_no, value, used_len=None):
+        """An arbitrary message, for tests that feed the driver garbage."""
+        payload = protocol.encode(msg_type, line_no, value)
+        return [Outgoing(payload, protocol.MSG_SIZE if used_len is None
+                         else used_len)]

@@ -1,0 +1,76 @@
+"""Shared fixtures; also turns any skipped test into a failed run."""
+
+import ctypes
+import os
+
+import pytest
+from hypothesis import HealthCheck, settings
+
+import virtio_gpio
+from virtio_gpio._binding import lib
+
+settings.register_profile("default", max_examples=300, deadline=None)
+settings.register_profile("sanitizer", max_examples=100, deadline=None,
+                          suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
+
+
+def pytest_report_header(config):
+    return "virtio_gpio core: %s" % virtio_gpio._binding.__file__
+
+
+def pytest_sessionstart(session):
+    # The sanitizer run must really test the sanitized build.
+    expected = os.environ.get("VGPIO_EXPECT_CORE_DIR")
+    if expected:
+        loaded = os.path.realpath(virtio_gpio.__file__)
+        if not loaded.startswith(os.path.realpath(expected)):
+            raise pytest.UsageError("expected the core from %s, loaded %s"
+                                    % (expected, loaded))
+        if not hasattr(ctypes.CDLL(None), "__asan_init"):
+            raise pytest.UsageError("sanitizer run without ASan loaded")
+
+
+_skipped = []
+
+
+def pytest_runtest_logreport(report):
+    if report.skipped:
+        _skipped.append(report.nodeid)
+
+
+def pytest_sessionfinish(session, exitstatus):
+    # A skipped test hides something missing; this suite never skips.
+    if _skipped and session.exitstatus == 0:
+        session.exitstatus = 1
+        print("\nskipped tests are failures here: %s" % ", ".join(_skipped))
+
+
+@pytest.fixture
+def no_leaks():
+    """Fails the test if the core's allocations are not all freed."""
+    before = lib.vgpio_os_live_allocs
+    yield
+    lib.vgpio_os_fail_after = -1
+    assert lib.vgpio_os_live_allocs == before
+
+
+@pytest.fixture
+def make_chip(no_leaks):
+    """Factory for simulated chips, all closed (and leak-checked) after."""
+    chips = []
+
+    def make(*args, **kwargs):
+        chip = virtio_gpio.Chip.simulated(*args, **kwargs)
+        chips.append(chip)
+        return chip
+
+    yield make
+    for chip in chips:
+        chip.close()
+
+
+@pytest.fixture
+def chip(make_chip):
+    """A chip of 8 named lines."""
+    return make_chip(["l%d" % i for i in range(8)], name="test-chip")

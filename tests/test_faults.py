@@ -1,0 +1,164 @@
+"""Fault injection: a misbehaving device gives clear errors, never corruption."""
+
+import errno
+
+import pytest
+
+from virtio_gpio import Fault, MsgType, VirtioGpioError, protocol
+
+
+def expect_errno(err, call, *args):
+    with pytest.raises(VirtioGpioError) as info:
+        call(*args)
+    assert info.value.errno == err
+
+
+@pytest.fixture
+def out_chip(chip):
+    chip.direction_output(0, 1)
+    chip.direction_output(1, 0)
+    return chip
+
+
+def test_dropped_reply_should_time_out_then_recover(out_chip):
+    out_chip.device.inject(Fault.DROP)
+    expect_errno(errno.ETIMEDOUT, out_chip.get_value, 0)
+    assert out_chip.stats["timeouts"] == 1
+    # Same type next: the core must resync before trusting a reply.
+    assert out_chip.get_value(0) == 1
+    assert out_chip.stats["resyncs"] == 1
+    assert out_chip.get_value(0) == 1
+    assert out_chip.stats["resyncs"] == 1
+
+
+def test_late_reply_is_never_matched_to_newer_request(chip):
+    # The late GET_VALUE reply says 1, but by the time it arrives the input
+    # is 0 and a new GET_VALUE is waiting: it must get 0.
+    chip.direction_input(2)
+    chip.transport.set_input(2, 1)
+    chip.device.inject(Fault.DELAY)
+    expect_errno(errno.ETIMEDOUT, chip.get_value, 2)
+    chip.transport.set_input(2, 0)
+    assert chip.get_value(2) == 0
+    assert chip.stats["late_replies"] == 1
+    assert chip.stats["resyncs"] == 1
+
+
+def test_late_reply_before_other_request_is_dropped(out_chip):
+    out_chip.device.inject(Fault.DELAY)
+    expect_errno(errno.ETIMEDOUT, out_chip.get_value, 0)
+    out_chip.set_value(0, 0)
+    assert out_chip.stats["late_replies"] == 1
+    assert out_chip.get_value(0) == 0
+    assert out_chip.stats["resyncs"] == 0
+
+
+def test_v3_interrupted_wait_does_not_read_stale_reply(out_chip):
+    # v3 ignored the wait result and returned whatever priv->last held.
+    out_chip.transport.interrupt_next_waits = 1
+    expect_errno(errno.EINTR, out_chip.get_value, 0)
+    out_chip.set_value(0, 0)
+    assert out_chip.get_value(0) == 0
+    assert out_chip.stats["late_replies"] == 1
+
+
+def test_duplicate_reply_is_rejected(out_chip):
+    out_chip.device.inject(Fault.DUPLICATE)
+    assert out_chip.get_value(0) == 1
+    assert out_chip.stats["unexpected"] == 1
+    assert out_chip.last_error == errno.ENOMSG
+    assert out_chip.get_value(0) == 1
+
+
+@pytest.mark.parametrize("fault, counter, err", [
+    (Fault.CORRUPT_TYPE, "bad_type", errno.EPROTO),
+    (Fault.CORRUPT_LINE, "bad_line", errno.ERANGE),
+    (Fault.CORRUPT_VALUE, "bad_value", errno.EINVAL),
+    (Fault.SHORT_LEN, "bad_len", errno.EBADMSG),
+    (Fault.LONG_LEN, "bad_len", errno.EMSGSIZE),
+])
+def test_corrupt_reply_is_rejected_counted_and_harmless(out_chip, fault,
+                                                        counter, err):
+    before = out_chip.stats
+    out_chip.device.inject(fault)
+    expect_errno(errno.ETIMEDOUT, out_chip.get_value, 0)
+    after = out_chip.stats
+    assert after[counter] == before[counter] + 1
+    assert after["replies"] == before["replies"]
+    assert out_chip.last_error == err
+    # The line works again and other lines never noticed.
+    assert out_chip.get_value(0) == 1
+    assert out_chip.get_value(1) == 0
+
+
+def test_reordered_replies_on_two_lines_match_their_requests(out_chip):
+    # Line 1's request goes out while line 0's is in flight; the device
+    # answers both in one batch, reversed.
+    got = {}
+    out_chip.device.inject(Fault.REORDER)
+    out_chip.transport.before_wait = lambda line: got.setdefault(
+        1, out_chip.get_value(1))
+    got[0] = out_chip.get_value(0)
+    assert got == {0: 1, 1: 0}
+
+
+def test_device_errno_out_of_range_is_rejected(out_chip):
+    # Replies may carry -1..-4095; anything more negative is garbage.
+    transport = out_chip.transport
+    transport.device_paused = True
+    transport.before_wait = lambda line: transport.deliver(
+        out_chip.device.raw_event(protocol.reply_type(MsgType.GET_VALUE),
+                                  0, -5000))
+    expect_errno(errno.ETIMEDOUT, out_chip.get_value, 0)
+    assert out_chip.stats["bad_value"] == 1
+
+
+def test_device_errno_is_passed_through(out_chip):
+    transport = out_chip.transport
+    transport.device_paused = True
+    transport.before_wait = lambda line: transport.deliver(
+        out_chip.device.raw_event(protocol.reply_type(MsgType.GET_VALUE),
+                                  0, -errno.EIO))
+    expect_errno(errno.EIO, out_chip.get_value, 0)
+
+
+def test_reply_without_request_is_rejected(out_chip):
+    out_chip.transport.deliver(out_chip.device.raw_event(
+        protocol.reply_type(MsgType.GET_VALUE), 3, 1))
+    assert out_chip.stats["unexpected"] == 1
+    assert out_chip.get_value(3) == 0
+
+
+def test_reply_of_other_type_is_rejected(out_chip):
+    transport = out_chip.transport
+    transport.device_paused = True
+    transport.before_wait = lambda line: transport.deliver(
+        out_chip.device.raw_event(protocol.reply_type(MsgType.GET_DIRECTION),
+                                  0, 0))
+    expect_errno(errno.ETIMEDOUT, out_chip.get_value, 0)
+    assert out_chip.stats["unexpected"] == 1
+
+
+@pytest.mark.parametrize("msg_type", [
+    MsgType.GET_VALUE,                       # request type without reply bit
+    protocol.MSG_REPLY | 0x1000 | MsgType.GET_VALUE,  # reserved bit set
+    protocol.MSG_REPLY | MsgType.HOST_LEVEL,  # reply to a non-request
+    0x0000, 0xFFFF,
+])
+def test_unknown_types_are_rejected(out_chip, msg_type):
+    out_chip.transport.deliver(out_chip.device.raw_event(msg_type, 0, 0))
+    assert out_chip.stats["bad_type"] == 1
+    assert out_chip.last_error == errno.EPROTO
+
+
+def test_line_stuck_with_both_probe_types_owed_reports_busy(out_chip):
+    transport = out_chip.transport
+    for call in (out_chip.get_direction, out_chip.get_value):
+        out_chip.device.inject(Fault.DROP)
+        expect_errno(errno.ETIMEDOUT, call, 0)
+    # GET_VALUE owed, GET_DIRECTION owed: no unambiguous probe is left.
+    expect_errno(errno.EBUSY, out_chip.get_value, 0)
+    assert transport.device.requests_seen == 4  # 2 ops + 2 dropped
+    # A different type still goes through and clears the owed set.
+    out_chip.set_value(0, 1)
+    assert out_chip.get_value(0) == 1

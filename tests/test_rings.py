@@ -1,0 +1,116 @@
+"""Ring handling: the v3 mistakes about virtqueues, driven scenario by scenario."""
+
+import errno
+
+import pytest
+
+from virtio_gpio import protocol
+from virtio_gpio._binding import lib
+
+RX, TX = protocol.VQ_RX, protocol.VQ_TX
+
+
+def test_v3_rx_buffer_is_message_sized(chip):
+    # v3 posted its 8-byte buffer with sizeof(struct virtio_gpio_priv).
+    ring = chip.transport.host.vq[RX]
+    sizes = []
+    while True:
+        desc = lib.simvq_pop_avail(ring)
+        if desc < 0:
+            break
+        sizes.append(lib.simvq_desc_len(ring, desc))
+        assert lib.simvq_desc_writable(ring, desc) == 1
+    assert sizes == [protocol.MSG_SIZE] * lib.VGPIO_RX_BUFS
+
+
+def test_v3_receive_buffers_on_queue0_requests_on_queue1(chip):
+    # v3 attached the receive callback to the transmit queue and back.
+    assert chip.transport.ring_stats(RX)["avail"] == lib.VGPIO_RX_BUFS
+    assert chip.transport.ring_stats(TX)["avail"] == 0
+    chip.transport.device_paused = True
+    with pytest.raises(OSError) as info:
+        chip.get_value(0)
+    assert info.value.errno == errno.ETIMEDOUT
+    tx = chip.transport.host.vq[TX]
+    desc = lib.simvq_pop_avail(tx)
+    assert desc >= 0
+    assert lib.simvq_desc_writable(tx, desc) == 0
+    assert lib.simvq_desc_len(tx, desc) == protocol.MSG_SIZE
+
+
+def test_v3_more_operations_than_ring_size(make_chip):
+    # v3 never reclaimed transmit buffers: the ring filled up for good.
+    chip = make_chip(2, ring_size=4)
+    chip.direction_output(0, 0)
+    for i in range(50):
+        chip.set_value(0, i & 1)
+        assert chip.get_value(0) == i & 1
+    assert chip.stats["tx_reclaimed"] == 101
+
+
+def test_tx_buffers_reclaimed_without_tx_interrupts(make_chip):
+    # A device may never interrupt for used transmit buffers; the core
+    # then reclaims them before it needs a slot.
+    chip = make_chip(2, ring_size=4, tx_interrupts=False)
+    for _ in range(40):
+        chip.get_value(1)
+    assert chip.stats["replies"] == 40
+    assert chip.transport.ring_stats(TX)["used"] <= 1
+
+
+def test_v3_receive_ring_not_grown_per_request(chip):
+    # v3 added a receive buffer per request until the ring was exhausted.
+    for _ in range(100):
+        chip.get_value(0)
+    stats = chip.transport.ring_stats(RX)
+    assert stats["avail"] == lib.VGPIO_RX_BUFS
+    assert stats["free"] == stats["size"] - lib.VGPIO_RX_BUFS
+
+
+def test_v3_three_used_buffers_in_one_callback(chip):
+    # v3 handled one used buffer per callback and lost the rest.
+    for line in range(3):
+        chip.direction_input(line)
+        chip.watch(line)
+    interrupts = chip.transport.rx_interrupts
+    out = []
+    for line in range(3):
+        out += chip.device.set_input(line, 1)
+    chip.transport.deliver(out)
+    assert chip.transport.rx_interrupts == interrupts + 1
+    assert [e.line for e in chip.read_events()] == [0, 1, 2]
+    assert chip.stats["events"] == 3
+
+
+def test_rx_buffers_reposted_when_more_messages_than_buffers(chip):
+    # 3x the posted buffers: only possible if each one is posted again.
+    n = 3 * lib.VGPIO_RX_BUFS
+    chip.direction_input(0)
+    chip.watch(0)
+    out = []
+    for i in range(n):
+        out += chip.device.set_input(0, (i + 1) & 1)
+    chip.transport.deliver(out)
+    assert chip.transport.pending == []
+    assert len(chip.read_events()) == n
+    assert chip.transport.ring_stats(RX)["avail"] == lib.VGPIO_RX_BUFS
+
+
+def test_rx_kicked_after_reposting(chip):
+    before = chip.transport.notifications[RX]
+    chip.get_value(0)
+    assert chip.transport.notifications[RX] > before
+
+
+def test_tx_ring_full_gives_clear_error(make_chip):
+    # With the device stopped and the ring full, the next request fails
+    # with ENOSPC instead of hanging or overwriting a buffer in use.
+    chip = make_chip(8, ring_size=2)
+    chip.transport.device_paused = True
+    errors = []
+    for line in range(3):
+        try:
+            chip.get_value(line)
+        except OSError as exc:
+            errors.append(exc.errno)
+    assert errors == [errno.ETIMEDOUT, errno.ETIMEDOUT, errno.ENOSPC]
