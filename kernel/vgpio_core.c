@@ -42,7 +42,7 @@ struct vgpio_line {
 struct vgpio_core {
 	const struct vgpio_host_ops *ops;
 	void *ctx;
-	vgpio_lock_t lock;
+	struct vgpio_lock lock;
 	unsigned int ngpio;
 	char name[VGPIO_CFG_NAME_LEN + 1];
 	char *names_block;
@@ -592,7 +592,8 @@ static void vgpio_handle_event(struct vgpio_core *core, unsigned int line,
 		return;
 	}
 	core->stats.events++;
-	if (vgpio_edge_fires(l, value)) {
+	/* After vgpio_core_kill() the irq domain may be going away. */
+	if (!core->dead && vgpio_edge_fires(l, value)) {
 		core->stats.irqs++;
 		act->irq = line;
 	}

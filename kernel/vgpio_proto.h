@@ -103,18 +103,18 @@ struct vgpio_config {
 	char name[VGPIO_CFG_NAME_LEN];
 };
 
-_Static_assert(sizeof(struct vgpio_msg) == 8, "message is 8 bytes");
-_Static_assert(__builtin_offsetof(struct vgpio_msg, line) == 2, "line @2");
-_Static_assert(__builtin_offsetof(struct vgpio_msg, value) == 4, "value @4");
-_Static_assert(__builtin_offsetof(struct vgpio_config, version) ==
-	       VGPIO_CFG_VERSION, "version offset");
-_Static_assert(__builtin_offsetof(struct vgpio_config, ngpio) ==
-	       VGPIO_CFG_NGPIO, "ngpio offset");
-_Static_assert(__builtin_offsetof(struct vgpio_config, names_size) ==
-	       VGPIO_CFG_NAMES_SIZE, "names_size offset");
-_Static_assert(__builtin_offsetof(struct vgpio_config, name) ==
-	       VGPIO_CFG_NAME, "name offset");
-_Static_assert(sizeof(struct vgpio_config) == VGPIO_CFG_LINE_NAMES,
-	       "line names follow the fixed part");
+static_assert(sizeof(struct vgpio_msg) == 8, "message is 8 bytes");
+static_assert(offsetof(struct vgpio_msg, line) == 2, "line @2");
+static_assert(offsetof(struct vgpio_msg, value) == 4, "value @4");
+static_assert(offsetof(struct vgpio_config, version) == VGPIO_CFG_VERSION,
+	      "version offset");
+static_assert(offsetof(struct vgpio_config, ngpio) == VGPIO_CFG_NGPIO,
+	      "ngpio offset");
+static_assert(offsetof(struct vgpio_config, names_size) ==
+	      VGPIO_CFG_NAMES_SIZE, "names_size offset");
+static_assert(offsetof(struct vgpio_config, name) == VGPIO_CFG_NAME,
+	      "name offset");
+static_assert(sizeof(struct vgpio_config) == VGPIO_CFG_LINE_NAMES,
+	      "line names follow the fixed part");
 
 #endif /* VGPIO_PROTO_H */

@@ -6,23 +6,31 @@
 #ifndef VGPIO_OS_H
 #define VGPIO_OS_H
 
+#include <linux/build_bug.h>
 #include <linux/cache.h>
 #include <linux/errno.h>
 #include <linux/slab.h>
 #include <linux/spinlock.h>
+#include <linux/stddef.h>
 #include <linux/string.h>
 #include <linux/types.h>
 #include <asm/byteorder.h>
 
 /*
- * The core's lock protects per-line state and the virtqueues; it is taken
- * from the virtqueue callbacks, which may run in hard-irq context.
+ * The core's lock protects per-line state and the virtqueues. It is taken
+ * from the virtqueue callbacks (hard-irq context) and from irq_chip
+ * callbacks, which run under the irq descriptor's raw spinlock; hence a
+ * raw spinlock. Its sections are short and never allocate: a one-entry
+ * scatterlist never needs an indirect descriptor table.
  */
-typedef spinlock_t vgpio_lock_t;
-#define vgpio_lock_init(l)		spin_lock_init(l)
+struct vgpio_lock {
+	raw_spinlock_t raw;
+};
+
+#define vgpio_lock_init(l)		raw_spin_lock_init(&(l)->raw)
 #define vgpio_lock_destroy(l)		do { } while (0)
-#define vgpio_lock(l, flags)		spin_lock_irqsave(l, flags)
-#define vgpio_unlock(l, flags)		spin_unlock_irqrestore(l, flags)
+#define vgpio_lock(l, flags)		raw_spin_lock_irqsave(&(l)->raw, flags)
+#define vgpio_unlock(l, flags)		raw_spin_unlock_irqrestore(&(l)->raw, flags)
 
 /* Device-written buffers never share a cache line with anything else. */
 #define VGPIO_DMA_ALIGN			SMP_CACHE_BYTES

@@ -7,6 +7,7 @@
 #ifndef VGPIO_OS_H
 #define VGPIO_OS_H
 
+#include <assert.h>
 #include <endian.h>
 #include <errno.h>
 #include <pthread.h>
@@ -27,11 +28,14 @@ typedef uint32_t __le32;
 #define le16_to_cpu(x)			le16toh(x)
 #define le32_to_cpu(x)			le32toh(x)
 
-typedef pthread_mutex_t vgpio_lock_t;
-#define vgpio_lock_init(l)		pthread_mutex_init(l, NULL)
-#define vgpio_lock_destroy(l)		pthread_mutex_destroy(l)
-#define vgpio_lock(l, flags)		((void)(flags), pthread_mutex_lock(l))
-#define vgpio_unlock(l, flags)		((void)(flags), pthread_mutex_unlock(l))
+struct vgpio_lock {
+	pthread_mutex_t mutex;
+};
+
+#define vgpio_lock_init(l)		pthread_mutex_init(&(l)->mutex, NULL)
+#define vgpio_lock_destroy(l)		pthread_mutex_destroy(&(l)->mutex)
+#define vgpio_lock(l, flags)		((void)(flags), pthread_mutex_lock(&(l)->mutex))
+#define vgpio_unlock(l, flags)		((void)(flags), pthread_mutex_unlock(&(l)->mutex))
 
 #define VGPIO_DMA_ALIGN			64
 #define __aligned(x)			__attribute__((aligned(x)))

@@ -1,0 +1,472 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * GPIO driver for virtio-gpio devices, protocol version 1 (device ID 30).
+ *
+ * This file only maps the portable core (vgpio_core.c) onto the kernel:
+ * the virtio driver, a gpio_chip and an irq_chip. Every protocol rule and
+ * every check of device input lives in the core, where the userspace
+ * test suite exercises it.
+ *
+ * Based on the 2020 proposal by Enrico Weigelt, metux IT consult.
+ */
+
+#include <linux/gpio/driver.h>
+#include <linux/irq.h>
+#include <linux/jiffies.h>
+#include <linux/module.h>
+#include <linux/mutex.h>
+#include <linux/scatterlist.h>
+#include <linux/slab.h>
+#include <linux/virtio.h>
+#include <linux/virtio_config.h>
+#include <linux/wait.h>
+
+#include "vgpio_core.h"
+
+static unsigned int timeout_ms = 2000;
+module_param(timeout_ms, uint, 0644);
+MODULE_PARM_DESC(timeout_ms,
+		 "How long a GPIO operation waits for the device's reply, in ms (default 2000, at least 1)");
+
+/* The core's trigger types are the kernel's; checked so it stays true. */
+static_assert(VGPIO_IRQ_EDGE_RISING == IRQ_TYPE_EDGE_RISING);
+static_assert(VGPIO_IRQ_EDGE_FALLING == IRQ_TYPE_EDGE_FALLING);
+static_assert(VGPIO_IRQ_EDGE_BOTH == IRQ_TYPE_EDGE_BOTH);
+
+/**
+ * struct vgpio_drv_line - per-line kernel state
+ * @lock: serialises callers on one line (the core takes one at a time)
+ * @wq: where the caller sleeps until the core has the reply
+ */
+struct vgpio_drv_line {
+	struct mutex lock; /* one caller per line inside the core */
+	wait_queue_head_t wq;
+};
+
+/**
+ * struct vgpio_drv - one bound device
+ * @vdev: the virtio device
+ * @core: the portable core
+ * @vqs: virtqueues, indexed by VGPIO_VQ_RX and VGPIO_VQ_TX
+ * @lines: per-line locks and wait queues, ngpio entries
+ * @idle_wq: remove() sleeps here until no caller is left in the core
+ * @gc: the GPIO chip
+ */
+struct vgpio_drv {
+	struct virtio_device *vdev;
+	struct vgpio_core *core;
+	struct virtqueue *vqs[VGPIO_NUM_VQS];
+	struct vgpio_drv_line *lines;
+	wait_queue_head_t idle_wq;
+	struct gpio_chip gc;
+};
+
+/* ---- struct vgpio_host_ops for the kernel ---------------------------- */
+
+/*
+ * Field-width accesses, as the virtio spec requires for config space; the
+ * core converts from little-endian itself.
+ */
+static void vgpio_drv_cfg_get(void *ctx, unsigned int offset, void *buf,
+			      unsigned int len)
+{
+	struct vgpio_drv *vg = ctx;
+
+	vg->vdev->config->get(vg->vdev, offset, buf, len);
+}
+
+/*
+ * Called under the core's spinlock, hence GFP_ATOMIC (v3 used GFP_KERNEL
+ * under a spinlock). A single-entry list never needs an indirect table,
+ * so nothing is allocated in practice. The buffers are the core's
+ * kmalloc'ed, cache-line aligned slots: never on the stack.
+ */
+static int vgpio_drv_add(struct vgpio_drv *vg, unsigned int vq, void *buf,
+			 unsigned int len, bool device_writes)
+{
+	struct scatterlist sg;
+
+	sg_init_one(&sg, buf, len);
+	if (device_writes)
+		return virtqueue_add_inbuf(vg->vqs[vq], &sg, 1, buf, GFP_ATOMIC);
+	return virtqueue_add_outbuf(vg->vqs[vq], &sg, 1, buf, GFP_ATOMIC);
+}
+
+static int vgpio_drv_add_inbuf(void *ctx, unsigned int vq, void *buf,
+			       unsigned int len)
+{
+	return vgpio_drv_add(ctx, vq, buf, len, true);
+}
+
+static int vgpio_drv_add_outbuf(void *ctx, unsigned int vq, void *buf,
+				unsigned int len)
+{
+	return vgpio_drv_add(ctx, vq, buf, len, false);
+}
+
+static void *vgpio_drv_get_buf(void *ctx, unsigned int vq, unsigned int *len)
+{
+	struct vgpio_drv *vg = ctx;
+
+	return virtqueue_get_buf(vg->vqs[vq], len);
+}
+
+static bool vgpio_drv_kick_prepare(void *ctx, unsigned int vq)
+{
+	struct vgpio_drv *vg = ctx;
+
+	return virtqueue_kick_prepare(vg->vqs[vq]);
+}
+
+static void vgpio_drv_notify(void *ctx, unsigned int vq)
+{
+	struct vgpio_drv *vg = ctx;
+
+	if (!virtqueue_notify(vg->vqs[vq]))
+		dev_err_ratelimited(&vg->vdev->dev,
+				    "notifying queue %u failed\n", vq);
+}
+
+/*
+ * Killable and bounded: a signal or the timeout abandons the request, and
+ * the core makes sure its late reply can never answer a newer one.
+ */
+static int vgpio_drv_wait(void *ctx, struct vgpio_core *core,
+			  unsigned int line)
+{
+	struct vgpio_drv *vg = ctx;
+	long ret;
+
+	ret = wait_event_killable_timeout(vg->lines[line].wq,
+					  vgpio_line_done(core, line),
+					  msecs_to_jiffies(max(timeout_ms, 1U)));
+	if (ret > 0)
+		return 0;
+	if (ret == 0)
+		return -ETIMEDOUT;
+	return -EINTR;
+}
+
+static void vgpio_drv_wake(void *ctx, unsigned int line)
+{
+	struct vgpio_drv *vg = ctx;
+
+	wake_up(&vg->lines[line].wq);
+}
+
+/* @line was bounds-checked by the core before this is called. */
+static void vgpio_drv_irq(void *ctx, unsigned int line)
+{
+	struct vgpio_drv *vg = ctx;
+
+	if (generic_handle_domain_irq(vg->gc.irq.domain, line))
+		dev_err_ratelimited(&vg->vdev->dev,
+				    "no interrupt mapped for line %u\n", line);
+}
+
+static const struct vgpio_host_ops vgpio_drv_ops = {
+	.cfg_get	= vgpio_drv_cfg_get,
+	.add_inbuf	= vgpio_drv_add_inbuf,
+	.add_outbuf	= vgpio_drv_add_outbuf,
+	.get_buf	= vgpio_drv_get_buf,
+	.kick_prepare	= vgpio_drv_kick_prepare,
+	.notify		= vgpio_drv_notify,
+	.wait		= vgpio_drv_wait,
+	.wake		= vgpio_drv_wake,
+	.irq		= vgpio_drv_irq,
+};
+
+/* ---- virtqueue callbacks --------------------------------------------- */
+
+static void vgpio_drv_rx_done(struct virtqueue *vq)
+{
+	struct vgpio_drv *vg = vq->vdev->priv;
+
+	vgpio_rx_callback(vg->core);
+}
+
+static void vgpio_drv_tx_done(struct virtqueue *vq)
+{
+	struct vgpio_drv *vg = vq->vdev->priv;
+
+	vgpio_tx_callback(vg->core);
+}
+
+/* ---- gpio_chip ------------------------------------------------------- */
+
+static int vgpio_drv_request_op(struct vgpio_drv *vg, unsigned int line,
+				unsigned int type, u32 value, u32 *result)
+{
+	int ret;
+
+	ret = mutex_lock_killable(&vg->lines[line].lock);
+	if (ret)
+		return ret;
+	ret = vgpio_request(vg->core, line, type, value, result);
+	mutex_unlock(&vg->lines[line].lock);
+	/* remove() may be waiting for the last caller to leave. */
+	wake_up(&vg->idle_wq);
+	return ret;
+}
+
+static int vgpio_drv_gpio_request(struct gpio_chip *gc, unsigned int line)
+{
+	return vgpio_drv_request_op(gpiochip_get_data(gc), line,
+				    VGPIO_MSG_REQUEST, 0, NULL);
+}
+
+static int vgpio_drv_direction_input(struct gpio_chip *gc, unsigned int line)
+{
+	return vgpio_drv_request_op(gpiochip_get_data(gc), line,
+				    VGPIO_MSG_DIRECTION_INPUT, 0, NULL);
+}
+
+static int vgpio_drv_direction_output(struct gpio_chip *gc, unsigned int line,
+				      int value)
+{
+	return vgpio_drv_request_op(gpiochip_get_data(gc), line,
+				    VGPIO_MSG_DIRECTION_OUTPUT, !!value, NULL);
+}
+
+static int vgpio_drv_get_direction(struct gpio_chip *gc, unsigned int line)
+{
+	u32 dir;
+	int ret;
+
+	ret = vgpio_drv_request_op(gpiochip_get_data(gc), line,
+				   VGPIO_MSG_GET_DIRECTION, 0, &dir);
+	if (ret)
+		return ret;
+	return dir == VGPIO_DIRECTION_IN ? GPIO_LINE_DIRECTION_IN :
+					   GPIO_LINE_DIRECTION_OUT;
+}
+
+static int vgpio_drv_get(struct gpio_chip *gc, unsigned int line)
+{
+	u32 value;
+	int ret;
+
+	ret = vgpio_drv_request_op(gpiochip_get_data(gc), line,
+				   VGPIO_MSG_GET_VALUE, 0, &value);
+	return ret ? ret : value;
+}
+
+static void vgpio_drv_set(struct gpio_chip *gc, unsigned int line, int value)
+{
+	struct vgpio_drv *vg = gpiochip_get_data(gc);
+	int ret;
+
+	/* gpiolib's set() cannot report failure; the log must. */
+	ret = vgpio_drv_request_op(vg, line, VGPIO_MSG_SET_VALUE, !!value,
+				   NULL);
+	if (ret)
+		dev_warn_ratelimited(&vg->vdev->dev,
+				     "setting line %u failed: %d\n", line, ret);
+}
+
+/* ---- irq_chip: HOST_LEVEL events, edges derived by the core ------------ */
+
+static void vgpio_drv_irq_mask(struct irq_data *d)
+{
+	struct gpio_chip *gc = irq_data_get_irq_chip_data(d);
+	struct vgpio_drv *vg = gpiochip_get_data(gc);
+	irq_hw_number_t hwirq = irqd_to_hwirq(d);
+
+	vgpio_irq_enable(vg->core, hwirq, false);
+	gpiochip_disable_irq(gc, hwirq);
+}
+
+static void vgpio_drv_irq_unmask(struct irq_data *d)
+{
+	struct gpio_chip *gc = irq_data_get_irq_chip_data(d);
+	struct vgpio_drv *vg = gpiochip_get_data(gc);
+	irq_hw_number_t hwirq = irqd_to_hwirq(d);
+
+	gpiochip_enable_irq(gc, hwirq);
+	vgpio_irq_enable(vg->core, hwirq, true);
+}
+
+/* The protocol reports level changes, so only edge triggers exist. */
+static int vgpio_drv_irq_set_type(struct irq_data *d, unsigned int type)
+{
+	struct gpio_chip *gc = irq_data_get_irq_chip_data(d);
+	struct vgpio_drv *vg = gpiochip_get_data(gc);
+
+	if (type & ~IRQ_TYPE_EDGE_BOTH)
+		return -EINVAL;
+	return vgpio_irq_set_type(vg->core, irqd_to_hwirq(d), type);
+}
+
+static const struct irq_chip vgpio_drv_irq_chip = {
+	.name		= "virtio-gpio-v1",
+	.irq_mask	= vgpio_drv_irq_mask,
+	.irq_unmask	= vgpio_drv_irq_unmask,
+	.irq_set_type	= vgpio_drv_irq_set_type,
+	.flags		= IRQCHIP_IMMUTABLE | IRQCHIP_SKIP_SET_WAKE,
+	GPIOCHIP_IRQ_RESOURCE_HELPERS,
+};
+
+/* ---- virtio driver ----------------------------------------------------- */
+
+static void vgpio_drv_free(struct vgpio_drv *vg)
+{
+	vgpio_core_destroy(vg->core);
+	kfree(vg->lines);
+	kfree(vg);
+}
+
+static int vgpio_drv_find_vqs(struct vgpio_drv *vg)
+{
+	/* Indexed by queue number, so the callbacks cannot be swapped. */
+	vq_callback_t *callbacks[VGPIO_NUM_VQS] = {
+		[VGPIO_VQ_RX] = vgpio_drv_rx_done,
+		[VGPIO_VQ_TX] = vgpio_drv_tx_done,
+	};
+	static const char * const names[VGPIO_NUM_VQS] = {
+		[VGPIO_VQ_RX] = "rx",
+		[VGPIO_VQ_TX] = "tx",
+	};
+
+	return virtio_find_vqs(vg->vdev, VGPIO_NUM_VQS, vg->vqs, callbacks,
+			       names, NULL);
+}
+
+static void vgpio_drv_init_chip(struct vgpio_drv *vg)
+{
+	struct gpio_chip *gc = &vg->gc;
+	const char *name = vgpio_core_name(vg->core);
+	struct gpio_irq_chip *girq = &gc->irq;
+
+	gc->label = name[0] ? name : dev_name(&vg->vdev->dev);
+	gc->parent = &vg->vdev->dev;
+	gc->owner = THIS_MODULE;
+	gc->base = -1;
+	gc->ngpio = vgpio_core_ngpio(vg->core);
+	gc->names = vgpio_core_line_names(vg->core);
+	gc->can_sleep = true;
+	gc->request = vgpio_drv_gpio_request;
+	gc->direction_input = vgpio_drv_direction_input;
+	gc->direction_output = vgpio_drv_direction_output;
+	gc->get_direction = vgpio_drv_get_direction;
+	gc->get = vgpio_drv_get;
+	gc->set = vgpio_drv_set;
+
+	/* Events come from the device, not from a parent interrupt. */
+	gpio_irq_chip_set_chip(girq, &vgpio_drv_irq_chip);
+	girq->parent_handler = NULL;
+	girq->num_parents = 0;
+	girq->parents = NULL;
+	girq->default_type = IRQ_TYPE_NONE;
+	girq->handler = handle_simple_irq;
+}
+
+static int vgpio_drv_probe(struct virtio_device *vdev)
+{
+	struct device *dev = &vdev->dev;
+	struct vgpio_drv *vg;
+	unsigned int i, ngpio;
+	const char *why;
+	int ret;
+
+	vg = kzalloc(sizeof(*vg), GFP_KERNEL);
+	if (!vg)
+		return -ENOMEM;
+	vg->vdev = vdev;
+	vdev->priv = vg;
+	init_waitqueue_head(&vg->idle_wq);
+
+	ret = vgpio_core_probe(&vgpio_drv_ops, vg, 0, &vg->core, &why);
+	if (ret) {
+		dev_err(dev, "device rejected: %s (%d)\n", why, ret);
+		goto err_free;
+	}
+	ngpio = vgpio_core_ngpio(vg->core);
+	vg->lines = kcalloc(ngpio, sizeof(*vg->lines), GFP_KERNEL);
+	if (!vg->lines) {
+		ret = -ENOMEM;
+		goto err_free;
+	}
+	for (i = 0; i < ngpio; i++) {
+		mutex_init(&vg->lines[i].lock);
+		init_waitqueue_head(&vg->lines[i].wq);
+	}
+
+	ret = vgpio_drv_find_vqs(vg);
+	if (ret) {
+		dev_err(dev, "cannot find virtqueues: %d\n", ret);
+		goto err_free;
+	}
+	virtio_device_ready(vdev);
+	ret = vgpio_core_start(vg->core);
+	if (ret) {
+		dev_err(dev, "cannot post receive buffers: %d\n", ret);
+		goto err_reset;
+	}
+
+	vgpio_drv_init_chip(vg);
+	ret = gpiochip_add_data(&vg->gc, vg);
+	if (ret) {
+		dev_err(dev, "cannot register GPIO chip: %d\n", ret);
+		goto err_reset;
+	}
+	dev_info(dev, "%s: %u lines\n", vg->gc.label, ngpio);
+	return 0;
+
+err_reset:
+	vgpio_core_kill(vg->core);
+	virtio_reset_device(vdev);
+	vdev->config->del_vqs(vdev);
+err_free:
+	vgpio_drv_free(vg);
+	vdev->priv = NULL;
+	return ret;
+}
+
+/*
+ * Teardown order (v3 had an empty remove()):
+ * 1. kill the core: new requests fail, waiters return -ENODEV, no new
+ *    interrupt is raised; then wait out callbacks already running, so
+ *    none raises one on the domain gpiochip_remove() is about to free;
+ * 2. remove the chip, then wait until no caller is left inside the core;
+ * 3. reset the device so it stops using our buffers, delete the queues;
+ * 4. only then free the core and its buffers.
+ */
+static void vgpio_drv_remove(struct virtio_device *vdev)
+{
+	struct vgpio_drv *vg = vdev->priv;
+
+	vgpio_core_kill(vg->core);
+	virtio_synchronize_cbs(vdev);
+	gpiochip_remove(&vg->gc);
+	wait_event(vg->idle_wq, vgpio_core_idle(vg->core));
+	virtio_reset_device(vdev);
+	vdev->config->del_vqs(vdev);
+	vgpio_drv_free(vg);
+}
+
+/* Protocol version 1 has no run-time config; nothing may change. */
+static void vgpio_drv_config_changed(struct virtio_device *vdev)
+{
+	dev_warn_ratelimited(&vdev->dev, "config change ignored\n");
+}
+
+/* Never VIRTIO_ID_GPIO from uapi/linux/virtio_ids.h: that is 41. */
+static const struct virtio_device_id vgpio_drv_id_table[] = {
+	{ VGPIO_DEVICE_ID, VIRTIO_DEV_ANY_ID },
+	{ 0 },
+};
+MODULE_DEVICE_TABLE(virtio, vgpio_drv_id_table);
+
+static struct virtio_driver vgpio_drv_driver = {
+	.driver.name	= KBUILD_MODNAME,
+	.driver.owner	= THIS_MODULE,
+	.id_table	= vgpio_drv_id_table,
+	.probe		= vgpio_drv_probe,
+	.remove		= vgpio_drv_remove,
+	.config_changed	= vgpio_drv_config_changed,
+};
+module_virtio_driver(vgpio_drv_driver);
+
+MODULE_DESCRIPTION("GPIO driver for virtio-gpio devices (protocol v1, device ID 30)");
+MODULE_LICENSE("GPL");
+MODULE_VERSION("0.1.0");
