@@ -5,10 +5,15 @@ PYTHON  ?= python
 BUILD   := build
 ASAN_DIR := $(BUILD)/asan
 
-.PHONY: main build demo test test-unit test-asan bench clean
+.PHONY: main build module demo test test-unit test-asan bench clean
 
 ## main: build everything and show the core working against the model
-main: build demo
+main: build module demo
+
+## module: vgpio.ko against KDIR (default: running kernel, else newest headers)
+module:
+	$(MAKE) -C kernel
+	@echo "module: $(CURDIR)/kernel/vgpio.ko"
 
 ## build: compile the cffi core and install the package into the venv
 build:
@@ -37,7 +42,7 @@ test-asan:
 	ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 \
 	UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
 	HYPOTHESIS_PROFILE=sanitizer \
-		$(PYTHON) -m pytest -p no:cacheprovider tests
+		$(PYTHON) -m pytest -p no:cacheprovider -m "not kernel" tests
 
 ## bench: Python/cffi round trip vs the same core driven from C
 BENCH_C := $(BUILD)/bench_loopback
@@ -53,3 +58,4 @@ $(BENCH_C): python/csrc/bench_loopback.c python/csrc/simvq.c \
 
 clean:
 	rm -rf $(BUILD) *.egg-info python/*.egg-info
+	$(MAKE) -C kernel clean

@@ -2,6 +2,7 @@
 
 import ctypes
 import os
+import subprocess
 
 import pytest
 from hypothesis import HealthCheck, settings
@@ -74,3 +75,27 @@ def make_chip(no_leaks):
 def chip(make_chip):
     """A chip of 8 named lines."""
     return make_chip(["l%d" % i for i in range(8)], name="test-chip")
+
+
+@pytest.fixture(scope="session")
+def linux_source():
+    """Debian's linux-source-6.1 tree, unpacked once under build/."""
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    return subprocess.run([os.path.join(root, "tools", "linux-source")],
+                          check=True, capture_output=True,
+                          text=True).stdout.strip()
+
+
+@pytest.fixture(scope="session")
+def debian_headers():
+    """(directory, release) of the newest installed Debian 6.1 headers."""
+    import kbuild
+    return kbuild.debian_headers()
+
+
+@pytest.fixture(scope="session")
+def module_build(debian_headers, tmp_path_factory):
+    """vgpio.ko built from a private copy of kernel/ with W=1 and C=1."""
+    import kbuild
+    src = kbuild.copy_sources(str(tmp_path_factory.mktemp("kbuild") / "kernel"))
+    return kbuild.build(src, debian_headers[0], "W=1", "C=1")
