@@ -5,10 +5,18 @@ PYTHON  ?= python
 BUILD   := build
 ASAN_DIR := $(BUILD)/asan
 
-.PHONY: main build module demo test test-unit test-asan bench clean
+.PHONY: main build module demo kconfig-lint test test-unit test-asan bench clean
 
-## main: build everything and show the core working against the model
-main: build module demo
+## main: build everything, lint the Kconfig entry, show the core working
+main: build module kconfig-lint demo
+
+## kconfig-lint: Kconfig.snippet inside Debian's 6.1 tree, checked
+## against this machine's Debian kernel config, with conf as second opinion
+DEBIAN_CONFIG := $(lastword $(sort $(wildcard /boot/config-*-amd64)))
+kconfig-lint: build
+	$(PYTHON) -m virtio_gpio.kconfig --tree "$$(tools/linux-source)" \
+		--snippet Kconfig.snippet --arch x86 \
+		$(if $(DEBIAN_CONFIG),--config $(DEBIAN_CONFIG)) --conf-check
 
 ## module: vgpio.ko against KDIR (default: running kernel, else newest headers)
 module:
@@ -42,7 +50,7 @@ test-asan:
 	ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 \
 	UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
 	HYPOTHESIS_PROFILE=sanitizer \
-		$(PYTHON) -m pytest -p no:cacheprovider -m "not kernel" tests
+		$(PYTHON) -m pytest -p no:cacheprovider -m "not system" tests
 
 ## bench: Python/cffi round trip vs the same core driven from C
 BENCH_C := $(BUILD)/bench_loopback

@@ -5,7 +5,7 @@ python/_cffi_src/build_core.py, which compiles kernel/vgpio_core.c - the
 same file the kernel module links - against the userspace OS shim.
 """
 
-from setuptools import setup
+from setuptools import find_packages, setup
 
 setup(
     name="virtio-gpio",
@@ -14,13 +14,14 @@ setup(
     license="GPL-2.0-or-later",
     python_requires=">=3.9",
     package_dir={"": "python"},
-    packages=["virtio_gpio"],
+    packages=find_packages(where="python", exclude=["_cffi_src"]),
     setup_requires=["cffi>=1.15"],
     install_requires=["cffi>=1.15"],
     cffi_modules=["python/_cffi_src/build_core.py:ffibuilder"],
     entry_points={
         "console_scripts": [
             "virtio-gpio-demo = virtio_gpio.demo:main",
+            "vgpio-kconfig-lint = virtio_gpio.kconfig.cli:main",
         ],
     },
     zip_safe=False,

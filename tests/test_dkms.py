@@ -8,7 +8,7 @@ import pytest
 
 import kbuild
 
-pytestmark = pytest.mark.kernel
+pytestmark = pytest.mark.system
 
 NAME, VERSION = "vgpio", "0.1.0"
 

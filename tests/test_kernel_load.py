@@ -12,7 +12,7 @@ import pytest
 
 from virtio_gpio import qemu
 
-pytestmark = pytest.mark.kernel
+pytestmark = pytest.mark.system
 
 CYCLES = 50
 # Case matters: "report a bug" in an ACPI notice is not a BUG: line.

@@ -9,7 +9,7 @@ import pytest
 
 import kbuild
 
-pytestmark = pytest.mark.kernel
+pytestmark = pytest.mark.system
 
 CHECKPATCH_FILES = ["gpio-virtio.c", "vgpio_core.c", "vgpio_core.h",
                     "vgpio_proto.h", "os/linux/vgpio_os.h", "Kbuild"]
