@@ -5,10 +5,17 @@ PYTHON  ?= python
 BUILD   := build
 ASAN_DIR := $(BUILD)/asan
 
-.PHONY: main build module demo kconfig-lint test test-unit test-asan bench clean
+.PHONY: main build module demo kconfig-lint docs test test-unit test-asan bench clean
 
-## main: build everything, lint the Kconfig entry, show the core working
-main: build module kconfig-lint demo
+## main: build everything, lint the Kconfig entry, render the docs, show
+## the core working against the simulated device
+main: build module kconfig-lint docs demo
+
+## docs: the Sphinx documentation, warnings as errors
+DOCS_HTML := $(BUILD)/docs/html
+docs: build
+	$(PYTHON) -m sphinx -E -W --keep-going -n -q -b html Documentation $(DOCS_HTML)
+	@echo "docs: $(CURDIR)/$(DOCS_HTML)/index.html"
 
 ## kconfig-lint: Kconfig.snippet inside Debian's 6.1 tree, checked
 ## against this machine's Debian kernel config, with conf as second opinion

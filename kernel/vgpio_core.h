@@ -13,6 +13,7 @@
 
 #include "vgpio_proto.h"
 
+/** struct vgpio_core - the driver state of one device, opaque to hosts */
 struct vgpio_core;
 
 /* Receive buffers kept posted on the device->driver queue. */

@@ -59,7 +59,7 @@ class Chip:
     @classmethod
     def simulated(cls, lines=8, name="virtio-gpio-sim", ring_size=16,
                   tx_interrupts=True, config_fault=None):
-        """A chip on a fresh :class:`SeedDevice` behind simulated rings."""
+        """A chip on a fresh :class:`~virtio_gpio.device.SeedDevice` behind simulated rings."""
         device = SeedDevice(lines, name=name, config_fault=config_fault)
         transport = SimTransport(device, ring_size=ring_size,
                                  tx_interrupts=tx_interrupts)
@@ -191,7 +191,7 @@ class Chip:
         self._request(MsgType.DIRECTION_OUTPUT, line, self._level(value))
 
     def get_direction(self, line):
-        """The line's direction, as a :class:`Direction`."""
+        """The line's direction, as a :class:`~virtio_gpio.protocol.Direction`."""
         return Direction(self._request(MsgType.GET_DIRECTION, line))
 
     def get_value(self, line):

@@ -23,7 +23,7 @@ VQ_TX = lib.VGPIO_VQ_TX
 
 
 class MsgType(enum.IntEnum):
-    """Values of a message's ``type`` field (replies add :data:`MSG_REPLY`)."""
+    """Values of a message's ``type`` field (replies add ``MSG_REPLY``)."""
 
     REQUEST = lib.VGPIO_MSG_REQUEST
     DIRECTION_INPUT = lib.VGPIO_MSG_DIRECTION_INPUT

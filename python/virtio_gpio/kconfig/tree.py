@@ -3,7 +3,7 @@
 Staging never touches the source tree. It copies the Kconfig files (and
 ``scripts/``, which Kconfig.include runs), puts the snippet into
 drivers/gpio/Kconfig where it belongs, and, for kconfiglib only, applies
-one compatibility rewrite described in :data:`COMPAT_NOTE`.
+one compatibility rewrite described in ``COMPAT_NOTE``.
 """
 
 import contextlib

@@ -1,0 +1,169 @@
+"""Documentation: Sphinx builds clean, and the spec agrees with the C header."""
+
+import os
+import re
+import subprocess
+import sys
+
+import pytest
+
+from virtio_gpio import SeedDevice, protocol
+from virtio_gpio._binding import ffi
+
+pytestmark = pytest.mark.system
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+SPEC = os.path.join(ROOT, "Documentation", "spec.rst")
+HEADER = os.path.join(ROOT, "kernel", "vgpio_proto.h")
+
+
+def read(path):
+    with open(path, encoding="utf-8") as f:
+        return f.read()
+
+
+def header_constants(text):
+    return {m.group(1): int(m.group(2), 0) for m in re.finditer(
+        r"^#define\s+(VGPIO_\w+)\s+(0x[0-9a-fA-F]+|\d+)\b", text, re.MULTILINE)}
+
+
+def table_rows(spec, name):
+    """Cells of each body row of the grid table with ``:name: name``."""
+    start = spec.index(":name: %s" % name)
+    block = spec[start:].split("\n\n", 2)[1]
+    rows = []
+    for line in block.splitlines():
+        line = line.strip()
+        if line.startswith("|"):
+            cells = [c.strip() for c in line.strip("|").split("|")]
+            if cells[0]:
+                rows.append(cells)
+    return rows[1:]  # drop the header row
+
+
+def drift(spec, header):
+    """Every disagreement between the spec text and the header text."""
+    consts = header_constants(header)
+    problems = []
+
+    def expect(symbol, value, where):
+        if consts.get(symbol) != value:
+            problems.append("%s: spec says %s=%#x, header says %s"
+                            % (where, symbol, value, consts.get(symbol)))
+
+    types = {row[1]: int(row[0], 16) for row in table_rows(spec, "message-types")}
+    for symbol, code in types.items():
+        expect(symbol, code, "message-types")
+    header_types = {k for k in consts if k.startswith("VGPIO_MSG_")}
+    flags = {row[1]: int(row[0], 16) for row in table_rows(spec, "type-flags")}
+    for symbol, mask in flags.items():
+        expect(symbol, mask, "type-flags")
+    missing = header_types - set(types) - set(flags)
+    if missing:
+        problems.append("message types missing from the spec: %s"
+                        % ", ".join(sorted(missing)))
+    cfg = {row[3]: int(row[0], 16) for row in table_rows(spec, "config-layout")}
+    for symbol, offset in cfg.items():
+        expect(symbol, offset, "config-layout")
+    offsets = {k for k in consts if k.startswith("VGPIO_CFG_") and
+               k not in ("VGPIO_CFG_NAME_LEN", "VGPIO_CFG_MAX_SIZE")}
+    if offsets - set(cfg):
+        problems.append("config fields missing from the spec: %s"
+                        % ", ".join(sorted(offsets - set(cfg))))
+    for row in table_rows(spec, "virtqueues"):
+        expect(row[1], int(row[0]), "virtqueues")
+    for number, symbol in re.findall(r"(\d+) \(``(VGPIO_\w+)``\)", spec):
+        expect(symbol, int(number), "prose")
+    device_id = re.search(r"^:Device ID: (\d+)$", spec, re.MULTILINE)
+    expect("VGPIO_DEVICE_ID", int(device_id.group(1)), "field list")
+    return problems
+
+
+def test_spec_agrees_with_header():
+    assert drift(read(SPEC), read(HEADER)) == []
+
+
+def test_drift_detected_when_header_changes():
+    header = read(HEADER).replace("VGPIO_MSG_GET_VALUE		0x0005",
+                                  "VGPIO_MSG_GET_VALUE		0x0007")
+    assert header != read(HEADER)
+    assert any("VGPIO_MSG_GET_VALUE" in p for p in drift(read(SPEC), header))
+
+
+def test_drift_detected_when_spec_changes():
+    spec = read(SPEC).replace("| 0x04   | le32     | names_size | VGPIO_CFG_NAMES_SIZE",
+                              "| 0x08   | le32     | names_size | VGPIO_CFG_NAMES_SIZE")
+    assert spec != read(SPEC)
+    assert any("VGPIO_CFG_NAMES_SIZE" in p for p in drift(spec, read(HEADER)))
+    spec = read(SPEC).replace("at most 256 (``VGPIO_MAX_LINES``)",
+                              "at most 512 (``VGPIO_MAX_LINES``)")
+    assert any("VGPIO_MAX_LINES" in p for p in drift(spec, read(HEADER)))
+
+
+def test_drift_detected_when_header_gains_a_type():
+    header = read(HEADER).replace(
+        "#define VGPIO_MSG_HOST_LEVEL", "#define VGPIO_MSG_GET_BIAS 0x0007\n"
+        "#define VGPIO_MSG_HOST_LEVEL")
+    assert any("GET_BIAS" in p for p in drift(read(SPEC), header))
+
+
+def test_message_layout_table_matches_struct():
+    rows = table_rows(read(SPEC), "message-layout")
+    for offset, _, name, _ in rows:
+        assert ffi.offsetof("struct vgpio_msg", name) == int(offset, 16)
+
+
+def _hexdump_after(spec, marker):
+    block = spec[spec.index(marker):].split("::\n\n", 1)[1].split("\n\n")[0]
+    data = bytearray()
+    for line in block.splitlines():
+        words = line.split()
+        if re.fullmatch(r"[0-9a-f]{4}", words[0]):
+            words = words[1:]
+        data += bytes(int(w, 16) for w in words)
+    return bytes(data)
+
+
+def test_worked_example_matches_the_model():
+    spec = read(SPEC)
+    device = SeedDevice(["led", "button", "", "reset"], name="demo")
+    config = _hexdump_after(spec, "has this config space")
+    assert config == device.config_space()[:len(config)]
+    assert len(config) == len(device.config_space())
+    assert _hexdump_after(spec, "by posting") == protocol.encode(0x0005, 3, 0)
+    device.lines[3].value = 1
+    assert _hexdump_after(spec, "level 1 (type") == device.handle(
+        protocol.encode(0x0005, 3, 0))[0].payload
+    assert _hexdump_after(spec, "Had the line failed") == protocol.encode(
+        0x8005, 3, -5)
+    assert _hexdump_after(spec, "the device sends HOST_LEVEL") == \
+        device.set_input(1, 1)[0].payload
+
+
+def test_sphinx_builds_with_warnings_as_errors(tmp_path):
+    proc = subprocess.run(
+        [sys.executable, "-m", "sphinx", "-E", "-W", "--keep-going", "-n",
+         "-b", "html", os.path.join(ROOT, "Documentation"),
+         str(tmp_path / "html")], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert "WARNING" not in proc.stderr and "ERROR" not in proc.stderr
+    assert (tmp_path / "html" / "spec.html").is_file()
+    assert "vgpio_request" in (tmp_path / "html" / "api-c.html").read_text()
+    assert "SeedDevice" in (tmp_path / "html" / "api-python.html").read_text()
+
+
+def test_review_points_are_fixed():
+    spec = read(SPEC)
+    for typo in ("virtiual", "eg.", "an VMM", "an hardware", "asynchronically",
+                 "unix-style", "gues:", "line line", "Version_"):
+        assert typo not in spec
+    # Headings: '=' with overline for the title only, then '=', '-', '~'.
+    lines = spec.splitlines()
+    adornments = {line[0] for line in lines
+                  if len(line) > 3 and len(set(line)) == 1 and line[0] in "=-~\"."}
+    assert adornments <= {"=", "-", "~"}
+    overlined = [i for i in range(1, len(lines) - 1)
+                 if lines[i - 1] and set(lines[i - 1]) == {"="} and
+                 lines[i + 1] and set(lines[i + 1]) == {"="}]
+    assert len(overlined) == 1
+    assert lines[0].startswith(".. SPDX-License-Identifier:")
