@@ -49,8 +49,9 @@ test-unit: build
 test-asan:
 	rm -rf $(ASAN_DIR)
 	$(PYTHON) python/_cffi_src/build_core.py --sanitize --outdir $(ASAN_DIR)
-	mkdir -p $(ASAN_DIR)/pkg/virtio_gpio
-	cp python/virtio_gpio/*.py $(ASAN_DIR)/pkg/virtio_gpio/
+	mkdir -p $(ASAN_DIR)/pkg
+	cp -r python/virtio_gpio $(ASAN_DIR)/pkg/
+	rm -f $(ASAN_DIR)/pkg/virtio_gpio/_core*.so
 	cp $(ASAN_DIR)/_cffi_tmp/virtio_gpio/_core*.so $(ASAN_DIR)/pkg/virtio_gpio/
 	PYTHONPATH=$(ASAN_DIR)/pkg VGPIO_EXPECT_CORE_DIR=$(ASAN_DIR)/pkg \
 	LD_PRELOAD="$$(gcc -print-file-name=libasan.so) $$(gcc -print-file-name=libubsan.so)" \
