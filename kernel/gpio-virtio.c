@@ -164,6 +164,15 @@ static void vgpio_drv_irq(void *ctx, unsigned int line)
 				    "no interrupt mapped for line %u\n", line);
 }
 
+/* Ratelimited: a broken device could otherwise flood the log. */
+static void vgpio_drv_rejected(void *ctx, int err, const char *why)
+{
+	struct vgpio_drv *vg = ctx;
+
+	dev_warn_ratelimited(&vg->vdev->dev, "dropped device message: %s (%d)\n",
+			     why, err);
+}
+
 static const struct vgpio_host_ops vgpio_drv_ops = {
 	.cfg_get	= vgpio_drv_cfg_get,
 	.add_inbuf	= vgpio_drv_add_inbuf,
@@ -174,6 +183,7 @@ static const struct vgpio_host_ops vgpio_drv_ops = {
 	.wait		= vgpio_drv_wait,
 	.wake		= vgpio_drv_wake,
 	.irq		= vgpio_drv_irq,
+	.rejected	= vgpio_drv_rejected,
 };
 
 /* ---- virtqueue callbacks --------------------------------------------- */

@@ -65,6 +65,8 @@ struct vgpio_core {
 struct vgpio_rx_action {
 	int wake;
 	int irq;
+	int err;
+	const char *why;
 };
 
 static bool vgpio_is_request(unsigned int type)
@@ -128,6 +130,15 @@ static void vgpio_reject(struct vgpio_core *core, u32 *counter, int err)
 {
 	(*counter)++;
 	core->last_error = err;
+}
+
+/* A dropped device message, also reported to the host once unlocked. */
+static void vgpio_drop(struct vgpio_core *core, struct vgpio_rx_action *act,
+		       u32 *counter, int err, const char *why)
+{
+	vgpio_reject(core, counter, err);
+	act->err = err;
+	act->why = why;
 }
 
 /* ------------------------------------------------------------------ */
@@ -554,7 +565,8 @@ static void vgpio_handle_reply(struct vgpio_core *core, unsigned int type,
 	u8 bit = 1u << type;
 
 	if (!vgpio_reply_value_ok(type, value)) {
-		vgpio_reject(core, &core->stats.bad_value, -EINVAL);
+		vgpio_drop(core, act, &core->stats.bad_value, -EINVAL,
+			   "reply value out of range");
 		return;
 	}
 	if (l->stale & bit) {
@@ -563,7 +575,8 @@ static void vgpio_handle_reply(struct vgpio_core *core, unsigned int type,
 		return;
 	}
 	if (l->live != type || l->done) {
-		vgpio_reject(core, &core->stats.unexpected, -ENOMSG);
+		vgpio_drop(core, act, &core->stats.unexpected, -ENOMSG,
+			   "reply without a matching request");
 		return;
 	}
 	l->stale = 0;
@@ -588,7 +601,8 @@ static void vgpio_handle_event(struct vgpio_core *core, unsigned int line,
 	struct vgpio_line *l = &core->lines[line];
 
 	if (value != 0 && value != 1) {
-		vgpio_reject(core, &core->stats.bad_value, -EINVAL);
+		vgpio_drop(core, act, &core->stats.bad_value, -EINVAL,
+			   "event level out of range");
 		return;
 	}
 	core->stats.events++;
@@ -607,9 +621,14 @@ static void vgpio_handle_msg(struct vgpio_core *core,
 	unsigned int type, line;
 	s32 value;
 
-	if (len != sizeof(*msg)) {
-		vgpio_reject(core, &core->stats.bad_len,
-			     len < sizeof(*msg) ? -EBADMSG : -EMSGSIZE);
+	if (len < sizeof(*msg)) {
+		vgpio_drop(core, act, &core->stats.bad_len, -EBADMSG,
+			   "message shorter than 8 bytes");
+		return;
+	}
+	if (len > sizeof(*msg)) {
+		vgpio_drop(core, act, &core->stats.bad_len, -EMSGSIZE,
+			   "message longer than its buffer");
 		return;
 	}
 	type = le16_to_cpu(msg->type);
@@ -619,11 +638,13 @@ static void vgpio_handle_msg(struct vgpio_core *core,
 	if (type != VGPIO_MSG_HOST_LEVEL &&
 	    (!(type & VGPIO_MSG_REPLY) || (type & VGPIO_MSG_RESERVED) ||
 	     !vgpio_is_request(type & ~VGPIO_MSG_REPLY))) {
-		vgpio_reject(core, &core->stats.bad_type, -EPROTO);
+		vgpio_drop(core, act, &core->stats.bad_type, -EPROTO,
+			   "unknown message type");
 		return;
 	}
 	if (line >= core->ngpio) {
-		vgpio_reject(core, &core->stats.bad_line, -ERANGE);
+		vgpio_drop(core, act, &core->stats.bad_line, -ERANGE,
+			   "line number beyond ngpio");
 		return;
 	}
 	if (type == VGPIO_MSG_HOST_LEVEL)
@@ -654,8 +675,10 @@ void vgpio_rx_callback(struct vgpio_core *core)
 		}
 		idx = vgpio_slot_index(core->rx, VGPIO_RX_BUFS, token);
 		if (idx < 0) {
-			vgpio_reject(core, &core->stats.bad_token, -EFAULT);
+			vgpio_drop(core, &act, &core->stats.bad_token, -EFAULT,
+				   "used buffer that is not ours");
 			vgpio_unlock(&core->lock, flags);
+			ops->rejected(core->ctx, act.err, act.why);
 			continue;
 		}
 		/* Copy out first: the buffer goes straight back to the device. */
@@ -674,6 +697,8 @@ void vgpio_rx_callback(struct vgpio_core *core)
 			ops->wake(core->ctx, act.wake);
 		if (act.irq >= 0)
 			ops->irq(core->ctx, act.irq);
+		if (act.err)
+			ops->rejected(core->ctx, act.err, act.why);
 	}
 
 	if (!reposted)

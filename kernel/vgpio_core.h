@@ -46,6 +46,8 @@ struct vgpio_core;
  * @wake: wake a waiter sleeping in @wait for @line; called without lock
  * @irq: an enabled interrupt fired on @line (already bounds-checked);
  *	called without the lock, from the receive path
+ * @rejected: a device message was dropped: @err says which check failed
+ *	(see vgpio_core_last_error()), @why in words; without the lock
  */
 struct vgpio_host_ops {
 	void (*cfg_get)(void *ctx, unsigned int offset, void *buf,
@@ -60,6 +62,7 @@ struct vgpio_host_ops {
 	int (*wait)(void *ctx, struct vgpio_core *core, unsigned int line);
 	void (*wake)(void *ctx, unsigned int line);
 	void (*irq)(void *ctx, unsigned int line);
+	void (*rejected)(void *ctx, int err, const char *why);
 };
 
 /**

@@ -86,6 +86,9 @@ def test_corrupt_reply_is_rejected_counted_and_harmless(out_chip, fault,
     assert after[counter] == before[counter] + 1
     assert after["replies"] == before["replies"]
     assert out_chip.last_error == err
+    # The host hears about it too (the kernel logs it, ratelimited).
+    ((reported, why),) = out_chip.transport.rejections
+    assert reported == err and why
     # The line works again and other lines never noticed.
     assert out_chip.get_value(0) == 1
     assert out_chip.get_value(1) == 0

@@ -86,6 +86,7 @@ struct vgpio_uhost {
     void (*notify)(void *handle, unsigned int vq);
     void (*wake)(void *handle, unsigned int line);
     void (*irq)(void *handle, unsigned int line);
+    void (*rejected)(void *handle, int err, const char *why);
 };
 """
 
@@ -138,6 +139,7 @@ extern "Python" int _vgpio_py_wait(void *handle, unsigned int line);
 extern "Python" void _vgpio_py_notify(void *handle, unsigned int vq);
 extern "Python" void _vgpio_py_wake(void *handle, unsigned int line);
 extern "Python" void _vgpio_py_irq(void *handle, unsigned int line);
+extern "Python" void _vgpio_py_rejected(void *handle, int err, const char *why);
 """
 
 INCLUDES = """

@@ -55,6 +55,12 @@ static void loop_line(void *handle, unsigned int line)
 	(void)line;
 }
 
+static void loop_rejected(void *handle, int err, const char *why)
+{
+	(void)handle;
+	fprintf(stderr, "bench: device message dropped: %s (%d)\n", why, err);
+}
+
 int main(int argc, char **argv)
 {
 	static const unsigned char cfg[VGPIO_CFG_LINE_NAMES] = {
@@ -78,6 +84,7 @@ int main(int argc, char **argv)
 	lb.host.notify = loop_notify;
 	lb.host.wake = loop_line;
 	lb.host.irq = loop_line;
+	lb.host.rejected = loop_rejected;
 	if (vgpio_core_probe(&vgpio_uhost_ops, &lb.host, sizeof(cfg), &lb.core,
 			     &why) || vgpio_core_start(lb.core)) {
 		fprintf(stderr, "bench: probe failed\n");

@@ -78,6 +78,13 @@ static void uhost_irq(void *ctx, unsigned int line)
 	h->irq(h->handle, line);
 }
 
+static void uhost_rejected(void *ctx, int err, const char *why)
+{
+	struct vgpio_uhost *h = ctx;
+
+	h->rejected(h->handle, err, why);
+}
+
 const struct vgpio_host_ops vgpio_uhost_ops = {
 	.cfg_get = uhost_cfg_get,
 	.add_inbuf = uhost_add_inbuf,
@@ -88,4 +95,5 @@ const struct vgpio_host_ops vgpio_uhost_ops = {
 	.wait = uhost_wait,
 	.wake = uhost_wake,
 	.irq = uhost_irq,
+	.rejected = uhost_rejected,
 };

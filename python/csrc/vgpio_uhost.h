@@ -22,6 +22,7 @@ struct vgpio_uhost {
 	void (*notify)(void *handle, unsigned int vq);
 	void (*wake)(void *handle, unsigned int line);
 	void (*irq)(void *handle, unsigned int line);
+	void (*rejected)(void *handle, int err, const char *why);
 };
 
 extern const struct vgpio_host_ops vgpio_uhost_ops;

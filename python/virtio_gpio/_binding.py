@@ -61,4 +61,15 @@ def _vgpio_py_irq(handle, line):
         owner.park(exc)
 
 
+
+
+@ffi.def_extern()
+def _vgpio_py_rejected(handle, err, why):
+    owner = _owner(handle)
+    try:
+        owner.on_rejected(err, ffi.string(why).decode())
+    except BaseException as exc:  # noqa: BLE001
+        owner.park(exc)
+
+
 __all__ = ["ffi", "lib"]

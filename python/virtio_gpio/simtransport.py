@@ -42,6 +42,7 @@ class SimTransport:
         self.host.notify = lib._vgpio_py_notify
         self.host.wake = lib._vgpio_py_wake
         self.host.irq = lib._vgpio_py_irq
+        self.host.rejected = lib._vgpio_py_rejected
         for vq in (protocol.VQ_RX, protocol.VQ_TX):
             ring = lib.simvq_new(ring_size)
             if ring == ffi.NULL:
@@ -51,6 +52,8 @@ class SimTransport:
         self.notifications = {protocol.VQ_RX: 0, protocol.VQ_TX: 0}
         self.rx_interrupts = 0
         self.wakes: List[int] = []
+        #: (errno, reason) of every device message the core dropped
+        self.rejections: List = []
         self.irq_handler = None
         self.interrupt_next_waits = 0
         self.device_paused = False
@@ -77,6 +80,9 @@ class SimTransport:
 
     def on_wake(self, line):
         self.wakes.append(line)
+
+    def on_rejected(self, err, why):
+        self.rejections.append((-err, why))
 
     def on_irq(self, line):
         if self.irq_handler is not None:
