@@ -22,6 +22,7 @@ setup(
         "console_scripts": [
             "virtio-gpio-demo = virtio_gpio.demo:main",
             "vgpio-kconfig-lint = virtio_gpio.kconfig.cli:main",
+            "vgpio-vhost-user = virtio_gpio.backend_cli:main",
         ],
     },
     zip_safe=False,

@@ -1,0 +1,95 @@
+"""vgpio-vhost-user: serve a simulated virtio-gpio device over vhost-user.
+
+Attach it to a User-Mode Linux guest with
+``virtio_uml.device=SOCKET:30`` on the kernel command line (or to any
+vhost-user front end that lets you choose the device ID). The device is the
+same model the unit tests drive; ``--control`` opens a second socket taking
+one JSON command per connection ({"cmd": "set_input", "line": 2,
+"level": 1}, {"cmd": "state"}, {"cmd": "inject", "fault": "drop"},
+{"cmd": "stop"}).
+"""
+
+import argparse
+import logging
+import signal
+import sys
+
+from .device import ConfigFault, Fault, SeedDevice
+from .vhost_user import Backend
+
+
+class _Stop(Exception):
+    pass
+
+
+def parse_script(path):
+    """Lines of 'SECONDS LINE LEVEL' (comments with #), sorted by time."""
+    steps = []
+    with open(path) as f:
+        for number, text in enumerate(f, 1):
+            text = text.split("#", 1)[0].strip()
+            if not text:
+                continue
+            try:
+                when, line, level = text.split()
+                steps.append((float(when), int(line), int(level)))
+            except ValueError:
+                raise SystemExit("%s:%d: expected 'SECONDS LINE LEVEL'"
+                                 % (path, number)) from None
+    return sorted(steps)
+
+
+def parse_args(argv):
+    parser = argparse.ArgumentParser(prog="vgpio-vhost-user", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--socket", required=True, help="vhost-user socket to listen on")
+    lines = parser.add_mutually_exclusive_group()
+    lines.add_argument("--lines", type=int, default=8, help="number of unnamed lines")
+    lines.add_argument("--names", help="comma-separated line names (sets the count)")
+    parser.add_argument("--name", default="virtio-gpio-sim", help="device name")
+    parser.add_argument("--script", help="file of 'SECONDS LINE LEVEL' input changes")
+    parser.add_argument("--fault", action="append", default=[], metavar="KIND[:COUNT]",
+                        help="inject a fault into the next COUNT replies; KIND is one of "
+                             + ", ".join(f.value for f in Fault))
+    parser.add_argument("--config-fault", choices=[f.value for f in ConfigFault],
+                        help="present an invalid config space")
+    parser.add_argument("--control", help="control socket (JSON commands)")
+    parser.add_argument("--once", action="store_true",
+                        help="exit when the front end disconnects (default: wait for the next)")
+    parser.add_argument("-v", "--verbose", action="count", default=0)
+    return parser.parse_args(argv)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose > 1 else
+                        logging.INFO if args.verbose else logging.WARNING,
+                        format="%(asctime)s vgpio-vhost-user: %(message)s")
+    lines = args.names.split(",") if args.names else args.lines
+    device = SeedDevice(lines, name=args.name,
+                        config_fault=ConfigFault(args.config_fault)
+                        if args.config_fault else None)
+    for spec in args.fault:
+        kind, _, count = spec.partition(":")
+        try:
+            device.inject(Fault(kind), int(count or 1))
+        except ValueError:
+            raise SystemExit("bad --fault %r" % spec) from None
+    backend = Backend(device, args.socket, args.control, once=args.once)
+    if args.script:
+        backend.script = parse_script(args.script)
+
+    def stop(signum, frame):
+        raise _Stop()
+
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
+    try:
+        backend.serve()
+    except _Stop:
+        logging.getLogger("vgpio.vhost_user").info("signal: shutting down")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
