@@ -5,20 +5,10 @@ import struct
 
 import pytest
 
-from virtio_gpio import Chip, ConfigFault, ProbeError, SeedDevice, SimTransport
+from virtio_gpio import Chip, ConfigFault, ProbeError, SimTransport
+from virtio_gpio.device import RawConfigDevice
 from virtio_gpio import protocol
 from virtio_gpio._binding import lib
-
-
-class RawConfigDevice(SeedDevice):
-    """A device whose config space is exactly the given bytes."""
-
-    def __init__(self, config):
-        super().__init__(1)
-        self.raw = config
-
-    def config_space(self):
-        return self.raw
 
 
 def probe_raw(config):

@@ -5,18 +5,10 @@ import errno
 from hypothesis import given
 from hypothesis import strategies as st
 
-from virtio_gpio import Chip, Outgoing, ProbeError, SeedDevice, SimTransport
+from virtio_gpio import Chip, Outgoing, ProbeError, SimTransport
+from virtio_gpio.device import RawConfigDevice
 from virtio_gpio import protocol
 from virtio_gpio._binding import lib
-
-
-class RawConfigDevice(SeedDevice):
-    def __init__(self, config):
-        super().__init__(1)
-        self.raw = config
-
-    def config_space(self):
-        return self.raw
 
 
 def config_strategy():

@@ -18,7 +18,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 
 # Baked into the extension and checked at import (see virtio_gpio/_binding.py)
 # so a stale build fails loudly instead of misbehaving.
-BINDING_ABI = 1
+BINDING_ABI = 2
 
 SOURCES = [
     "kernel/vgpio_core.c",

@@ -239,3 +239,17 @@ class SeedDevice:
         payload = protocol.encode(msg_type, line_no, value)
         return [Outgoing(payload, protocol.MSG_SIZE if used_len is None
                          else used_len)]
+
+
+class RawConfigDevice(SeedDevice):
+    """A one-line device whose config space is exactly ``config`` bytes.
+
+    For probing the driver with arbitrary, possibly hostile, config spaces.
+    """
+
+    def __init__(self, config: bytes):
+        super().__init__(1)
+        self.raw = bytes(config)
+
+    def config_space(self):
+        return self.raw

@@ -82,7 +82,7 @@ class SimTransport:
         self.wakes.append(line)
 
     def on_rejected(self, err, why):
-        self.rejections.append((-err, why))
+        self.rejections.append((-err, ffi.string(why).decode()))
 
     def on_irq(self, line):
         if self.irq_handler is not None:

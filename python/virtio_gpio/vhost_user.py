@@ -57,6 +57,7 @@ F_VERSION_1 = 1 << 32
 F_PROTOCOL_FEATURES = 1 << 30
 PF_MQ = 1 << 0
 PF_REPLY_ACK = 1 << 3
+PF_BACKEND_REQ = 1 << 5
 PF_CONFIG = 1 << 9
 
 HEADER = struct.Struct("<III")
@@ -193,10 +194,13 @@ class Connection:
         self.mem = GuestMemory()
         self.vrings = [Vring(i) for i in range(NUM_QUEUES)]
         self.pending: List = []
+        self.backend_req_fd: Optional[int] = None
 
     def close(self):
         for vring in self.vrings:
             vring.close_fds()
+        if self.backend_req_fd is not None:
+            os.close(self.backend_req_fd)
         self.mem.close()
         self.sock.close()
 
@@ -257,7 +261,10 @@ class Connection:
         self.features = struct.unpack("<Q", payload[:8])[0]
 
     def on_get_protocol_features(self, payload, fds):
-        return struct.pack("<Q", PF_MQ | PF_REPLY_ACK | PF_CONFIG)
+        # BACKEND_REQ (once SLAVE_REQ): UML's virtio_uml allocates the
+        # interrupt its vrings share only when it sets up that channel.
+        return struct.pack("<Q", PF_MQ | PF_REPLY_ACK | PF_BACKEND_REQ |
+                           PF_CONFIG)
 
     def on_set_protocol_features(self, payload, fds):
         self.protocol_features = struct.unpack("<Q", payload[:8])[0]
@@ -340,8 +347,10 @@ class Connection:
             self.process()
 
     def on_set_backend_req_fd(self, payload, fds):
-        for fd in fds:
-            os.close(fd)
+        # Kept open (the front end watches it) though nothing is sent on it.
+        if self.backend_req_fd is not None:
+            os.close(self.backend_req_fd)
+        self.backend_req_fd = fds[0] if fds else None
 
     def on_get_config(self, payload, fds):
         offset, size, flags = struct.unpack_from("<III", payload)
@@ -471,12 +480,8 @@ class Backend:
     def _on_control(self, server):
         client, _ = server.accept()
         with client:
-            data = b""
-            while not data.endswith(b"\n"):
-                chunk = client.recv(4096)
-                if not chunk:
-                    break
-                data += chunk
+            client.settimeout(5.0)
+            data = _read_line(client)
             try:
                 answer = self.control(json.loads(data))
             except (ValueError, KeyError, IndexError) as exc:
@@ -570,10 +575,15 @@ def send_control(path, command, timeout=10.0):
         sock.settimeout(timeout)
         sock.connect(path)
         sock.sendall(json.dumps(command).encode() + b"\n")
-        data = b""
-        while not data.endswith(b"\n"):
-            chunk = sock.recv(65536)
-            if not chunk:
-                break
-            data += chunk
-    return json.loads(data)
+        return json.loads(_read_line(sock))
+
+
+def _read_line(sock):
+    """Bytes up to and including the first newline (or EOF)."""
+    data = b""
+    while not data.endswith(b"\n"):
+        chunk = sock.recv(65536)
+        if not chunk:
+            break
+        data += chunk
+    return data
