@@ -392,13 +392,21 @@ void vgpio_tx_callback(struct vgpio_core *core)
 	vgpio_unlock(&core->lock, flags);
 }
 
-/* A side-effect-free query whose reply cannot be mistaken for a stale one. */
+/*
+ * A request without side effects whose reply cannot be mistaken for a
+ * stale one: the two queries, then REQUEST, which devices must accept
+ * any number of times (spec, "Requests").
+ */
 static unsigned int vgpio_probe_type(u8 stale)
 {
-	if (!(stale & (1u << VGPIO_MSG_GET_DIRECTION)))
-		return VGPIO_MSG_GET_DIRECTION;
-	if (!(stale & (1u << VGPIO_MSG_GET_VALUE)))
-		return VGPIO_MSG_GET_VALUE;
+	static const u8 candidates[] = {
+		VGPIO_MSG_GET_DIRECTION, VGPIO_MSG_GET_VALUE, VGPIO_MSG_REQUEST,
+	};
+	unsigned int i;
+
+	for (i = 0; i < sizeof(candidates); i++)
+		if (!(stale & (1u << candidates[i])))
+			return candidates[i];
 	return 0;
 }
 

@@ -154,14 +154,27 @@ def test_unknown_types_are_rejected(out_chip, msg_type):
     assert out_chip.last_error == errno.EPROTO
 
 
-def test_line_stuck_with_both_probe_types_owed_reports_busy(out_chip):
+def test_line_with_every_probe_type_owed_reports_busy(out_chip):
     transport = out_chip.transport
+    for call in (out_chip.get_direction, out_chip.get_value, out_chip.request):
+        out_chip.device.inject(Fault.DROP)
+        expect_errno(errno.ETIMEDOUT, call, 0)
+    # All three side-effect-free types owed: nothing can tell a new reply
+    # from a late one, so the core refuses rather than guess.
+    for call in (out_chip.get_direction, out_chip.get_value, out_chip.request):
+        expect_errno(errno.EBUSY, call, 0)
+    assert transport.device.requests_seen == 2 + 3  # setup + dropped, no more
+    # A request of another type goes through and clears the owed set.
+    out_chip.set_value(0, 1)
+    assert out_chip.get_value(0) == 1
+    out_chip.request(0)
+
+
+def test_request_is_a_probe_of_last_resort(out_chip):
     for call in (out_chip.get_direction, out_chip.get_value):
         out_chip.device.inject(Fault.DROP)
         expect_errno(errno.ETIMEDOUT, call, 0)
-    # GET_VALUE owed, GET_DIRECTION owed: no unambiguous probe is left.
-    expect_errno(errno.EBUSY, out_chip.get_value, 0)
-    assert transport.device.requests_seen == 4  # 2 ops + 2 dropped
-    # A different type still goes through and clears the owed set.
-    out_chip.set_value(0, 1)
     assert out_chip.get_value(0) == 1
+    assert out_chip.stats["resyncs"] == 1
+    sent = [protocol.decode(m)[0] for m in out_chip.device.received]
+    assert sent[-2:] == [MsgType.REQUEST, MsgType.GET_VALUE]
