@@ -5,7 +5,7 @@ PYTHON  ?= python
 BUILD   := build
 ASAN_DIR := $(BUILD)/asan
 
-.PHONY: main build module demo kconfig-lint docs test test-unit test-asan bench clean
+.PHONY: main build module demo kconfig-lint docs e2e test test-unit test-asan bench clean
 
 ## main: build everything, lint the Kconfig entry, render the docs, show
 ## the core working against the simulated device
@@ -37,6 +37,11 @@ build:
 
 demo: build
 	$(PYTHON) -m virtio_gpio.demo
+
+## e2e: UML guest running vgpio.ko against the vhost-user backend (the
+## UML kernel is built once into ~/.cache/virtio-gpio, about 4 minutes)
+e2e: build
+	$(PYTHON) -m pytest tests/test_e2e_uml.py
 
 ## test: the whole suite, as CI runs it
 test: test-unit test-asan

@@ -99,3 +99,19 @@ def module_build(debian_headers, tmp_path_factory):
     import kbuild
     src = kbuild.copy_sources(str(tmp_path_factory.mktemp("kbuild") / "kernel"))
     return kbuild.build(src, debian_headers[0], "W=1", "C=1")
+
+
+_timings = []
+
+
+@pytest.fixture(scope="session")
+def timings():
+    """Append "what: figure" lines; they are printed at the end of the run."""
+    return _timings
+
+
+def pytest_terminal_summary(terminalreporter):
+    if _timings:
+        terminalreporter.section("measured")
+        for line in _timings:
+            terminalreporter.write_line(line)

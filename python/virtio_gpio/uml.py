@@ -19,10 +19,11 @@ import subprocess
 # UML_PCI_OVER_VIRTIO is there only for the PCI_MSI it selects: without it
 # UML has NR_IRQS = 64, all claimed by init_IRQ(), so an irq domain (the
 # gpiochip's) cannot map a single interrupt and edge requests fail with
-# ENXIO; with it NR_IRQS = 128. Its device ID stays -1 (binds nothing).
+# ENXIO; with it NR_IRQS = 128. Its device ID is one nothing will offer
+# (the default, -1, makes its init print a WARNING at every boot).
 CONFIG_FRAGMENT = """\
 CONFIG_UML_PCI_OVER_VIRTIO=y
-CONFIG_UML_PCI_OVER_VIRTIO_DEVICE_ID=-1
+CONFIG_UML_PCI_OVER_VIRTIO_DEVICE_ID=65535
 CONFIG_PCI_MSI=y
 CONFIG_MODULES=y
 CONFIG_MODULE_UNLOAD=y
@@ -128,6 +129,8 @@ class Guest:
                "con=null", "con0=null,fd:1", "ssl=null"]
         cmd += ["virtio_uml.device=%s:30" % sock for sock in devices]
         self.lines = []
+        #: host time.time() at which the line last returned by expect() arrived
+        self.arrival = None
         self._queue = queue.Queue()
         self._log = open(log_path, "w") if log_path else None
         self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL,
@@ -137,14 +140,17 @@ class Guest:
         self._reader.start()
 
     def _read(self):
+        import time
+
         for raw in iter(self.proc.stdout.readline, b""):
+            arrived = time.time()
             line = raw.decode(errors="replace").rstrip("\r\n")
             self.lines.append(line)
             if self._log:
                 self._log.write(line + "\n")
                 self._log.flush()
-            self._queue.put(line)
-        self._queue.put(None)
+            self._queue.put((line, arrived))
+        self._queue.put((None, None))
 
     def expect(self, prefix, timeout=60):
         """Wait for a console line starting with ``prefix``; return it."""
@@ -155,13 +161,14 @@ class Guest:
         while True:
             left = deadline - time.monotonic()
             try:
-                line = self._queue.get(timeout=max(left, 0.01))
+                line, arrived = self._queue.get(timeout=max(left, 0.01))
             except queue.Empty:
                 line = ""
             if line is None or left <= 0:
                 raise TimeoutError("guest never printed %r; last lines:\n%s"
                                    % (prefix, "\n".join(self.lines[-30:])))
             if line.startswith(prefix):
+                self.arrival = arrived
                 return line
 
     def wait(self, timeout=120):
