@@ -1,0 +1,77 @@
+#!/bin/sh
+# PID 1 of the UML end-to-end guest (tests/test_e2e_uml.py). The root
+# filesystem is the host's, so libgpiod's tools and gpio-probe run here.
+# "SYNC name" lines wait until the test creates $D/go.name on the host.
+export PATH=/usr/sbin:/usr/bin:/sbin:/bin
+D=@DIR@
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t devtmpfs devtmpfs /dev 2>/dev/null
+
+sync_point() {
+	echo "SYNC $1"
+	while [ ! -e "$D/go.$1" ]; do sleep 0.05; done
+}
+
+finish() {
+	echo "E2E-DMESG-BEGIN"
+	dmesg --color=never
+	echo "E2E-DMESG-END"
+	echo "E2E-END"
+	/bin/busybox poweroff -f
+}
+
+insmod "$D/vgpio.ko" timeout_ms=500 || { echo "E2E-FAIL insmod"; finish; }
+echo "GPIODETECT-BEGIN"; gpiodetect; echo "GPIODETECT-END"
+CHIP=$(gpiodetect | sed -n 's/^\(gpiochip[0-9]*\) \[vgpio-e2e\].*/\1/p')
+echo "CHIP $CHIP"
+[ -n "$CHIP" ] || finish
+echo "GPIOINFO-BEGIN"; gpioinfo "$CHIP"; echo "GPIOINFO-END"
+
+# Values and directions, checked in the backend's model at each sync point.
+gpioset "$CHIP" 1=1; echo "GPIOSET rc=$?"
+sync_point set
+echo "GPIOGET $(gpioget "$CHIP" 2)"
+echo "GPIOINFO2-BEGIN"; gpioinfo "$CHIP"; echo "GPIOINFO2-END"
+sync_point get
+
+# gpiomon sees the backend's toggles; its lines reach the console at once.
+(stdbuf -oL gpiomon --num-events=2 "$CHIP" 3; echo "GPIOMON rc=$?") |
+	sed -u 's/^/GPIOMON /' &
+until gpioinfo "$CHIP" | grep -q '"gpiomon"'; do sleep 0.05; done
+echo "GPIOMON-READY"
+wait
+
+# Edge latency: the test toggles line 4 after EDGES-READY.
+"$D/gpio-probe" "/dev/$CHIP" edges 4 20
+
+# Parallel requests from several processes on several lines.
+for l in 5 6 7; do "$D/gpio-probe" "/dev/$CHIP" rw $l 100 & done
+wait
+
+# Guest-visible latency of a get and a set.
+echo "LAT-GET $("$D/gpio-probe" "/dev/$CHIP" get 0 300)"
+echo "LAT-SET $("$D/gpio-probe" "/dev/$CHIP" set 6 300)"
+
+# Faults injected by the test at each sync point, each on its own line;
+# afterwards every one of those lines must work again.
+for spec in drop:0 corrupt_line:5 short_len:6 duplicate:7; do
+	fault=${spec%:*}
+	line=${spec#*:}
+	sync_point "fault-$fault"
+	out=$(gpioget "$CHIP" "$line" 2>&1)
+	echo "FAULT $fault rc=$? $out"
+done
+echo "AFTER-FAULTS $(gpioget "$CHIP" 0 5 6 7 2>&1)"
+
+# Unload with the device attached, then 20 load/unload cycles.
+rmmod vgpio; echo "RMMOD rc=$?"
+i=0
+while [ $i -lt 20 ]; do
+	insmod "$D/vgpio.ko" timeout_ms=500 || break
+	gpiodetect | grep -q vgpio-e2e || break
+	rmmod vgpio || break
+	i=$((i + 1))
+done
+echo "CYCLES $i"
+finish

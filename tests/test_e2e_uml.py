@@ -1,0 +1,254 @@
+"""End to end in a real kernel: UML guest + vgpio.ko + vhost-user backend.
+
+One guest boot runs tests/guest/e2e-init.sh against three backends: the
+main device (8 named lines) and two with invalid config spaces, which the
+driver must refuse at probe. The script prints markers; at each "SYNC x"
+this test checks the backend's model or injects a fault, then lets the
+guest go on. A second boot checks that the backend serves a restarted
+guest.
+"""
+
+import os
+import re
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import time
+
+import pytest
+
+import kbuild
+from virtio_gpio import uml
+from virtio_gpio.vhost_user import send_control
+
+pytestmark = pytest.mark.system
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+NAMES = ["led0", "led1", "in2", "mon3", "edge4", "par5", "par6", "par7"]
+BAD_LOG = re.compile(r"BUG|WARNING|Oops|Call Trace|blocked for more than|"
+                     r"hung_task|refcount|list_del|Kernel panic")
+
+
+@pytest.fixture(scope="module")
+def uml_kernel(linux_source, timings):
+    start = time.monotonic()
+    out = uml.build_kernel(linux_source)
+    timings.append("UML kernel ready (built or cached): %.1f s"
+                   % (time.monotonic() - start))
+    return out
+
+
+class Backend:
+    def __init__(self, workdir, name, *args):
+        self.sock = os.path.join(workdir, name + ".sock")
+        self.control = os.path.join(workdir, name + ".ctl")
+        self.log_path = os.path.join(workdir, name + ".log")
+        self.log = open(self.log_path, "w")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "virtio_gpio.backend_cli", "--socket",
+             self.sock, "--control", self.control, "-v"] + list(args),
+            stdout=self.log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 20
+        while not (os.path.exists(self.sock) and os.path.exists(self.control)):
+            assert self.proc.poll() is None, self.text()
+            assert time.monotonic() < deadline, "backend did not start"
+            time.sleep(0.05)
+
+    def __call__(self, **command):
+        return send_control(self.control, command)
+
+    def text(self):
+        self.log.flush()
+        with open(self.log_path) as f:
+            return f.read()
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+        self.log.close()
+
+
+def render(template, workdir):
+    with open(os.path.join(ROOT, "tests", "guest", template)) as f:
+        text = f.read().replace("@DIR@", workdir)
+    path = os.path.join(workdir, template)
+    with open(path, "w") as f:
+        f.write(text)
+    os.chmod(path, 0o755)
+    return path
+
+
+def block(lines, name):
+    start = lines.index(name + "-BEGIN")
+    return lines[start + 1:lines.index(name + "-END", start)]
+
+
+@pytest.fixture(scope="module")
+def run(uml_kernel, tmp_path_factory, timings):
+    work = str(tmp_path_factory.mktemp("e2e"))
+    src = kbuild.copy_sources(os.path.join(work, "kernel"))
+    shutil.copy(uml.build_module(uml_kernel, src), os.path.join(work, "vgpio.ko"))
+    subprocess.run(["gcc", "-O2", "-Wall", "-Werror", "-o",
+                    os.path.join(work, "gpio-probe"),
+                    os.path.join(ROOT, "tools", "guest", "gpio-probe.c")],
+                   check=True)
+    main = Backend(work, "main", "--names", ",".join(NAMES), "--name", "vgpio-e2e")
+    bogus = [Backend(work, "version2", "--config-fault", "version2", "--once"),
+             Backend(work, "names", "--config-fault", "names_beyond_space",
+                     "--once")]
+    result = {"work": work, "main": main, "bogus": bogus}
+
+    def go(name):
+        open(os.path.join(work, "go." + name), "w").close()
+
+    guest = uml.Guest(uml_kernel, render("e2e-init.sh", work),
+                      [main.sock] + [b.sock for b in bogus],
+                      log_path=os.path.join(work, "guest.log"))
+    try:
+        guest.expect("SYNC set")
+        result["after_set"] = main(cmd="state")
+        main(cmd="set_input", line=2, level=1)
+        go("set")
+        guest.expect("SYNC get")
+        result["after_get"] = main(cmd="state")
+        go("get")
+        # The kernel labels a both-edges event by reading the level in its
+        # irq thread, so each toggle waits until the guest saw the last one.
+        guest.expect("GPIOMON-READY")
+        for level in (1, 0):
+            main(cmd="set_input", line=3, level=level)
+            guest.expect("GPIOMON event")
+        guest.expect("EDGES-READY")
+        # UML's clock is not the host's (it differed by ~3 ms here), so
+        # the latency is taken on the host: toggle in the backend to the
+        # guest program's wake-up line arriving on the console.
+        toggles, edges, arrivals = [], [], []
+        for i in range(20):
+            toggles.append(main(cmd="set_input", line=4, level=(i + 1) % 2)["time"])
+            edges.append(guest.expect("EDGE "))
+            arrivals.append(guest.arrival)
+        result.update(toggles=toggles, edges=edges, arrivals=arrivals)
+        for fault in ("drop", "corrupt_line", "short_len", "duplicate"):
+            guest.expect("SYNC fault-" + fault)
+            main(cmd="inject", fault=fault)
+            go("fault-" + fault)
+        guest.expect("E2E-END", timeout=300)
+        result["exit"] = guest.wait()
+    finally:
+        guest.kill()
+    result["lines"] = guest.lines
+    result["final"] = main(cmd="state")
+    result["bogus_exit"] = [b.proc.wait(30) for b in bogus]
+
+    # The same backend serves a guest that boots again.
+    again = uml.Guest(uml_kernel, render("reconnect-init.sh", work), [main.sock],
+                      log_path=os.path.join(work, "guest2.log"))
+    try:
+        result["reconnect"] = again.expect("RECONNECT", timeout=120)
+        again.wait()
+    finally:
+        again.kill()
+    result["connections"] = main(cmd="state")["connections"]
+    main.proc.send_signal(signal.SIGTERM)
+    result["main_exit"] = main.proc.wait(30)
+    result["main_log"] = main.text()
+    for b in bogus:
+        b.stop()
+    main.stop()
+    yield result
+
+
+def test_chip_appears_with_device_name_and_line_names(run):
+    detect = block(run["lines"], "GPIODETECT")
+    assert any(re.match(r"gpiochip\d+ \[vgpio-e2e\] \(8 lines\)", l) for l in detect)
+    info = "\n".join(block(run["lines"], "GPIOINFO"))
+    for number, name in enumerate(NAMES):
+        assert re.search(r"line +%d: +\"%s\"" % (number, name), info), info
+
+
+def test_gpioset_and_gpioget_round_trip_visible_in_model(run):
+    assert "GPIOSET rc=0" in run["lines"]
+    line1 = run["after_set"]["lines"][1]
+    assert (line1["direction"], line1["value"], line1["requested"]) == (0, 1, True)
+    assert "GPIOGET 1" in run["lines"]  # line 2 driven high by the backend
+    assert run["after_get"]["lines"][2]["direction"] == 1
+    info = "\n".join(block(run["lines"], "GPIOINFO2"))
+    assert re.search(r'line +1: +"led1" +unused +output', info), info
+    assert re.search(r'line +2: +"in2" +unused +input', info), info
+
+
+def test_gpiomon_sees_rising_and_falling_edges(run):
+    assert "GPIOMON GPIOMON rc=0" in run["lines"]
+    events = [l for l in run["lines"] if l.startswith("GPIOMON event")]
+    assert len(events) == 2
+    assert "RISING EDGE" in events[0] and "FALLING EDGE" in events[1]
+    assert all("offset: 3" in e for e in events)
+
+
+def test_parallel_requests_from_several_processes(run):
+    ok = sorted(l for l in run["lines"] if l.startswith("RW-OK"))
+    assert ok == ["RW-OK line=%d n=100" % l for l in (5, 6, 7)]
+
+
+def test_faults_give_clear_errors(run):
+    faults = {l.split()[1]: l for l in run["lines"] if l.startswith("FAULT ")}
+    for kind in ("drop", "corrupt_line", "short_len"):
+        assert "rc=1" in faults[kind] and "timed out" in faults[kind], faults[kind]
+    assert "rc=0" in faults["duplicate"]
+    # Every faulted line works again and reads what the device holds.
+    values = [run["final"]["lines"][n]["value"] for n in (0, 5, 6, 7)]
+    assert [l for l in run["lines"] if l.startswith("AFTER-FAULTS")] == [
+        "AFTER-FAULTS %d %d %d %d" % tuple(values)]
+    # The kernel log says why each bad message was dropped.
+    log = "\n".join(run["lines"])
+    assert "dropped device message: line number beyond ngpio (-34)" in log
+    assert "dropped device message: message shorter than 8 bytes (-74)" in log
+    assert "dropped device message: reply without a matching request (-42)" in log
+
+
+def test_bogus_config_refused_at_probe_with_reason(run):
+    log = "\n".join(run["lines"])
+    assert "device rejected: unsupported protocol version" in log
+    assert "device rejected: line-names block extends beyond the config space" in log
+
+
+def test_unload_and_20_cycles_leave_a_clean_log(run):
+    assert "RMMOD rc=0" in run["lines"]
+    assert "CYCLES 20" in run["lines"]
+    dmesg = block(run["lines"], "E2E-DMESG")
+    assert [l for l in dmesg if BAD_LOG.search(l)] == []
+    assert run["exit"] == 0
+
+
+def test_backends_exit_cleanly_and_serve_a_restarted_guest(run):
+    assert run["bogus_exit"] == [0, 0]
+    assert run["reconnect"] == "RECONNECT 1"
+    assert run["connections"] == 2
+    assert run["main_exit"] == 0
+    assert "front end went away" in run["main_log"]
+    assert "signal: shutting down" in run["main_log"]
+
+
+def test_latency_figures(run, timings):
+    def figures(prefix):
+        line = next(l for l in run["lines"] if l.startswith(prefix))
+        median, p99, rate = map(float, line.split()[1:4])
+        return median, p99, rate
+
+    for prefix, what in (("LAT-GET", "get"), ("LAT-SET", "set")):
+        median, p99, rate = figures(prefix)
+        assert 0 < median <= p99
+        timings.append("UML guest %s: median %.0f us, p99 %.0f us, %.0f ops/s"
+                       % (what, median, p99, rate))
+    edges = [l.split() for l in run["edges"]]
+    assert len(edges) == 20
+    assert [e[1] for e in edges] == ["rising", "falling"] * 10
+    assert all(e[3] == "line=4" for e in edges)
+    lat = sorted((a - t) * 1e6 for a, t in zip(run["arrivals"], run["toggles"]))
+    assert all(l > 0 for l in lat), lat
+    timings.append("UML edge latency, backend toggle -> guest program awake "
+                   "(seen on the host console, an upper bound): median %.0f us, "
+                   "max of 20 %.0f us" % (statistics.median(lat), lat[-1]))

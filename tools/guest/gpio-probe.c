@@ -1,0 +1,162 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * gpio-probe: talks to a GPIO chip through the character device ioctls
+ * (uAPI v2) directly, no libgpiod, to time what a guest program sees.
+ *
+ *   gpio-probe CHIP get LINE N     time N reads of an input line
+ *   gpio-probe CHIP set LINE N     time N writes of an output line
+ *   gpio-probe CHIP rw LINE N      N write/read-back pairs, checked
+ *   gpio-probe CHIP edges LINE N   wait for N edges, print each wake-up
+ *
+ * Timing modes print "median_us p99_us ops_per_s"; edges prints one line
+ * "EDGE rising|falling REALTIME_NS" per event.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/gpio.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <time.h>
+#include <unistd.h>
+
+static int64_t now_ns(clockid_t clock)
+{
+	struct timespec ts;
+
+	clock_gettime(clock, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static int request_line(const char *chip, unsigned int line, uint64_t flags,
+			int value)
+{
+	struct gpio_v2_line_request req;
+	int fd = open(chip, O_RDWR);
+
+	if (fd < 0) {
+		perror(chip);
+		exit(2);
+	}
+	memset(&req, 0, sizeof(req));
+	req.offsets[0] = line;
+	req.num_lines = 1;
+	req.config.flags = flags;
+	if (flags & GPIO_V2_LINE_FLAG_OUTPUT) {
+		req.config.num_attrs = 1;
+		req.config.attrs[0].attr.id = GPIO_V2_LINE_ATTR_ID_OUTPUT_VALUES;
+		req.config.attrs[0].attr.values = value;
+		req.config.attrs[0].mask = 1;
+	}
+	strcpy(req.consumer, "gpio-probe");
+	if (ioctl(fd, GPIO_V2_GET_LINE_IOCTL, &req) < 0) {
+		fprintf(stderr, "request line %u: %s\n", line, strerror(errno));
+		exit(1);
+	}
+	close(fd);
+	return req.fd;
+}
+
+static int get_value(int fd)
+{
+	struct gpio_v2_line_values v = { .mask = 1 };
+
+	if (ioctl(fd, GPIO_V2_LINE_GET_VALUES_IOCTL, &v) < 0) {
+		fprintf(stderr, "get: %s\n", strerror(errno));
+		exit(1);
+	}
+	return v.bits & 1;
+}
+
+static void set_value(int fd, int value)
+{
+	struct gpio_v2_line_values v = { .bits = value, .mask = 1 };
+
+	if (ioctl(fd, GPIO_V2_LINE_SET_VALUES_IOCTL, &v) < 0) {
+		fprintf(stderr, "set: %s\n", strerror(errno));
+		exit(1);
+	}
+}
+
+static int cmp(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+
+	return (x > y) - (x < y);
+}
+
+static void report(int64_t *t, long n, int64_t total)
+{
+	qsort(t, n, sizeof(*t), cmp);
+	printf("%.1f %.1f %.0f\n", t[n / 2] / 1e3, t[(n * 99) / 100] / 1e3,
+	       n / (total / 1e9));
+}
+
+int main(int argc, char **argv)
+{
+	const char *chip, *mode;
+	int64_t *t, start, begin;
+	unsigned int line;
+	long n, i;
+	int fd;
+
+	if (argc != 5) {
+		fprintf(stderr, "usage: %s CHIP get|set|rw|edges LINE N\n", argv[0]);
+		return 2;
+	}
+	chip = argv[1];
+	mode = argv[2];
+	line = atoi(argv[3]);
+	n = atol(argv[4]);
+	t = calloc(n ? n : 1, sizeof(*t));
+	if (!t)
+		return 2;
+
+	if (!strcmp(mode, "edges")) {
+		struct gpio_v2_line_event ev;
+
+		fd = request_line(chip, line, GPIO_V2_LINE_FLAG_INPUT |
+				  GPIO_V2_LINE_FLAG_EDGE_RISING |
+				  GPIO_V2_LINE_FLAG_EDGE_FALLING, 0);
+		printf("EDGES-READY\n");
+		fflush(stdout);
+		for (i = 0; i < n; i++) {
+			if (read(fd, &ev, sizeof(ev)) != sizeof(ev)) {
+				perror("read event");
+				return 1;
+			}
+			printf("EDGE %s %lld line=%u\n",
+			       ev.id == GPIO_V2_LINE_EVENT_RISING_EDGE ?
+			       "rising" : "falling",
+			       (long long)now_ns(CLOCK_REALTIME), ev.offset);
+			fflush(stdout);
+		}
+		return 0;
+	}
+
+	fd = request_line(chip, line, strcmp(mode, "get") ?
+			  GPIO_V2_LINE_FLAG_OUTPUT : GPIO_V2_LINE_FLAG_INPUT, 0);
+	begin = now_ns(CLOCK_MONOTONIC);
+	for (i = 0; i < n; i++) {
+		start = now_ns(CLOCK_MONOTONIC);
+		if (!strcmp(mode, "get")) {
+			get_value(fd);
+		} else if (!strcmp(mode, "set")) {
+			set_value(fd, i & 1);
+		} else {
+			set_value(fd, (i + line) & 1);
+			if (get_value(fd) != (int)((i + line) & 1)) {
+				fprintf(stderr, "line %u: read back wrong value\n", line);
+				return 1;
+			}
+		}
+		t[i] = now_ns(CLOCK_MONOTONIC) - start;
+	}
+	if (!strcmp(mode, "rw"))
+		printf("RW-OK line=%u n=%ld\n", line, n);
+	else
+		report(t, n, now_ns(CLOCK_MONOTONIC) - begin);
+	return 0;
+}
