@@ -39,7 +39,7 @@ demo: build
 	$(PYTHON) -m virtio_gpio.demo
 
 ## e2e: UML guest running vgpio.ko against the vhost-user backend (the
-## UML kernel is built once into ~/.cache/virtio-gpio, about 4 minutes)
+## UML kernel is built once into ~/.cache/virtio-gpio, about 6 minutes)
 e2e: build
 	$(PYTHON) -m pytest tests/test_e2e_uml.py
 
