@@ -15,6 +15,7 @@
 #include <linux/jiffies.h>
 #include <linux/module.h>
 #include <linux/mutex.h>
+#include <linux/rwsem.h>
 #include <linux/scatterlist.h>
 #include <linux/slab.h>
 #include <linux/virtio.h>
@@ -49,7 +50,8 @@ struct vgpio_drv_line {
  * @core: the portable core
  * @vqs: virtqueues, indexed by VGPIO_VQ_RX and VGPIO_VQ_TX
  * @lines: per-line locks and wait queues, ngpio entries
- * @idle_wq: remove() sleeps here until no caller is left in the core
+ * @callers: held for reading by every gpio_chip operation, for writing by
+ *	remove() to wait until the last one has left the driver
  * @gc: the GPIO chip
  */
 struct vgpio_drv {
@@ -57,7 +59,7 @@ struct vgpio_drv {
 	struct vgpio_core *core;
 	struct virtqueue *vqs[VGPIO_NUM_VQS];
 	struct vgpio_drv_line *lines;
-	wait_queue_head_t idle_wq;
+	struct rw_semaphore callers;
 	struct gpio_chip gc;
 };
 
@@ -204,18 +206,24 @@ static void vgpio_drv_tx_done(struct virtqueue *vq)
 
 /* ---- gpio_chip ------------------------------------------------------- */
 
+/*
+ * The read side of @callers covers the whole operation, per-line mutex
+ * included, so remove() cannot free anything a caller still touches; the
+ * trylock fails once remove() has started, and the device is going away.
+ */
 static int vgpio_drv_request_op(struct vgpio_drv *vg, unsigned int line,
 				unsigned int type, u32 value, u32 *result)
 {
 	int ret;
 
+	if (!down_read_trylock(&vg->callers))
+		return -ENODEV;
 	ret = mutex_lock_killable(&vg->lines[line].lock);
-	if (ret)
-		return ret;
-	ret = vgpio_request(vg->core, line, type, value, result);
-	mutex_unlock(&vg->lines[line].lock);
-	/* remove() may be waiting for the last caller to leave. */
-	wake_up(&vg->idle_wq);
+	if (!ret) {
+		ret = vgpio_request(vg->core, line, type, value, result);
+		mutex_unlock(&vg->lines[line].lock);
+	}
+	up_read(&vg->callers);
 	return ret;
 }
 
@@ -383,7 +391,7 @@ static int vgpio_drv_probe(struct virtio_device *vdev)
 		return -ENOMEM;
 	vg->vdev = vdev;
 	vdev->priv = vg;
-	init_waitqueue_head(&vg->idle_wq);
+	init_rwsem(&vg->callers);
 
 	ret = vgpio_core_probe(&vgpio_drv_ops, vg, 0, &vg->core, &why);
 	if (ret) {
@@ -437,7 +445,8 @@ err_free:
  * 1. kill the core: new requests fail, waiters return -ENODEV, no new
  *    interrupt is raised; then wait out callbacks already running, so
  *    none raises one on the domain gpiochip_remove() is about to free;
- * 2. remove the chip, then wait until no caller is left inside the core;
+ * 2. remove the chip, then wait until no caller is left in the driver
+ *    (the callers it woke leave at once with -ENODEV);
  * 3. reset the device so it stops using our buffers, delete the queues;
  * 4. only then free the core and its buffers.
  */
@@ -448,7 +457,8 @@ static void vgpio_drv_remove(struct virtio_device *vdev)
 	vgpio_core_kill(vg->core);
 	virtio_synchronize_cbs(vdev);
 	gpiochip_remove(&vg->gc);
-	wait_event(vg->idle_wq, vgpio_core_idle(vg->core));
+	down_write(&vg->callers);
+	up_write(&vg->callers);
 	virtio_reset_device(vdev);
 	vdev->config->del_vqs(vdev);
 	vgpio_drv_free(vg);

@@ -128,9 +128,10 @@ int vgpio_core_start(struct vgpio_core *core);
  * vgpio_core_kill() - refuse new requests, fail the waiting ones
  * @core: the core
  *
- * Waiters return -ENODEV. Afterwards the host resets the device, waits
- * for vgpio_core_idle(), detaches its buffers and calls
- * vgpio_core_destroy().
+ * Waiters return -ENODEV and no interrupt is raised any more. Afterwards
+ * the host waits until no caller is left (vgpio_core_idle() tells, or the
+ * host's own accounting of its callers), resets the device so it lets go
+ * of the buffers, and calls vgpio_core_destroy().
  */
 void vgpio_core_kill(struct vgpio_core *core);
 

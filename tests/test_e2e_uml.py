@@ -215,6 +215,13 @@ def test_bogus_config_refused_at_probe_with_reason(run):
     assert "device rejected: line-names block extends beyond the config space" in log
 
 
+def test_unbind_with_requests_in_flight(run):
+    assert "UNBIND rc=0" in run["lines"]
+    reader = next(l for l in run["lines"] if l.startswith("READER "))
+    assert reader == "READER rc=1 get: No such device", reader
+    assert "UNBOUND 0" in run["lines"]
+
+
 def test_unload_and_20_cycles_leave_a_clean_log(run):
     assert "RMMOD rc=0" in run["lines"]
     assert "CYCLES 20" in run["lines"]

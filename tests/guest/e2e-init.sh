@@ -74,4 +74,18 @@ while [ $i -lt 20 ]; do
 	i=$((i + 1))
 done
 echo "CYCLES $i"
+
+# Last, because Linux 6.1 cannot recover from it: unbind while a reader
+# holds a line with requests in flight. The reader must fail cleanly;
+# gpiolib then keeps the removed chip (and a reference on the module)
+# until reboot, and registering a named chip would crash in
+# gpio_name_to_desc() on that zombie, so there is no rebind here.
+insmod "$D/vgpio.ko" timeout_ms=500
+VDEV=$(ls /sys/bus/virtio/drivers/vgpio | grep '^virtio' | head -n 1)
+"$D/gpio-probe" "/dev/$CHIP" get 0 1000000 > "$D/reader.out" 2>&1 &
+READER=$!
+sleep 0.5
+echo "$VDEV" > /sys/bus/virtio/drivers/vgpio/unbind; echo "UNBIND rc=$?"
+wait $READER; echo "READER rc=$? $(cat "$D/reader.out")"
+echo "UNBOUND $(gpiodetect | grep -c vgpio-e2e)"
 finish
