@@ -7,6 +7,7 @@ driver does not post again is gone. The device half runs here, when the
 driver sleeps in ``wait`` or when a test calls :meth:`SimTransport.run`.
 """
 
+import collections
 import errno
 import logging
 from typing import List
@@ -51,9 +52,10 @@ class SimTransport:
         self.pending: List[Outgoing] = []
         self.notifications = {protocol.VQ_RX: 0, protocol.VQ_TX: 0}
         self.rx_interrupts = 0
-        self.wakes: List[int] = []
-        #: (errno, reason) of every device message the core dropped
-        self.rejections: List = []
+        #: how many times the core woke a waiter
+        self.wakes = 0
+        #: (errno, reason) of the device messages the core dropped, newest last
+        self.rejections = collections.deque(maxlen=1024)
         self.irq_handler = None
         self.interrupt_next_waits = 0
         self.device_paused = False
@@ -79,7 +81,7 @@ class SimTransport:
         self.notifications[vq] += 1
 
     def on_wake(self, line):
-        self.wakes.append(line)
+        self.wakes += 1
 
     def on_rejected(self, err, why):
         self.rejections.append((-err, ffi.string(why).decode()))
