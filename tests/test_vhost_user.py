@@ -48,38 +48,38 @@ class FrontEnd:
         return self.sock.recv(size, socket.MSG_WAITALL) if size else b""
 
     def handshake(self):
-        self.send(vu.SET_OWNER)
-        self.send(vu.GET_FEATURES)
+        self.send(vu.Request.SET_OWNER)
+        self.send(vu.Request.GET_FEATURES)
         features = struct.unpack("<Q", self.recv())[0]
         assert features & vu.F_PROTOCOL_FEATURES and features & vu.F_VERSION_1
-        self.send(vu.GET_PROTOCOL_FEATURES)
+        self.send(vu.Request.GET_PROTOCOL_FEATURES)
         pf = struct.unpack("<Q", self.recv())[0] & (vu.PF_REPLY_ACK | vu.PF_CONFIG)
-        self.send(vu.SET_PROTOCOL_FEATURES, struct.pack("<Q", pf))
-        self.send(vu.SET_FEATURES, struct.pack("<Q", vu.F_VERSION_1), need_reply=True)
+        self.send(vu.Request.SET_PROTOCOL_FEATURES, struct.pack("<Q", pf))
+        self.send(vu.Request.SET_FEATURES, struct.pack("<Q", vu.F_VERSION_1), need_reply=True)
         assert struct.unpack("<Q", self.recv())[0] == 0
         region = struct.pack("<II", 1, 0) + struct.pack("<QQQQ", BASE, MEM, BASE, 0)
-        self.send(vu.SET_MEM_TABLE, region + bytes(32), fds=[self.fd], need_reply=True)
+        self.send(vu.Request.SET_MEM_TABLE, region + bytes(32), fds=[self.fd], need_reply=True)
         assert struct.unpack("<Q", self.recv())[0] == 0
         for index in (0, 1):
             desc, avail, used = 0x1000 * (index * 4 + 1), 0x1000 * (index * 4 + 2), 0x1000 * (index * 4 + 3)
             self.rings[index] = {"desc": desc, "avail": avail, "used": used,
                                  "free": 0, "avail_idx": 0, "used_seen": 0}
-            self.send(vu.SET_VRING_NUM, struct.pack("<II", index, NUM))
-            self.send(vu.SET_VRING_BASE, struct.pack("<II", index, 0))
-            self.send(vu.SET_VRING_ADDR, struct.pack("<IIQQQQ", index, 0, BASE + desc,
+            self.send(vu.Request.SET_VRING_NUM, struct.pack("<II", index, NUM))
+            self.send(vu.Request.SET_VRING_BASE, struct.pack("<II", index, 0))
+            self.send(vu.Request.SET_VRING_ADDR, struct.pack("<IIQQQQ", index, 0, BASE + desc,
                                                      BASE + used, BASE + avail, 0))
             self.kick[index] = os.eventfd(0, os.EFD_NONBLOCK)
             r, w = os.pipe()
             os.set_blocking(r, False)
             self.call[index] = r
-            self.send(vu.SET_VRING_CALL, struct.pack("<Q", index), fds=[w])
+            self.send(vu.Request.SET_VRING_CALL, struct.pack("<Q", index), fds=[w])
             os.close(w)
-            self.send(vu.SET_VRING_KICK, struct.pack("<Q", index), fds=[self.kick[index]])
-            self.send(vu.SET_VRING_ENABLE, struct.pack("<II", index, 1), need_reply=True)
+            self.send(vu.Request.SET_VRING_KICK, struct.pack("<Q", index), fds=[self.kick[index]])
+            self.send(vu.Request.SET_VRING_ENABLE, struct.pack("<II", index, 1), need_reply=True)
             assert struct.unpack("<Q", self.recv())[0] == 0
 
     def config(self, size):
-        self.send(vu.GET_CONFIG, struct.pack("<III", 0, size, 0) + bytes(size))
+        self.send(vu.Request.GET_CONFIG, struct.pack("<III", 0, size, 0) + bytes(size))
         reply = self.recv()
         assert struct.unpack_from("<II", reply) == (0, size)
         return reply[12:]

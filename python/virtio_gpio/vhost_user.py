@@ -12,6 +12,7 @@ use (:class:`virtio_gpio.device.SeedDevice`): one model, two transports.
 
 import array
 import dataclasses
+import enum
 import json
 import logging
 import mmap
@@ -26,28 +27,32 @@ from . import protocol
 
 log = logging.getLogger("vgpio.vhost_user")
 
-# Front-end requests (vhost-user.rst, "Front-end message types").
-GET_FEATURES = 1
-SET_FEATURES = 2
-SET_OWNER = 3
-RESET_OWNER = 4
-SET_MEM_TABLE = 5
-SET_VRING_NUM = 8
-SET_VRING_ADDR = 9
-SET_VRING_BASE = 10
-GET_VRING_BASE = 11
-SET_VRING_KICK = 12
-SET_VRING_CALL = 13
-SET_VRING_ERR = 14
-GET_PROTOCOL_FEATURES = 15
-SET_PROTOCOL_FEATURES = 16
-GET_QUEUE_NUM = 17
-SET_VRING_ENABLE = 18
-SET_BACKEND_REQ_FD = 21
-GET_CONFIG = 24
-SET_CONFIG = 25
+class Request(enum.IntEnum):
+    """Front-end requests (vhost-user.rst, "Front-end message types").
 
-NAMES = {v: k for k, v in globals().items() if isinstance(v, int) and k.isupper()}
+    Each is handled by the ``Connection.on_<name>`` method of that name.
+    """
+
+    GET_FEATURES = 1
+    SET_FEATURES = 2
+    SET_OWNER = 3
+    RESET_OWNER = 4
+    SET_MEM_TABLE = 5
+    SET_VRING_NUM = 8
+    SET_VRING_ADDR = 9
+    SET_VRING_BASE = 10
+    GET_VRING_BASE = 11
+    SET_VRING_KICK = 12
+    SET_VRING_CALL = 13
+    SET_VRING_ERR = 14
+    GET_PROTOCOL_FEATURES = 15
+    SET_PROTOCOL_FEATURES = 16
+    GET_QUEUE_NUM = 17
+    SET_VRING_ENABLE = 18
+    SET_BACKEND_REQ_FD = 21
+    GET_CONFIG = 24
+    SET_CONFIG = 25
+
 
 FLAG_VERSION = 0x1
 FLAG_REPLY = 0x4
@@ -237,7 +242,10 @@ class Connection:
                                       len(payload)) + payload)
 
     def handle(self, request, flags, payload, fds):
-        name = NAMES.get(request, str(request))
+        try:
+            name = Request(request).name
+        except ValueError:
+            name = str(request)
         log.debug("%s flags=%#x size=%d fds=%d", name, flags, len(payload), len(fds))
         handler = getattr(self, "on_%s" % name.lower(), None)
         if handler is None:
