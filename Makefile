@@ -47,7 +47,7 @@ e2e: build
 test: test-unit test-asan
 
 test-unit: build
-	$(PYTHON) -m pytest tests
+	$(PYTHON) -m pytest -m "not sanitizer" tests
 
 # The same tests against a second build of the core with ASan and UBSan;
 # any finding aborts the process and so fails the run.

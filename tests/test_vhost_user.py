@@ -212,3 +212,38 @@ def test_out_of_memory_descriptor_is_a_protocol_error(tmp_path):
     mem = vu.GuestMemory()
     with pytest.raises(vu.ProtocolError):
         mem.read(0x1234, 8)
+
+
+def test_script_replays_input_changes(tmp_path):
+    from virtio_gpio.backend_cli import parse_script
+    script = tmp_path / "script"
+    script.write_text("# t line level\n0.6 2 0\n\n0.4 2 1  # rising first\n")
+    steps = parse_script(str(script))
+    assert steps == [(0.4, 2, 1), (0.6, 2, 0)]
+    device = SeedDevice(3)
+    backend = vu.Backend(device, str(tmp_path / "sock"), once=True)
+    backend.script = steps
+    thread = threading.Thread(target=backend.serve, daemon=True)
+    thread.start()
+    while not os.path.exists(backend.socket_path):
+        pass
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+        sock.connect(backend.socket_path)
+        sock.settimeout(5)
+        front = FrontEnd(sock)
+        front.handshake()
+        rx = [front.post(0) for _ in range(2)]
+        front.notify(0)
+        wait_used(front, 0, 2)
+        assert [protocol.decode(front.mem[a:a + 8]) for a in rx] == [
+            (MsgType.HOST_LEVEL, 2, 1), (MsgType.HOST_LEVEL, 2, 0)]
+    thread.join(5)
+    assert not thread.is_alive()
+
+
+def test_script_errors_name_the_line(tmp_path):
+    from virtio_gpio.backend_cli import parse_script
+    script = tmp_path / "script"
+    script.write_text("0.1 2 1\nsoon 2 0\n")
+    with pytest.raises(SystemExit, match=r"script:2: expected"):
+        parse_script(str(script))

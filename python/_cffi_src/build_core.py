@@ -132,6 +132,8 @@ unsigned int simvq_num_used(const struct simvq *q);
 unsigned int simvq_num_kicks(const struct simvq *q);
 
 extern const struct vgpio_host_ops vgpio_uhost_ops;
+void *vgpio_zalloc(size_t size);
+void vgpio_free(void *ptr);
 extern long vgpio_os_live_allocs;
 extern long vgpio_os_fail_after;
 
