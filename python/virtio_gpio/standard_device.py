@@ -1,0 +1,253 @@
+"""A model of the standardized virtio GPIO device (virtio 1.2, device ID 41).
+
+Like :class:`~virtio_gpio.device.SeedDevice`, it knows nothing about rings:
+a transport hands it the device-readable part of a request chain and the
+size of the device-writable part, and gets back the bytes to write and the
+used length to report. Interrupt requests (eventq) are held per line until
+the line's trigger condition is met, then completed; setting a line's
+interrupt type to NONE returns its held buffer as invalid, as the spec
+requires. Every eventq completion, whatever caused it, is queued for the
+transport to collect with :meth:`StandardDevice.take_irq_completions`.
+
+Wire format (little-endian): config {le16 ngpio, u8 padding[2], le32
+gpio_names_size}; request {le16 type, le16 gpio, le32 value}; response
+{u8 status, u8 value} (GET_LINE_NAMES: {u8 status, u8 names[size]});
+irq request {le16 gpio}, irq response {u8 status}.
+"""
+
+import dataclasses
+import enum
+import struct
+from typing import Dict, List, Optional, Sequence
+
+from .device import Fault
+
+DEVICE_ID = 41
+F_IRQ = 1 << 0
+
+CONFIG = struct.Struct("<HxxI")
+REQUEST = struct.Struct("<HHI")
+IRQ_REQUEST = struct.Struct("<H")
+
+STATUS_OK = 0
+STATUS_ERR = 1
+IRQ_STATUS_INVALID = 0
+IRQ_STATUS_VALID = 1
+
+
+class Msg(enum.IntEnum):
+    """Request types on the requestq."""
+
+    GET_LINE_NAMES = 0x0001
+    GET_DIRECTION = 0x0002
+    SET_DIRECTION = 0x0003
+    GET_VALUE = 0x0004
+    SET_VALUE = 0x0005
+    SET_IRQ_TYPE = 0x0006
+
+
+class Direction(enum.IntEnum):
+    NONE = 0x00
+    OUT = 0x01
+    IN = 0x02
+
+
+class IrqType(enum.IntEnum):
+    NONE = 0x00
+    EDGE_RISING = 0x01
+    EDGE_FALLING = 0x02
+    EDGE_BOTH = 0x03
+    LEVEL_HIGH = 0x04
+    LEVEL_LOW = 0x08
+
+
+@dataclasses.dataclass
+class Reply:
+    """What goes into the device-writable part of a chain, and its used length."""
+
+    payload: bytes
+    used_len: int
+
+
+@dataclasses.dataclass
+class IrqCompletion:
+    """An eventq chain the device returns: which one, and its status."""
+
+    token: object
+    line: int
+    payload: bytes
+    used_len: int
+
+
+@dataclasses.dataclass
+class StdLine:
+    name: str = ""
+    direction: Direction = Direction.IN
+    value: int = 0
+    irq_type: IrqType = IrqType.NONE
+    irq_token: Optional[object] = None
+
+
+class StandardDevice:
+    """Device model for the virtio 1.2 GPIO device.
+
+    :param lines: number of lines, or a sequence of line names
+    :param irq: offer VIRTIO_GPIO_F_IRQ (and the eventq)
+    """
+
+    def __init__(self, lines=8, irq=True):
+        names: Sequence[str] = (["" for _ in range(lines)]
+                                if isinstance(lines, int) else list(lines))
+        if not 1 <= len(names) <= 0xFFFF:
+            raise ValueError("a device has 1..65535 lines")
+        self.lines = [StdLine(name=n) for n in names]
+        self.irq = irq
+        self.faults: List[Fault] = []
+        self.requests_seen = 0
+        self.delayed: List[Reply] = []
+        self.irq_out: List[IrqCompletion] = []
+
+    # -- identity ----------------------------------------------------------
+
+    @property
+    def features(self):
+        return F_IRQ if self.irq else 0
+
+    def names_block(self):
+        """Line names, NUL-terminated, in line order (GET_LINE_NAMES)."""
+        return b"".join(l.name.encode() + b"\0" for l in self.lines)
+
+    def config_space(self):
+        """The 8-byte config space; each field is read at its own width."""
+        names = self.names_block() if any(l.name for l in self.lines) else b""
+        return CONFIG.pack(len(self.lines), len(names))
+
+    def inject(self, fault: Fault, count=1):
+        """Apply ``fault`` to the next ``count`` responses."""
+        self.faults.extend([Fault(fault)] * count)
+
+    def _take(self, fault):
+        if fault in self.faults:
+            self.faults.remove(fault)
+            return True
+        return False
+
+    # -- requestq ----------------------------------------------------------
+
+    def _answer(self, msg_type, gpio, value):
+        """(status, value byte or bytes) for one request."""
+        if msg_type == Msg.GET_LINE_NAMES:
+            if gpio or value:
+                return STATUS_ERR, 0
+            return STATUS_OK, self.names_block()
+        if gpio >= len(self.lines):
+            return STATUS_ERR, 0
+        line = self.lines[gpio]
+        if msg_type == Msg.GET_DIRECTION:
+            return STATUS_OK, int(line.direction)
+        if msg_type == Msg.SET_DIRECTION:
+            if value not in tuple(Direction):
+                return STATUS_ERR, 0
+            line.direction = Direction(value)
+            return STATUS_OK, 0
+        if msg_type == Msg.GET_VALUE:
+            return STATUS_OK, line.value
+        if msg_type == Msg.SET_VALUE:
+            if value not in (0, 1) or line.direction == Direction.IN:
+                return STATUS_ERR, 0
+            line.value = value
+            return STATUS_OK, 0
+        if msg_type == Msg.SET_IRQ_TYPE:
+            if not self.irq or value not in tuple(IrqType):
+                return STATUS_ERR, 0
+            line.irq_type = IrqType(value)
+            if line.irq_type == IrqType.NONE and line.irq_token is not None:
+                self._complete(gpio, IRQ_STATUS_INVALID)
+            else:
+                self._level_fire(gpio)
+            return STATUS_OK, 0
+        return STATUS_ERR, 0
+
+    def handle(self, request: bytes, writable: int) -> Optional[Reply]:
+        """Answer one requestq chain; None when the device keeps it (dropped)."""
+        self.requests_seen += 1
+        if len(request) != REQUEST.size:
+            return Reply(bytes([STATUS_ERR]), 1)
+        msg_type, gpio, value = REQUEST.unpack(request)
+        status, result = self._answer(msg_type, gpio, value)
+        if msg_type == Msg.GET_LINE_NAMES and status == STATUS_OK:
+            payload = bytes([status]) + result
+        else:
+            payload = bytes([status, result if isinstance(result, int) else 0])
+        if self._take(Fault.CORRUPT_TYPE):
+            payload = bytes([0x7F]) + payload[1:]
+        if self._take(Fault.CORRUPT_VALUE):
+            payload = payload[:1] + bytes([0x42]) + payload[2:]
+        used = min(len(payload), writable)
+        if self._take(Fault.SHORT_LEN):
+            used = 1 if used > 1 else 0
+        if self._take(Fault.LONG_LEN):
+            used = writable + 64
+        reply = Reply(payload[:writable], used)
+        if self._take(Fault.DROP):
+            return None
+        if self._take(Fault.DELAY):
+            self.delayed.append(reply)
+            return None
+        return reply
+
+    # -- eventq ------------------------------------------------------------
+
+    def take_irq_completions(self) -> List[IrqCompletion]:
+        """eventq chains to return to the driver, oldest first."""
+        out, self.irq_out = self.irq_out, []
+        return out
+
+    def queue_irq(self, request: bytes, token):
+        """The driver posts an irq buffer (``token`` identifies the chain)."""
+        if len(request) != IRQ_REQUEST.size:
+            self.irq_out.append(IrqCompletion(token, -1, bytes([IRQ_STATUS_INVALID]), 1))
+            return
+        (gpio,) = IRQ_REQUEST.unpack(request)
+        if (not self.irq or gpio >= len(self.lines) or
+                self.lines[gpio].irq_type == IrqType.NONE or
+                self.lines[gpio].irq_token is not None):
+            self.irq_out.append(IrqCompletion(token, gpio, bytes([IRQ_STATUS_INVALID]), 1))
+            return
+        self.lines[gpio].irq_token = token
+        self._level_fire(gpio)
+
+    def _complete(self, gpio, status):
+        line = self.lines[gpio]
+        token, line.irq_token = line.irq_token, None
+        self.irq_out.append(IrqCompletion(token, gpio, bytes([status]), 1))
+
+    def _level_fire(self, gpio):
+        line = self.lines[gpio]
+        if line.irq_token is None:
+            return
+        if (line.irq_type == IrqType.LEVEL_HIGH and line.value == 1 or
+                line.irq_type == IrqType.LEVEL_LOW and line.value == 0):
+            self._complete(gpio, IRQ_STATUS_VALID)
+
+    def set_input(self, gpio, level):
+        """Drive an input line; completes its irq buffer when triggered."""
+        if level not in (0, 1):
+            raise ValueError("level must be 0 or 1")
+        line = self.lines[gpio]
+        if line.direction == Direction.OUT:
+            raise ValueError("line %d is an output" % gpio)
+        old, line.value = line.value, level
+        if line.irq_token is None:
+            return
+        edge = (IrqType.EDGE_RISING if level > old else
+                IrqType.EDGE_FALLING if level < old else 0)
+        if line.irq_type & edge:
+            self._complete(gpio, IRQ_STATUS_VALID)
+        else:
+            self._level_fire(gpio)
+
+    def held_irq_lines(self) -> Dict[int, object]:
+        """Lines whose irq buffer the device holds, with its token."""
+        return {n: l.irq_token for n, l in enumerate(self.lines)
+                if l.irq_token is not None}
