@@ -101,6 +101,26 @@ class FrontEnd:
         struct.pack_into("<H", self.mem, ring["avail"] + 2, ring["avail_idx"] & 0xFFFF)
         return addr
 
+    def post_chain(self, index, out_data, in_len):
+        """A two-descriptor chain: device-readable out_data, then in_len writable."""
+        ring = self.rings[index]
+        out_addr, in_addr = self.next_buf, self.next_buf + 64
+        self.next_buf += 128
+        self.mem[out_addr:out_addr + len(out_data)] = out_data
+        head = ring["free"] % NUM
+        nxt = (head + 1) % NUM
+        ring["free"] += 2
+        base = ring["desc"]
+        self.mem[base + 16 * head:base + 16 * head + 16] = vu.VRING_DESC.pack(
+            BASE + out_addr, len(out_data), vu.DESC_F_NEXT, nxt)
+        self.mem[base + 16 * nxt:base + 16 * nxt + 16] = vu.VRING_DESC.pack(
+            BASE + in_addr, in_len, vu.DESC_F_WRITE, 0)
+        slot = ring["avail_idx"] % NUM
+        struct.pack_into("<H", self.mem, ring["avail"] + 4 + 2 * slot, head)
+        ring["avail_idx"] += 1
+        struct.pack_into("<H", self.mem, ring["avail"] + 2, ring["avail_idx"] & 0xFFFF)
+        return head, in_addr
+
     def notify(self, index):
         os.eventfd_write(self.kick[index], 1)
 
@@ -114,6 +134,22 @@ class FrontEnd:
             out.append(struct.unpack_from("<II", self.mem, ring["used"] + 4 + 8 * slot))
             ring["used_seen"] = (ring["used_seen"] + 1) & 0xFFFF
         return out
+
+
+def serve(tmp_path, device):
+    """A backend thread and a front end that completed the handshake."""
+    backend = vu.Backend(device, str(tmp_path / "sock"),
+                         control_path=str(tmp_path / "ctl"), once=True)
+    thread = threading.Thread(target=backend.serve, daemon=True)
+    thread.start()
+    while not os.path.exists(backend.control_path):
+        pass
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    sock.connect(backend.socket_path)
+    sock.settimeout(5)
+    front = FrontEnd(sock)
+    front.handshake()
+    return front, backend, thread
 
 
 @pytest.fixture
@@ -247,3 +283,61 @@ def test_script_errors_name_the_line(tmp_path):
     script.write_text("0.1 2 1\nsoon 2 0\n")
     with pytest.raises(SystemExit, match=r"script:2: expected"):
         parse_script(str(script))
+
+
+@pytest.fixture
+def standard(tmp_path):
+    from virtio_gpio.standard_device import StandardDevice
+    device = StandardDevice(["x", "y", "z"])
+    front, backend, thread = serve(tmp_path, device)
+    yield front, backend, device
+    front.sock.close()
+    thread.join(5)
+    assert not thread.is_alive()
+    assert device.held_irq_lines() == {}  # forgotten with the front end
+
+
+def std_request(front, msg_type, gpio=0, value=0, in_len=2):
+    head, in_addr = front.post_chain(0, struct.pack("<HHI", msg_type, gpio, value), in_len)
+    front.notify(0)
+    ((used_head, used_len),) = wait_used(front, 0, 1)
+    assert used_head == head
+    return bytes(front.mem[in_addr:in_addr + used_len])
+
+
+def test_standard_features_config_and_names(standard):
+    from virtio_gpio.standard_device import Msg
+    front, backend, device = standard
+    front.send(vu.Request.GET_FEATURES)
+    assert struct.unpack("<Q", front.recv())[0] & 1   # VIRTIO_GPIO_F_IRQ
+    ngpio, names_size = struct.unpack("<H2xI", front.config(8))
+    assert (ngpio, names_size) == (3, 6)
+    assert std_request(front, Msg.GET_LINE_NAMES, in_len=1 + names_size) == b"\0x\0y\0z\0"
+
+
+def test_standard_requests_through_chains(standard):
+    from virtio_gpio.standard_device import Direction, Msg
+    front, backend, device = standard
+    assert std_request(front, Msg.SET_DIRECTION, 2, Direction.OUT) == b"\0\0"
+    assert std_request(front, Msg.SET_VALUE, 2, 1) == b"\0\0"
+    assert std_request(front, Msg.GET_VALUE, 2) == b"\0\x01"
+    assert std_request(front, Msg.GET_VALUE, 9) == b"\x01\0"   # STATUS_ERR
+    assert device.lines[2].value == 1
+
+
+def test_standard_eventq_edge_and_invalidate(standard):
+    from virtio_gpio.standard_device import IrqType, Msg
+    front, backend, device = standard
+    assert std_request(front, Msg.SET_IRQ_TYPE, 1, IrqType.EDGE_BOTH) == b"\0\0"
+    head, status = front.post_chain(1, struct.pack("<H", 1), 1)
+    front.notify(1)
+    answer = vu.send_control(backend.control_path,
+                             {"cmd": "set_input", "line": 1, "level": 1})
+    assert answer["ok"]
+    assert wait_used(front, 1, 1) == [(head, 1)]
+    assert front.mem[status] == 1                     # VALID
+    head, status = front.post_chain(1, struct.pack("<H", 1), 1)
+    front.notify(1)
+    std_request(front, Msg.SET_IRQ_TYPE, 1, IrqType.NONE)
+    assert wait_used(front, 1, 1) == [(head, 1)]
+    assert front.mem[status] == 0                     # INVALID

@@ -2,8 +2,10 @@
 
 Attach it to a User-Mode Linux guest with
 ``virtio_uml.device=SOCKET:30`` on the kernel command line (or to any
-vhost-user front end that lets you choose the device ID). The device is the
-same model the unit tests drive; ``--control`` opens a second socket taking
+vhost-user front end that lets you choose the device ID); with
+``--protocol standard`` it serves the virtio 1.2 GPIO device instead (ID 41,
+QEMU's vhost-user-gpio-pci). The device is the same model the unit tests
+drive; ``--control`` opens a second socket taking
 one JSON command per connection ({"cmd": "set_input", "line": 2,
 "level": 1}, {"cmd": "state"}, {"cmd": "inject", "fault": "drop"},
 {"cmd": "stop"}).
@@ -15,6 +17,7 @@ import signal
 import sys
 
 from .device import ConfigFault, Fault, SeedDevice
+from .standard_device import StandardDevice
 from .vhost_user import Backend
 
 
@@ -46,7 +49,14 @@ def parse_args(argv):
     lines = parser.add_mutually_exclusive_group()
     lines.add_argument("--lines", type=int, default=8, help="number of unnamed lines")
     lines.add_argument("--names", help="comma-separated line names (sets the count)")
-    parser.add_argument("--name", default="virtio-gpio-sim", help="device name")
+    parser.add_argument("--protocol", choices=("seed", "standard"), default="seed",
+                        help="seed: the 2020 protocol (attach as device ID 30); "
+                             "standard: virtio 1.2 GPIO (device ID 41, e.g. QEMU's "
+                             "vhost-user-gpio-pci)")
+    parser.add_argument("--no-irq", action="store_true",
+                        help="standard protocol: do not offer VIRTIO_GPIO_F_IRQ")
+    parser.add_argument("--name", default="virtio-gpio-sim",
+                        help="device name (seed protocol only)")
     parser.add_argument("--script", help="file of 'SECONDS LINE LEVEL' input changes")
     parser.add_argument("--fault", action="append", default=[], metavar="KIND[:COUNT]",
                         help="inject a fault into the next COUNT replies; KIND is one of "
@@ -66,9 +76,14 @@ def main(argv=None):
                         logging.INFO if args.verbose else logging.WARNING,
                         format="%(asctime)s vgpio-vhost-user: %(message)s")
     lines = args.names.split(",") if args.names else args.lines
-    device = SeedDevice(lines, name=args.name,
-                        config_fault=ConfigFault(args.config_fault)
-                        if args.config_fault else None)
+    if args.protocol == "standard":
+        if args.config_fault:
+            raise SystemExit("--config-fault applies to the seed protocol only")
+        device = StandardDevice(lines, irq=not args.no_irq)
+    else:
+        device = SeedDevice(lines, name=args.name,
+                            config_fault=ConfigFault(args.config_fault)
+                            if args.config_fault else None)
     for spec in args.fault:
         kind, _, count = spec.partition(":")
         try:

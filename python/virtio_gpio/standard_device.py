@@ -247,6 +247,12 @@ class StandardDevice:
         else:
             self._level_fire(gpio)
 
+    def forget_irq_buffers(self):
+        """The driver went away: its held irq buffers are gone with it."""
+        for line in self.lines:
+            line.irq_token = None
+        self.irq_out = []
+
     def held_irq_lines(self) -> Dict[int, object]:
         """Lines whose irq buffer the device holds, with its token."""
         return {n: l.irq_token for n, l in enumerate(self.lines)

@@ -24,6 +24,7 @@ import time
 from typing import Dict, List, Optional
 
 from . import protocol
+from .standard_device import StandardDevice
 
 log = logging.getLogger("vgpio.vhost_user")
 
@@ -198,10 +199,12 @@ class Connection:
         self.protocol_features = 0
         self.mem = GuestMemory()
         self.vrings = [Vring(i) for i in range(NUM_QUEUES)]
-        self.pending: List = []
         self.backend_req_fd: Optional[int] = None
+        standard = isinstance(backend.device, StandardDevice)
+        self.queues = (StandardQueues if standard else SeedQueues)(self)
 
     def close(self):
+        self.queues.close()
         for vring in self.vrings:
             vring.close_fds()
         if self.backend_req_fd is not None:
@@ -263,7 +266,9 @@ class Connection:
             self.reply(request, struct.pack("<Q", status))
 
     def on_get_features(self, payload, fds):
-        return struct.pack("<Q", F_VERSION_1 | F_PROTOCOL_FEATURES)
+        device_features = getattr(self.backend.device, "features", 0)
+        return struct.pack("<Q", F_VERSION_1 | F_PROTOCOL_FEATURES |
+                           device_features)
 
     def on_set_features(self, payload, fds):
         self.features = struct.unpack("<Q", payload[:8])[0]
@@ -376,34 +381,52 @@ class Connection:
             vring.close_fds()
         self.vrings = [Vring(i) for i in range(NUM_QUEUES)]
 
-    # -- the device ------------------------------------------------------------
+    def process(self):
+        """Let the device work through what the driver queued."""
+        self.queues.process()
+
+
+def _readable(mem, parts):
+    return b"".join(mem.read(addr, length) for addr, length, w in parts if not w)
+
+
+class SeedQueues:
+    """The 2020 protocol: queue 0 device->driver messages, queue 1 requests."""
+
+    def __init__(self, conn):
+        self.conn = conn
+        self.pending: List = []
+
+    def close(self):
+        self.pending = []
 
     def process(self):
         """Answer every queued request and deliver what is pending."""
-        tx = self.vrings[protocol.VQ_TX]
-        requests, took = [], False
+        conn = self.conn
+        tx = conn.vrings[protocol.VQ_TX]
+        requests = []
         while True:
-            chain = tx.pop(self.mem)
+            chain = tx.pop(conn.mem)
             if chain is None:
                 break
             head, parts = chain
-            data = b"".join(self.mem.read(addr, length) for addr, length, w in parts
-                            if not w)
-            requests.append(data)
-            tx.push(self.mem, head, 0)
-            took = True
-        if took:
-            tx.interrupt()
+            requests.append(_readable(conn.mem, parts))
+            tx.push(conn.mem, head, 0)
         if requests:
-            self.pending += self.backend.device.process(requests)
+            tx.interrupt()
+            self.pending += conn.backend.device.process(requests)
         self.deliver()
 
+    def input_changed(self, messages):
+        self.deliver(messages)
+
     def deliver(self, messages=()):
+        conn = self.conn
         self.pending += list(messages)
-        rx = self.vrings[protocol.VQ_RX]
+        rx = conn.vrings[protocol.VQ_RX]
         sent = 0
         while self.pending:
-            chain = rx.pop(self.mem)
+            chain = rx.pop(conn.mem)
             if chain is None:
                 break
             head, parts = chain
@@ -411,11 +434,76 @@ class Connection:
             addr, length, writable = parts[0]
             if not writable:
                 raise ProtocolError("receive buffer is not device-writable")
-            self.mem.write(addr, out.payload[:length])
-            rx.push(self.mem, head, out.used_len)
+            conn.mem.write(addr, out.payload[:length])
+            rx.push(conn.mem, head, out.used_len)
             sent += 1
         if sent:
             rx.interrupt()
+
+
+class StandardQueues:
+    """virtio 1.2 GPIO: queue 0 requestq, queue 1 eventq (request chains)."""
+
+    REQUESTQ, EVENTQ = 0, 1
+
+    def __init__(self, conn):
+        self.conn = conn
+        #: request chains the device keeps (dropped or delayed replies)
+        self.held: List = []
+
+    def close(self):
+        # Chains of a departed front end can never be returned.
+        self.conn.backend.device.forget_irq_buffers()
+        self.held = []
+
+    def _scatter(self, parts, payload):
+        done = 0
+        for addr, length, writable in parts:
+            if writable and done < len(payload):
+                chunk = payload[done:done + length]
+                self.conn.mem.write(addr, chunk)
+                done += len(chunk)
+
+    def process(self):
+        conn, device = self.conn, self.conn.backend.device
+        requestq = conn.vrings[self.REQUESTQ]
+        answered = False
+        while True:
+            chain = requestq.pop(conn.mem)
+            if chain is None:
+                break
+            head, parts = chain
+            capacity = sum(length for _, length, w in parts if w)
+            reply = device.handle(_readable(conn.mem, parts), capacity)
+            if reply is None:
+                self.held.append(chain)
+                continue
+            self._scatter(parts, reply.payload)
+            requestq.push(conn.mem, head, reply.used_len)
+            answered = True
+        if answered:
+            requestq.interrupt()
+        eventq = conn.vrings[self.EVENTQ]
+        while True:
+            chain = eventq.pop(conn.mem)
+            if chain is None:
+                break
+            device.queue_irq(_readable(conn.mem, chain[1]), chain)
+        self.complete_irqs()
+
+    def input_changed(self, _):
+        self.complete_irqs()
+
+    def complete_irqs(self):
+        conn = self.conn
+        eventq = conn.vrings[self.EVENTQ]
+        done = conn.backend.device.take_irq_completions()
+        for completion in done:
+            head, parts = completion.token
+            self._scatter(parts, completion.payload)
+            eventq.push(conn.mem, head, completion.used_len)
+        if done:
+            eventq.interrupt()
 
 
 class Backend:
@@ -452,16 +540,18 @@ class Backend:
         return server
 
     def set_input(self, line, level):
-        """Drive an input line; the HOST_LEVEL goes to the driver at once."""
+        """Drive an input line; its event goes to the driver at once."""
+        before = self.device.lines[line].value
         out = self.device.set_input(line, level)
         self.toggles[line] = time.time()
         if self.conn is not None:
-            self.conn.deliver(out)
-        return bool(out)
+            self.conn.queues.input_changed(out)
+        return before != level
 
     def state(self):
         return {"lines": [{"name": l.name, "direction": int(l.direction),
-                           "value": l.value, "requested": l.requested}
+                           "value": l.value,
+                           "requested": getattr(l, "requested", None)}
                           for l in self.device.lines],
                 "requests": self.device.requests_seen,
                 "connected": self.conn is not None,
