@@ -48,15 +48,18 @@ def test_get_line_names_fills_status_and_block(dev):
 
 def test_direction_and_value_round_trip(dev):
     assert dev.handle(req(Msg.GET_DIRECTION, 2), 2).payload == bytes([STATUS_OK, Direction.IN])
-    assert dev.handle(req(Msg.SET_VALUE, 2, 1), 2).payload[0] == STATUS_ERR  # input
-    assert dev.handle(req(Msg.SET_DIRECTION, 2, Direction.OUT), 2).payload[0] == STATUS_OK
+    # Value first, then direction: what Linux's gpio-virtio does, glitch-free.
     assert dev.handle(req(Msg.SET_VALUE, 2, 1), 2).payload == bytes([STATUS_OK, 0])
+    assert dev.handle(req(Msg.GET_VALUE, 2), 2).payload == bytes([STATUS_OK, 0])
+    assert dev.handle(req(Msg.SET_DIRECTION, 2, Direction.OUT), 2).payload[0] == STATUS_OK
     assert dev.handle(req(Msg.GET_VALUE, 2), 2).payload == bytes([STATUS_OK, 1])
-    assert dev.lines[2].value == 1
+    assert dev.handle(req(Msg.SET_VALUE, 2, 0), 2).payload == bytes([STATUS_OK, 0])
+    assert dev.lines[2].value == 0
 
 
 @pytest.mark.parametrize("request_bytes", [
     req(Msg.GET_VALUE, 4), req(Msg.SET_DIRECTION, 0, 7), req(0x99, 0),
+    req(Msg.SET_VALUE, 0, 2),
     req(Msg.SET_IRQ_TYPE, 0, 5), b"\x01\x00",
 ])
 def test_bad_requests_get_status_err(dev, request_bytes):

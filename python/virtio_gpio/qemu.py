@@ -12,6 +12,8 @@ import shutil
 import subprocess
 import tempfile
 
+from .console import ConsoleGuest
+
 BUSYBOX = "/bin/busybox"
 APPLETS = ("sh", "mount", "insmod", "rmmod", "lsmod", "dmesg", "poweroff",
            "echo", "cat", "ls", "sleep", "grep", "test", "[")
@@ -94,13 +96,38 @@ def build_initramfs(dest, init_script, files):
     return dest
 
 
-def run(kernel, initrd, append="", timeout=300, extra_args=(), memory="512M"):
-    """Boot and return the serial console output (the guest powers off)."""
+def command(kernel, initrd, append="", extra_args=(), memory="512M"):
+    """The qemu-system-x86_64 command line for a serial-console boot."""
     accel = "kvm" if os.environ.get("VGPIO_QEMU_KVM") == "1" else "tcg"
     cmd = ["qemu-system-x86_64", "-accel", accel, "-m", memory, "-smp", "1",
            "-nographic", "-no-reboot", "-kernel", kernel, "-initrd", initrd,
            "-append", "console=ttyS0 panic=-1 loglevel=4 " + append]
-    cmd += list(extra_args)
+    return cmd + list(extra_args)
+
+
+def vhost_user_gpio_args(socket_path, memory="512M"):
+    """Attach a vhost-user-gpio-pci device (virtio ID 41) on ``socket_path``.
+
+    vhost-user needs the guest RAM in shared memory the backend can map.
+    """
+    return ["-object", "memory-backend-memfd,id=mem,size=%s,share=on" % memory,
+            "-numa", "node,memdev=mem",
+            "-chardev", "socket,id=gpio0,path=%s" % socket_path,
+            "-device", "vhost-user-gpio-pci,chardev=gpio0,id=gpio0"]
+
+
+class Guest(ConsoleGuest):
+    """A QEMU guest whose serial console is read line by line."""
+
+    def __init__(self, kernel, initrd, extra_args=(), memory="512M",
+                 log_path=None):
+        super().__init__(command(kernel, initrd, extra_args=extra_args,
+                                 memory=memory), log_path)
+
+
+def run(kernel, initrd, append="", timeout=300, extra_args=(), memory="512M"):
+    """Boot and return the serial console output (the guest powers off)."""
+    cmd = command(kernel, initrd, append, extra_args, memory)
     proc = subprocess.run(cmd, stdin=subprocess.DEVNULL, capture_output=True,
                           timeout=timeout)
     return proc.stdout.decode(errors="replace") + proc.stderr.decode(

@@ -81,9 +81,12 @@ class IrqCompletion:
 
 @dataclasses.dataclass
 class StdLine:
+    """One line: ``value`` is its level, ``out_value`` what it drives as an output."""
+
     name: str = ""
     direction: Direction = Direction.IN
     value: int = 0
+    out_value: int = 0
     irq_type: IrqType = IrqType.NONE
     irq_token: Optional[object] = None
 
@@ -149,13 +152,19 @@ class StandardDevice:
             if value not in tuple(Direction):
                 return STATUS_ERR, 0
             line.direction = Direction(value)
+            if line.direction == Direction.OUT:
+                line.value = line.out_value
             return STATUS_OK, 0
         if msg_type == Msg.GET_VALUE:
             return STATUS_OK, line.value
         if msg_type == Msg.SET_VALUE:
-            if value not in (0, 1) or line.direction == Direction.IN:
+            # Drivers set the value before switching to output (no glitch),
+            # so it is kept for a line that is not an output yet.
+            if value not in (0, 1):
                 return STATUS_ERR, 0
-            line.value = value
+            line.out_value = value
+            if line.direction == Direction.OUT:
+                line.value = value
             return STATUS_OK, 0
         if msg_type == Msg.SET_IRQ_TYPE:
             if not self.irq or value not in tuple(IrqType):

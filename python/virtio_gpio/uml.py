@@ -13,6 +13,8 @@ import os
 import shutil
 import subprocess
 
+from .console import ConsoleGuest
+
 # What the guest needs on top of ARCH=um defconfig. GPIO_VIRTIO=m (the
 # upstream driver for device ID 41) is there only because it selects
 # GPIOLIB_IRQCHIP, which an out-of-tree module cannot select itself.
@@ -112,7 +114,7 @@ def build_module(kernel_out, src, log=None):
     return os.path.join(src, "vgpio.ko")
 
 
-class Guest:
+class Guest(ConsoleGuest):
     """A running UML guest whose console output is read line by line.
 
     :param kernel_out: directory holding the UML ``linux`` binary
@@ -121,66 +123,8 @@ class Guest:
     """
 
     def __init__(self, kernel_out, init, devices, memory="384M", log_path=None):
-        import queue
-        import threading
-
         cmd = [os.path.join(kernel_out, "linux"), "mem=" + memory,
                "rootfstype=hostfs", "rootflags=/", "rw", "init=" + init,
                "con=null", "con0=null,fd:1", "ssl=null"]
         cmd += ["virtio_uml.device=%s:30" % sock for sock in devices]
-        self.lines = []
-        #: host time.time() at which the line last returned by expect() arrived
-        self.arrival = None
-        self._queue = queue.Queue()
-        self._log = open(log_path, "w") if log_path else None
-        self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL,
-                                     stdout=subprocess.PIPE,
-                                     stderr=subprocess.STDOUT)
-        self._reader = threading.Thread(target=self._read, daemon=True)
-        self._reader.start()
-
-    def _read(self):
-        import time
-
-        for raw in iter(self.proc.stdout.readline, b""):
-            arrived = time.time()
-            line = raw.decode(errors="replace").rstrip("\r\n")
-            self.lines.append(line)
-            if self._log:
-                self._log.write(line + "\n")
-                self._log.flush()
-            self._queue.put((line, arrived))
-        self._queue.put((None, None))
-
-    def expect(self, prefix, timeout=60):
-        """Wait for a console line starting with ``prefix``; return it."""
-        import queue
-        import time
-
-        deadline = time.monotonic() + timeout
-        while True:
-            left = deadline - time.monotonic()
-            try:
-                line, arrived = self._queue.get(timeout=max(left, 0.01))
-            except queue.Empty:
-                line = ""
-            if line is None or left <= 0:
-                raise TimeoutError("guest never printed %r; last lines:\n%s"
-                                   % (prefix, "\n".join(self.lines[-30:])))
-            if line.startswith(prefix):
-                self.arrival = arrived
-                return line
-
-    def wait(self, timeout=120):
-        try:
-            code = self.proc.wait(timeout)
-        finally:
-            self._reader.join(5)
-            if self._log:
-                self._log.close()
-        return code
-
-    def kill(self):
-        if self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait()
+        super().__init__(cmd, log_path)

@@ -272,6 +272,7 @@ class Connection:
 
     def on_set_features(self, payload, fds):
         self.features = struct.unpack("<Q", payload[:8])[0]
+        log.info("driver features %#x", self.features)
 
     def on_get_protocol_features(self, payload, fds):
         # BACKEND_REQ (once SLAVE_REQ): UML's virtio_uml allocates the

@@ -7,6 +7,7 @@
  *   gpio-probe CHIP set LINE N     time N writes of an output line
  *   gpio-probe CHIP rw LINE N      N write/read-back pairs, checked
  *   gpio-probe CHIP edges LINE N   wait for N edges, print each wake-up
+ *   gpio-probe CHIP info - -       print "LINE n name=... dir=in|out" per line
  *
  * Timing modes print "median_us p99_us ops_per_s"; edges prints one line
  * "EDGE rising|falling REALTIME_NS" per event.
@@ -103,7 +104,8 @@ int main(int argc, char **argv)
 	int fd;
 
 	if (argc != 5) {
-		fprintf(stderr, "usage: %s CHIP get|set|rw|edges LINE N\n", argv[0]);
+		fprintf(stderr, "usage: %s CHIP get|set|rw|edges|info LINE N\n",
+			argv[0]);
 		return 2;
 	}
 	chip = argv[1];
@@ -113,6 +115,29 @@ int main(int argc, char **argv)
 	t = calloc(n ? n : 1, sizeof(*t));
 	if (!t)
 		return 2;
+
+	if (!strcmp(mode, "info")) {
+		struct gpiochip_info ci;
+		struct gpio_v2_line_info li;
+
+		fd = open(chip, O_RDWR);
+		if (fd < 0 || ioctl(fd, GPIO_GET_CHIPINFO_IOCTL, &ci) < 0) {
+			perror(chip);
+			return 1;
+		}
+		printf("CHIP label=%s lines=%u\n", ci.label, ci.lines);
+		for (i = 0; i < ci.lines; i++) {
+			memset(&li, 0, sizeof(li));
+			li.offset = i;
+			if (ioctl(fd, GPIO_V2_GET_LINEINFO_IOCTL, &li) < 0) {
+				perror("line info");
+				return 1;
+			}
+			printf("LINE %ld name=%s dir=%s\n", i, li.name,
+			       li.flags & GPIO_V2_LINE_FLAG_OUTPUT ? "out" : "in");
+		}
+		return 0;
+	}
 
 	if (!strcmp(mode, "edges")) {
 		struct gpio_v2_line_event ev;
