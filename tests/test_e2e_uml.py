@@ -31,15 +31,6 @@ BAD_LOG = re.compile(r"BUG|WARNING|Oops|Call Trace|blocked for more than|"
                      r"hung_task|refcount|list_del|Kernel panic")
 
 
-@pytest.fixture(scope="module")
-def uml_kernel(linux_source, timings):
-    start = time.monotonic()
-    out = uml.build_kernel(linux_source)
-    timings.append("UML kernel ready (built or cached): %.1f s"
-                   % (time.monotonic() - start))
-    return out
-
-
 class Backend:
     def __init__(self, workdir, name, *args):
         self.sock = os.path.join(workdir, name + ".sock")
