@@ -11,11 +11,11 @@ the harness the core's own standard-protocol support will be run in.
 import os
 import shutil
 import subprocess
-import sys
 import time
 
 import pytest
 
+from e2e_helpers import Backend, build_gpio_probe
 from virtio_gpio import qemu
 
 pytestmark = pytest.mark.system
@@ -56,8 +56,7 @@ def upstream_module(linux_source, debian_headers, tmp_path_factory):
 def run(upstream_module, debian_headers, tmp_path_factory, timings):
     work = tmp_path_factory.mktemp("std")
     probe = str(work / "gpio-probe")
-    subprocess.run(["gcc", "-O2", "-static", "-o", probe,
-                    os.path.join(ROOT, "tools", "guest", "gpio-probe.c")], check=True)
+    build_gpio_probe(probe, static=True)
     release = debian_headers[1]
     deps = qemu.load_order(["virtio_pci"], release)
     files = {"/lib/%s.ko" % name: path for name, path in deps}
@@ -66,15 +65,9 @@ def run(upstream_module, debian_headers, tmp_path_factory, timings):
     initrd = str(work / "initrd.gz")
     qemu.build_initramfs(initrd, INIT % {"insmods": "\n".join(
         "insmod /lib/%s.ko" % name for name, _ in deps)}, files)
-    sock, ctl = str(work / "sock"), str(work / "ctl")
-    log = open(str(work / "backend.log"), "w")
-    backend = subprocess.Popen(
-        [sys.executable, "-m", "virtio_gpio.backend_cli", "--protocol", "standard",
-         "--socket", sock, "--control", ctl, "--names", ",".join(NAMES),
-         "--once", "-v"], stdout=log, stderr=subprocess.STDOUT)
-    while not os.path.exists(ctl):
-        assert backend.poll() is None
-        time.sleep(0.05)
+    backend = Backend(str(work), "std", "--protocol", "standard",
+                      "--names", ",".join(NAMES), "--once")
+    sock = backend.sock
     start = time.monotonic()
     guest = qemu.Guest("/boot/vmlinuz-%s" % release, initrd,
                        extra_args=qemu.vhost_user_gpio_args(sock),
@@ -88,10 +81,9 @@ def run(upstream_module, debian_headers, tmp_path_factory, timings):
     timings.append("QEMU standard-protocol run (upstream gpio-virtio, our "
                    "backend): %.1f s" % (time.monotonic() - start))
     result["lines"] = guest.lines
-    result["backend_exit"] = backend.wait(30)
-    log.close()
-    with open(str(work / "backend.log")) as f:
-        result["backend_log"] = f.read()
+    result["backend_exit"] = backend.proc.wait(30)
+    result["backend_log"] = backend.text()
+    backend.stop()
     return result
 
 

@@ -13,15 +13,12 @@ import re
 import shutil
 import signal
 import statistics
-import subprocess
-import sys
-import time
 
 import pytest
 
 import kbuild
+from e2e_helpers import Backend, build_gpio_probe
 from virtio_gpio import uml
-from virtio_gpio.vhost_user import send_control
 
 pytestmark = pytest.mark.system
 
@@ -29,37 +26,6 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 NAMES = ["led0", "led1", "in2", "mon3", "edge4", "par5", "par6", "par7"]
 BAD_LOG = re.compile(r"BUG|WARNING|Oops|Call Trace|blocked for more than|"
                      r"hung_task|refcount|list_del|Kernel panic")
-
-
-class Backend:
-    def __init__(self, workdir, name, *args):
-        self.sock = os.path.join(workdir, name + ".sock")
-        self.control = os.path.join(workdir, name + ".ctl")
-        self.log_path = os.path.join(workdir, name + ".log")
-        self.log = open(self.log_path, "w")
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "virtio_gpio.backend_cli", "--socket",
-             self.sock, "--control", self.control, "-v"] + list(args),
-            stdout=self.log, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + 20
-        while not (os.path.exists(self.sock) and os.path.exists(self.control)):
-            assert self.proc.poll() is None, self.text()
-            assert time.monotonic() < deadline, "backend did not start"
-            time.sleep(0.05)
-
-    def __call__(self, **command):
-        return send_control(self.control, command)
-
-    def text(self):
-        self.log.flush()
-        with open(self.log_path) as f:
-            return f.read()
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait()
-        self.log.close()
 
 
 def render(template, workdir):
@@ -82,10 +48,7 @@ def run(uml_kernel, tmp_path_factory, timings):
     work = str(tmp_path_factory.mktemp("e2e"))
     src = kbuild.copy_sources(os.path.join(work, "kernel"))
     shutil.copy(uml.build_module(uml_kernel, src), os.path.join(work, "vgpio.ko"))
-    subprocess.run(["gcc", "-O2", "-Wall", "-Werror", "-o",
-                    os.path.join(work, "gpio-probe"),
-                    os.path.join(ROOT, "tools", "guest", "gpio-probe.c")],
-                   check=True)
+    build_gpio_probe(os.path.join(work, "gpio-probe"))
     main = Backend(work, "main", "--names", ",".join(NAMES), "--name", "vgpio-e2e")
     bogus = [Backend(work, "version2", "--config-fault", "version2", "--once"),
              Backend(work, "names", "--config-fault", "names_beyond_space",

@@ -9,13 +9,11 @@ edges) is exercised here against the reference driver.
 import os
 import shutil
 import subprocess
-import sys
-import time
 
 import pytest
 
+from e2e_helpers import Backend, build_gpio_probe
 from virtio_gpio.console import ConsoleGuest
-from virtio_gpio.vhost_user import send_control
 
 pytestmark = pytest.mark.system
 
@@ -31,23 +29,15 @@ def run(uml_kernel, linux_source, tmp_path_factory):
         f.write("obj-m := gpio-virtio.o\n")
     subprocess.run(["make", "-C", uml_kernel, "ARCH=um", "M=" + work, "modules"],
                    check=True, capture_output=True)
-    subprocess.run(["gcc", "-O2", "-Wall", "-Werror", "-o",
-                    os.path.join(work, "gpio-probe"),
-                    os.path.join(ROOT, "tools", "guest", "gpio-probe.c")], check=True)
+    build_gpio_probe(os.path.join(work, "gpio-probe"))
     with open(os.path.join(ROOT, "tests", "guest", "std-init.sh")) as f:
         init = os.path.join(work, "init.sh")
         with open(init, "w") as out:
             out.write(f.read().replace("@DIR@", work))
     os.chmod(init, 0o755)
-    sock, ctl = os.path.join(work, "sock"), os.path.join(work, "ctl")
-    log = open(os.path.join(work, "backend.log"), "w")
-    backend = subprocess.Popen(
-        [sys.executable, "-m", "virtio_gpio.backend_cli", "--protocol", "standard",
-         "--socket", sock, "--control", ctl, "--names", ",".join(NAMES),
-         "--once", "-v"], stdout=log, stderr=subprocess.STDOUT)
-    while not os.path.exists(ctl):
-        assert backend.poll() is None
-        time.sleep(0.05)
+    backend = Backend(work, "std", "--protocol", "standard",
+                      "--names", ",".join(NAMES), "--once")
+    sock = backend.sock
     guest = ConsoleGuest(
         [os.path.join(uml_kernel, "linux"), "mem=256M", "rootfstype=hostfs",
          "rootflags=/", "rw", "init=" + init, "con=null", "con0=null,fd:1",
@@ -57,14 +47,14 @@ def run(uml_kernel, linux_source, tmp_path_factory):
     try:
         guest.expect("EDGES-READY", timeout=120)
         for i in range(6):
-            send_control(ctl, {"cmd": "set_input", "line": 2, "level": (i + 1) % 2})
+            backend(cmd="set_input", line=2, level=(i + 1) % 2)
             edges.append(guest.expect("EDGE "))
         guest.expect("STD-DMESG-END", timeout=60)
         guest.wait(60)
     finally:
         guest.kill()
-    exit_code = backend.wait(30)
-    log.close()
+    exit_code = backend.proc.wait(30)
+    backend.stop()
     return {"lines": guest.lines, "edges": edges, "backend_exit": exit_code}
 
 

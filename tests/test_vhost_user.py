@@ -155,19 +155,9 @@ def serve(tmp_path, device):
 @pytest.fixture
 def pair(tmp_path):
     device = SeedDevice(["a", "b", "c"], name="vu-test")
-    backend = vu.Backend(device, str(tmp_path / "sock"),
-                         control_path=str(tmp_path / "ctl"), once=True)
-    thread = threading.Thread(target=backend.serve, daemon=True)
-    thread.start()
-    while not os.path.exists(backend.control_path):
-        pass
-    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    sock.connect(backend.socket_path)
-    sock.settimeout(5)
-    front = FrontEnd(sock)
-    front.handshake()
+    front, backend, thread = serve(tmp_path, device)
     yield front, backend, device
-    sock.close()
+    front.sock.close()
     thread.join(5)
     assert not thread.is_alive(), "backend did not exit when the front end left"
 

@@ -10,7 +10,7 @@ import dataclasses
 import operator
 from typing import Callable, List
 
-from . import errors, protocol
+from . import errors
 from ._binding import ffi, lib
 from .device import SeedDevice
 from .protocol import Direction, Edge, MsgType

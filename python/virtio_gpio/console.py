@@ -36,7 +36,7 @@ class ConsoleGuest:
             self._queue.put((line, arrived))
         self._queue.put((None, None))
 
-    def expect(self, prefix, timeout=60):
+    def expect(self, prefix, timeout=120):
         """Wait for a console line starting with ``prefix``; return it."""
         deadline = time.monotonic() + timeout
         while True:
