@@ -66,7 +66,46 @@ class ConfigFault(enum.Enum):
     UNTERMINATED_NAMES = "unterminated_names"
 
 
-class SeedDevice:
+class DeviceModel:
+    """What every device model shares: named lines and one-shot faults.
+
+    :param lines: number of lines, or a sequence of line names
+    """
+
+    #: the per-line state class of the protocol
+    line_class = Line
+
+    def __init__(self, lines):
+        names: Sequence[str] = (["" for _ in range(lines)]
+                                if isinstance(lines, int) else list(lines))
+        if not 1 <= len(names) <= 0xFFFF:
+            raise ValueError("a device has 1..65535 lines")
+        self.lines = [self.line_class(name=n) for n in names]
+        self.faults: List[Fault] = []
+        self.delayed: List[Outgoing] = []
+        self.requests_seen = 0
+
+    def names_block(self):
+        """The line-names block: NUL-terminated UTF-8 names in line order."""
+        return b"".join(line.name.encode() + b"\0" for line in self.lines)
+
+    def inject(self, fault: Fault, count=1):
+        """Apply ``fault`` to the next ``count`` replies."""
+        self.faults.extend([Fault(fault)] * count)
+
+    def _take_fault(self, wanted):
+        if wanted in self.faults:
+            self.faults.remove(wanted)
+            return True
+        return False
+
+    def release_delayed(self):
+        """Replies held back by :attr:`Fault.DELAY`, now due."""
+        out, self.delayed = self.delayed, []
+        return out
+
+
+class SeedDevice(DeviceModel):
     """Device model for the 2020 protocol (device ID 30, version 1).
 
     :param lines: number of lines, or a sequence of line names
@@ -76,30 +115,17 @@ class SeedDevice:
 
     def __init__(self, lines=8, name="virtio-gpio-sim",
                  config_fault: Optional[ConfigFault] = None):
-        if isinstance(lines, int):
-            names: Sequence[str] = ["" for _ in range(lines)]
-        else:
-            names = list(lines)
-        if not 1 <= len(names) <= 0xFFFF:
-            raise ValueError("a device has 1..65535 lines")
+        super().__init__(lines)
         if len(name.encode()) > protocol.CFG_NAME_LEN:
             raise ValueError("device name longer than %d bytes"
                              % protocol.CFG_NAME_LEN)
         self.name = name
-        self.lines = [Line(name=n) for n in names]
         self.config_fault = config_fault
-        self.faults: List[Fault] = []
-        self.delayed: List[Outgoing] = []
-        self.requests_seen = 0
         #: the most recent raw requests, for tests that check the encoding
         self.received = collections.deque(maxlen=1024)
         self.malformed_requests = 0
 
     # -- config space ----------------------------------------------------
-
-    def names_block(self):
-        """The line-names block: NUL-terminated UTF-8 names in line order."""
-        return b"".join(line.name.encode() + b"\0" for line in self.lines)
 
     def config_space(self):
         """Config-space bytes as the driver reads them."""
@@ -118,23 +144,6 @@ class SeedDevice:
         elif fault is ConfigFault.UNTERMINATED_NAMES:
             kwargs["names_block"] = block.rstrip(b"\0") or b"x"
         return protocol.build_config(**kwargs)
-
-    # -- fault injection -------------------------------------------------
-
-    def inject(self, fault: Fault, count=1):
-        """Apply ``fault`` to the next ``count`` replies."""
-        self.faults.extend([Fault(fault)] * count)
-
-    def _take_fault(self, wanted):
-        if wanted in self.faults:
-            self.faults.remove(wanted)
-            return True
-        return False
-
-    def release_delayed(self):
-        """Messages held back by :attr:`Fault.DELAY`, now due."""
-        out, self.delayed = self.delayed, []
-        return out
 
     # -- requests --------------------------------------------------------
 

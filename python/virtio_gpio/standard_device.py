@@ -18,9 +18,9 @@ irq request {le16 gpio}, irq response {u8 status}.
 import dataclasses
 import enum
 import struct
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, List, Optional
 
-from .device import Fault
+from .device import DeviceModel, Fault, Outgoing
 
 DEVICE_ID = 41
 F_IRQ = 1 << 0
@@ -62,14 +62,6 @@ class IrqType(enum.IntEnum):
 
 
 @dataclasses.dataclass
-class Reply:
-    """What goes into the device-writable part of a chain, and its used length."""
-
-    payload: bytes
-    used_len: int
-
-
-@dataclasses.dataclass
 class IrqCompletion:
     """An eventq chain the device returns: which one, and its status."""
 
@@ -91,23 +83,18 @@ class StdLine:
     irq_token: Optional[object] = None
 
 
-class StandardDevice:
+class StandardDevice(DeviceModel):
     """Device model for the virtio 1.2 GPIO device.
 
     :param lines: number of lines, or a sequence of line names
     :param irq: offer VIRTIO_GPIO_F_IRQ (and the eventq)
     """
 
+    line_class = StdLine
+
     def __init__(self, lines=8, irq=True):
-        names: Sequence[str] = (["" for _ in range(lines)]
-                                if isinstance(lines, int) else list(lines))
-        if not 1 <= len(names) <= 0xFFFF:
-            raise ValueError("a device has 1..65535 lines")
-        self.lines = [StdLine(name=n) for n in names]
+        super().__init__(lines)
         self.irq = irq
-        self.faults: List[Fault] = []
-        self.requests_seen = 0
-        self.delayed: List[Reply] = []
         self.irq_out: List[IrqCompletion] = []
 
     # -- identity ----------------------------------------------------------
@@ -116,24 +103,10 @@ class StandardDevice:
     def features(self):
         return F_IRQ if self.irq else 0
 
-    def names_block(self):
-        """Line names, NUL-terminated, in line order (GET_LINE_NAMES)."""
-        return b"".join(l.name.encode() + b"\0" for l in self.lines)
-
     def config_space(self):
         """The 8-byte config space; each field is read at its own width."""
         names = self.names_block() if any(l.name for l in self.lines) else b""
         return CONFIG.pack(len(self.lines), len(names))
-
-    def inject(self, fault: Fault, count=1):
-        """Apply ``fault`` to the next ``count`` responses."""
-        self.faults.extend([Fault(fault)] * count)
-
-    def _take(self, fault):
-        if fault in self.faults:
-            self.faults.remove(fault)
-            return True
-        return False
 
     # -- requestq ----------------------------------------------------------
 
@@ -177,30 +150,31 @@ class StandardDevice:
             return STATUS_OK, 0
         return STATUS_ERR, 0
 
-    def handle(self, request: bytes, writable: int) -> Optional[Reply]:
-        """Answer one requestq chain; None when the device keeps it (dropped)."""
+    def handle(self, request: bytes, writable: int) -> Optional[Outgoing]:
+        """Answer one requestq chain: the bytes for its device-writable part
+        and the used length; None when the device keeps the chain."""
         self.requests_seen += 1
         if len(request) != REQUEST.size:
-            return Reply(bytes([STATUS_ERR]), 1)
+            return Outgoing(bytes([STATUS_ERR]), 1)
         msg_type, gpio, value = REQUEST.unpack(request)
         status, result = self._answer(msg_type, gpio, value)
         if msg_type == Msg.GET_LINE_NAMES and status == STATUS_OK:
             payload = bytes([status]) + result
         else:
             payload = bytes([status, result if isinstance(result, int) else 0])
-        if self._take(Fault.CORRUPT_TYPE):
+        if self._take_fault(Fault.CORRUPT_TYPE):
             payload = bytes([0x7F]) + payload[1:]
-        if self._take(Fault.CORRUPT_VALUE):
+        if self._take_fault(Fault.CORRUPT_VALUE):
             payload = payload[:1] + bytes([0x42]) + payload[2:]
         used = min(len(payload), writable)
-        if self._take(Fault.SHORT_LEN):
+        if self._take_fault(Fault.SHORT_LEN):
             used = 1 if used > 1 else 0
-        if self._take(Fault.LONG_LEN):
+        if self._take_fault(Fault.LONG_LEN):
             used = writable + 64
-        reply = Reply(payload[:writable], used)
-        if self._take(Fault.DROP):
+        reply = Outgoing(payload[:writable], used)
+        if self._take_fault(Fault.DROP):
             return None
-        if self._take(Fault.DELAY):
+        if self._take_fault(Fault.DELAY):
             self.delayed.append(reply)
             return None
         return reply

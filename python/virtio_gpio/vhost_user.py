@@ -24,6 +24,7 @@ import time
 from typing import Dict, List, Optional
 
 from . import protocol
+from .device import Fault
 from .standard_device import StandardDevice
 
 log = logging.getLogger("vgpio.vhost_user")
@@ -568,7 +569,6 @@ class Backend:
         if cmd == "state":
             return self.state()
         if cmd == "inject":
-            from .device import Fault
             self.device.inject(Fault(command["fault"]), int(command.get("count", 1)))
             return {"ok": True}
         if cmd == "stop":
