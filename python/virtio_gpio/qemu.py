@@ -19,16 +19,6 @@ APPLETS = ("sh", "mount", "insmod", "rmmod", "lsmod", "dmesg", "poweroff",
            "echo", "cat", "ls", "sleep", "grep", "test", "[")
 
 
-def debian_kernel_release(boot="/boot"):
-    """Newest Debian kernel release with a vmlinuz in ``boot`` (e.g. 6.1.0-56-amd64)."""
-    releases = [name[len("vmlinuz-"):] for name in os.listdir(boot)
-                if name.startswith("vmlinuz-")]
-    if not releases:
-        raise FileNotFoundError("no vmlinuz-* in %s (apt install linux-image-amd64)"
-                                % boot)
-    return sorted(releases, key=version_key)[-1]
-
-
 def version_key(release):
     parts = []
     for chunk in release.replace("-", ".").split("."):
