@@ -1,11 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
- * GPIO driver for virtio-gpio devices, protocol version 1 (device ID 30).
+ * GPIO driver for virtio-gpio devices: the 2020 proposal (device ID 30)
+ * and the virtio 1.2 standard GPIO device (device ID 41).
  *
- * This file only maps the portable core (vgpio_core.c) onto the kernel:
- * the virtio driver, a gpio_chip and an irq_chip. Every protocol rule and
- * every check of device input lives in the core, where the userspace
- * test suite exercises it.
+ * This file only maps the portable core (vgpio_core.c, vgpio_seed.c,
+ * vgpio_std.c) onto the kernel: the virtio driver, a gpio_chip and an
+ * irq_chip. Every protocol rule and every check of device input lives in
+ * the core, where the userspace test suite exercises it.
  *
  * Based on the 2020 proposal by Enrico Weigelt, metux IT consult.
  */
@@ -20,6 +21,7 @@
 #include <linux/slab.h>
 #include <linux/virtio.h>
 #include <linux/virtio_config.h>
+#include <linux/virtio_ring.h>
 #include <linux/wait.h>
 
 #include "vgpio_core.h"
@@ -33,6 +35,8 @@ MODULE_PARM_DESC(timeout_ms,
 static_assert(VGPIO_IRQ_EDGE_RISING == IRQ_TYPE_EDGE_RISING);
 static_assert(VGPIO_IRQ_EDGE_FALLING == IRQ_TYPE_EDGE_FALLING);
 static_assert(VGPIO_IRQ_EDGE_BOTH == IRQ_TYPE_EDGE_BOTH);
+static_assert(VGPIO_IRQ_LEVEL_HIGH == IRQ_TYPE_LEVEL_HIGH);
+static_assert(VGPIO_IRQ_LEVEL_LOW == IRQ_TYPE_LEVEL_LOW);
 
 /**
  * struct vgpio_drv_line - per-line kernel state
@@ -48,18 +52,20 @@ struct vgpio_drv_line {
  * struct vgpio_drv - one bound device
  * @vdev: the virtio device
  * @core: the portable core
- * @vqs: virtqueues, indexed by VGPIO_VQ_RX and VGPIO_VQ_TX
+ * @vqs: virtqueues, indexed as the protocol numbers them
  * @lines: per-line locks and wait queues, ngpio entries
  * @callers: held for reading by every gpio_chip operation, for writing by
  *	remove() to wait until the last one has left the driver
+ * @irq_lock: the irq_chip's bus lock (slow-bus irq configuration)
  * @gc: the GPIO chip
  */
 struct vgpio_drv {
 	struct virtio_device *vdev;
 	struct vgpio_core *core;
-	struct virtqueue *vqs[VGPIO_NUM_VQS];
+	struct virtqueue *vqs[VGPIO_MAX_VQS];
 	struct vgpio_drv_line *lines;
 	struct rw_semaphore callers;
+	struct mutex irq_lock; /* irq_bus_lock() .. irq_bus_sync_unlock() */
 	struct gpio_chip gc;
 };
 
@@ -78,32 +84,30 @@ static void vgpio_drv_cfg_get(void *ctx, unsigned int offset, void *buf,
 }
 
 /*
- * Called under the core's spinlock, hence GFP_ATOMIC (v3 used GFP_KERNEL
- * under a spinlock). A single-entry list never needs an indirect table,
- * so nothing is allocated in practice. The buffers are the core's
- * kmalloc'ed, cache-line aligned slots: never on the stack.
+ * Called under the core's raw spinlock, hence GFP_ATOMIC (v3 used
+ * GFP_KERNEL under a spinlock). Nothing is allocated in fact: chains have
+ * at most two entries and vgpio_drv_validate() turns indirect descriptor
+ * tables off. The buffers are the core's kmalloc'ed, cache-line aligned
+ * slots: never on the stack.
  */
-static int vgpio_drv_add(struct vgpio_drv *vg, unsigned int vq, void *buf,
-			 unsigned int len, bool device_writes)
+static int vgpio_drv_add_chain(void *ctx, unsigned int vq, void *out,
+			       unsigned int out_len, void *in,
+			       unsigned int in_len, void *token)
 {
-	struct scatterlist sg;
+	struct vgpio_drv *vg = ctx;
+	struct scatterlist out_sg, in_sg, *sgs[2];
+	unsigned int nout = 0, nin = 0;
 
-	sg_init_one(&sg, buf, len);
-	if (device_writes)
-		return virtqueue_add_inbuf(vg->vqs[vq], &sg, 1, buf, GFP_ATOMIC);
-	return virtqueue_add_outbuf(vg->vqs[vq], &sg, 1, buf, GFP_ATOMIC);
-}
-
-static int vgpio_drv_add_inbuf(void *ctx, unsigned int vq, void *buf,
-			       unsigned int len)
-{
-	return vgpio_drv_add(ctx, vq, buf, len, true);
-}
-
-static int vgpio_drv_add_outbuf(void *ctx, unsigned int vq, void *buf,
-				unsigned int len)
-{
-	return vgpio_drv_add(ctx, vq, buf, len, false);
+	if (out) {
+		sg_init_one(&out_sg, out, out_len);
+		sgs[nout++] = &out_sg;
+	}
+	if (in) {
+		sg_init_one(&in_sg, in, in_len);
+		sgs[nout + nin++] = &in_sg;
+	}
+	return virtqueue_add_sgs(vg->vqs[vq], sgs, nout, nin, token,
+				 GFP_ATOMIC);
 }
 
 static void *vgpio_drv_get_buf(void *ctx, unsigned int vq, unsigned int *len)
@@ -177,8 +181,7 @@ static void vgpio_drv_rejected(void *ctx, int err, const char *why)
 
 static const struct vgpio_host_ops vgpio_drv_ops = {
 	.cfg_get	= vgpio_drv_cfg_get,
-	.add_inbuf	= vgpio_drv_add_inbuf,
-	.add_outbuf	= vgpio_drv_add_outbuf,
+	.add_chain	= vgpio_drv_add_chain,
 	.get_buf	= vgpio_drv_get_buf,
 	.kick_prepare	= vgpio_drv_kick_prepare,
 	.notify		= vgpio_drv_notify,
@@ -190,18 +193,12 @@ static const struct vgpio_host_ops vgpio_drv_ops = {
 
 /* ---- virtqueue callbacks --------------------------------------------- */
 
-static void vgpio_drv_rx_done(struct virtqueue *vq)
+/* The core knows which queue is which for the device's protocol. */
+static void vgpio_drv_vq_done(struct virtqueue *vq)
 {
 	struct vgpio_drv *vg = vq->vdev->priv;
 
-	vgpio_rx_callback(vg->core);
-}
-
-static void vgpio_drv_tx_done(struct virtqueue *vq)
-{
-	struct vgpio_drv *vg = vq->vdev->priv;
-
-	vgpio_tx_callback(vg->core);
+	vgpio_vq_callback(vg->core, vq->index);
 }
 
 /* ---- gpio_chip ------------------------------------------------------- */
@@ -230,20 +227,31 @@ static int vgpio_drv_request_op(struct vgpio_drv *vg, unsigned int line,
 static int vgpio_drv_gpio_request(struct gpio_chip *gc, unsigned int line)
 {
 	return vgpio_drv_request_op(gpiochip_get_data(gc), line,
-				    VGPIO_MSG_REQUEST, 0, NULL);
+				    VGPIO_OP_REQUEST, 0, NULL);
+}
+
+static void vgpio_drv_gpio_free(struct gpio_chip *gc, unsigned int line)
+{
+	struct vgpio_drv *vg = gpiochip_get_data(gc);
+	int ret;
+
+	ret = vgpio_drv_request_op(vg, line, VGPIO_OP_FREE, 0, NULL);
+	if (ret && ret != -ENODEV)
+		dev_warn_ratelimited(&vg->vdev->dev,
+				     "freeing line %u failed: %d\n", line, ret);
 }
 
 static int vgpio_drv_direction_input(struct gpio_chip *gc, unsigned int line)
 {
 	return vgpio_drv_request_op(gpiochip_get_data(gc), line,
-				    VGPIO_MSG_DIRECTION_INPUT, 0, NULL);
+				    VGPIO_OP_DIRECTION_INPUT, 0, NULL);
 }
 
 static int vgpio_drv_direction_output(struct gpio_chip *gc, unsigned int line,
 				      int value)
 {
 	return vgpio_drv_request_op(gpiochip_get_data(gc), line,
-				    VGPIO_MSG_DIRECTION_OUTPUT, !!value, NULL);
+				    VGPIO_OP_DIRECTION_OUTPUT, !!value, NULL);
 }
 
 static int vgpio_drv_get_direction(struct gpio_chip *gc, unsigned int line)
@@ -252,7 +260,7 @@ static int vgpio_drv_get_direction(struct gpio_chip *gc, unsigned int line)
 	int ret;
 
 	ret = vgpio_drv_request_op(gpiochip_get_data(gc), line,
-				   VGPIO_MSG_GET_DIRECTION, 0, &dir);
+				   VGPIO_OP_GET_DIRECTION, 0, &dir);
 	if (ret)
 		return ret;
 	return dir == VGPIO_DIRECTION_IN ? GPIO_LINE_DIRECTION_IN :
@@ -265,7 +273,7 @@ static int vgpio_drv_get(struct gpio_chip *gc, unsigned int line)
 	int ret;
 
 	ret = vgpio_drv_request_op(gpiochip_get_data(gc), line,
-				   VGPIO_MSG_GET_VALUE, 0, &value);
+				   VGPIO_OP_GET_VALUE, 0, &value);
 	return ret ? ret : value;
 }
 
@@ -275,52 +283,97 @@ static void vgpio_drv_set(struct gpio_chip *gc, unsigned int line, int value)
 	int ret;
 
 	/* gpiolib's set() cannot report failure; the log must. */
-	ret = vgpio_drv_request_op(vg, line, VGPIO_MSG_SET_VALUE, !!value,
+	ret = vgpio_drv_request_op(vg, line, VGPIO_OP_SET_VALUE, !!value,
 				   NULL);
 	if (ret)
 		dev_warn_ratelimited(&vg->vdev->dev,
 				     "setting line %u failed: %d\n", line, ret);
 }
 
-/* ---- irq_chip: HOST_LEVEL events, edges derived by the core ------------ */
+/* ---- irq_chip ---------------------------------------------------------- */
+
+/*
+ * The standard device learns the trigger type by a request, which sleeps:
+ * so this is an irq_chip for a slow bus. enable/disable/set_type only
+ * record what is wanted (they run under the descriptor's raw lock);
+ * irq_bus_sync_unlock() tells the device. mask/unmask never sleep:
+ * unmasking hands the line's eventq buffer back to the device.
+ */
+static struct vgpio_drv *vgpio_drv_irq_drv(struct irq_data *d)
+{
+	return gpiochip_get_data(irq_data_get_irq_chip_data(d));
+}
+
+static void vgpio_drv_irq_enable(struct irq_data *d)
+{
+	struct gpio_chip *gc = irq_data_get_irq_chip_data(d);
+	irq_hw_number_t hwirq = irqd_to_hwirq(d);
+
+	gpiochip_enable_irq(gc, hwirq);
+	vgpio_irq_enable(vgpio_drv_irq_drv(d)->core, hwirq, true);
+}
+
+static void vgpio_drv_irq_disable(struct irq_data *d)
+{
+	struct gpio_chip *gc = irq_data_get_irq_chip_data(d);
+	irq_hw_number_t hwirq = irqd_to_hwirq(d);
+
+	vgpio_irq_enable(vgpio_drv_irq_drv(d)->core, hwirq, false);
+	gpiochip_disable_irq(gc, hwirq);
+}
 
 static void vgpio_drv_irq_mask(struct irq_data *d)
 {
-	struct gpio_chip *gc = irq_data_get_irq_chip_data(d);
-	struct vgpio_drv *vg = gpiochip_get_data(gc);
-	irq_hw_number_t hwirq = irqd_to_hwirq(d);
-
-	vgpio_irq_enable(vg->core, hwirq, false);
-	gpiochip_disable_irq(gc, hwirq);
+	vgpio_irq_mask(vgpio_drv_irq_drv(d)->core, irqd_to_hwirq(d), true);
 }
 
 static void vgpio_drv_irq_unmask(struct irq_data *d)
 {
-	struct gpio_chip *gc = irq_data_get_irq_chip_data(d);
-	struct vgpio_drv *vg = gpiochip_get_data(gc);
-	irq_hw_number_t hwirq = irqd_to_hwirq(d);
-
-	gpiochip_enable_irq(gc, hwirq);
-	vgpio_irq_enable(vg->core, hwirq, true);
+	vgpio_irq_mask(vgpio_drv_irq_drv(d)->core, irqd_to_hwirq(d), false);
 }
 
-/* The protocol reports level changes, so only edge triggers exist. */
+/* The core refuses the types the device cannot deliver. */
 static int vgpio_drv_irq_set_type(struct irq_data *d, unsigned int type)
 {
-	struct gpio_chip *gc = irq_data_get_irq_chip_data(d);
-	struct vgpio_drv *vg = gpiochip_get_data(gc);
+	return vgpio_irq_set_type(vgpio_drv_irq_drv(d)->core, irqd_to_hwirq(d),
+				  type & IRQ_TYPE_SENSE_MASK);
+}
 
-	if (type & ~IRQ_TYPE_EDGE_BOTH)
-		return -EINVAL;
-	return vgpio_irq_set_type(vg->core, irqd_to_hwirq(d), type);
+static void vgpio_drv_irq_bus_lock(struct irq_data *d)
+{
+	mutex_lock(&vgpio_drv_irq_drv(d)->irq_lock);
+}
+
+/* Process context, sleeping allowed: tell the device. */
+static void vgpio_drv_irq_bus_sync_unlock(struct irq_data *d)
+{
+	struct vgpio_drv *vg = vgpio_drv_irq_drv(d);
+	irq_hw_number_t hwirq = irqd_to_hwirq(d);
+	int ret = -ENODEV;
+
+	if (down_read_trylock(&vg->callers)) {
+		mutex_lock(&vg->lines[hwirq].lock);
+		ret = vgpio_irq_sync(vg->core, hwirq);
+		mutex_unlock(&vg->lines[hwirq].lock);
+		up_read(&vg->callers);
+	}
+	if (ret && ret != -ENODEV)
+		dev_warn_ratelimited(&vg->vdev->dev,
+				     "interrupt setup of line %lu failed: %d\n",
+				     hwirq, ret);
+	mutex_unlock(&vg->irq_lock);
 }
 
 static const struct irq_chip vgpio_drv_irq_chip = {
-	.name		= "virtio-gpio-v1",
-	.irq_mask	= vgpio_drv_irq_mask,
-	.irq_unmask	= vgpio_drv_irq_unmask,
-	.irq_set_type	= vgpio_drv_irq_set_type,
-	.flags		= IRQCHIP_IMMUTABLE | IRQCHIP_SKIP_SET_WAKE,
+	.name			= "virtio-gpio",
+	.irq_enable		= vgpio_drv_irq_enable,
+	.irq_disable		= vgpio_drv_irq_disable,
+	.irq_mask		= vgpio_drv_irq_mask,
+	.irq_unmask		= vgpio_drv_irq_unmask,
+	.irq_set_type		= vgpio_drv_irq_set_type,
+	.irq_bus_lock		= vgpio_drv_irq_bus_lock,
+	.irq_bus_sync_unlock	= vgpio_drv_irq_bus_sync_unlock,
+	.flags			= IRQCHIP_IMMUTABLE | IRQCHIP_SKIP_SET_WAKE,
 	GPIOCHIP_IRQ_RESOURCE_HELPERS,
 };
 
@@ -335,18 +388,15 @@ static void vgpio_drv_free(struct vgpio_drv *vg)
 
 static int vgpio_drv_find_vqs(struct vgpio_drv *vg)
 {
-	/* Indexed by queue number, so the callbacks cannot be swapped. */
-	vq_callback_t *callbacks[VGPIO_NUM_VQS] = {
-		[VGPIO_VQ_RX] = vgpio_drv_rx_done,
-		[VGPIO_VQ_TX] = vgpio_drv_tx_done,
-	};
-	static const char * const names[VGPIO_NUM_VQS] = {
-		[VGPIO_VQ_RX] = "rx",
-		[VGPIO_VQ_TX] = "tx",
-	};
+	vq_callback_t *callbacks[VGPIO_MAX_VQS];
+	const char *names[VGPIO_MAX_VQS];
+	unsigned int i, n = vgpio_core_num_vqs(vg->core);
 
-	return virtio_find_vqs(vg->vdev, VGPIO_NUM_VQS, vg->vqs, callbacks,
-			       names, NULL);
+	for (i = 0; i < n; i++) {
+		callbacks[i] = vgpio_drv_vq_done;
+		names[i] = vgpio_core_vq_name(vg->core, i);
+	}
+	return virtio_find_vqs(vg->vdev, n, vg->vqs, callbacks, names, NULL);
 }
 
 static void vgpio_drv_init_chip(struct vgpio_drv *vg)
@@ -354,6 +404,7 @@ static void vgpio_drv_init_chip(struct vgpio_drv *vg)
 	struct gpio_chip *gc = &vg->gc;
 	const char *name = vgpio_core_name(vg->core);
 	struct gpio_irq_chip *girq = &gc->irq;
+	unsigned int types;
 
 	gc->label = name[0] ? name : dev_name(&vg->vdev->dev);
 	gc->parent = &vg->vdev->dev;
@@ -363,23 +414,37 @@ static void vgpio_drv_init_chip(struct vgpio_drv *vg)
 	gc->names = vgpio_core_line_names(vg->core);
 	gc->can_sleep = true;
 	gc->request = vgpio_drv_gpio_request;
+	gc->free = vgpio_drv_gpio_free;
 	gc->direction_input = vgpio_drv_direction_input;
 	gc->direction_output = vgpio_drv_direction_output;
 	gc->get_direction = vgpio_drv_get_direction;
 	gc->get = vgpio_drv_get;
 	gc->set = vgpio_drv_set;
 
+	types = vgpio_core_irq_types(vg->core);
+	if (!types)
+		return;
 	/* Events come from the device, not from a parent interrupt. */
 	gpio_irq_chip_set_chip(girq, &vgpio_drv_irq_chip);
 	girq->parent_handler = NULL;
 	girq->num_parents = 0;
 	girq->parents = NULL;
 	girq->default_type = IRQ_TYPE_NONE;
-	girq->handler = handle_simple_irq;
+	/*
+	 * A standard device returns its buffer per interrupt: masking while
+	 * the handler runs and re-arming on unmask is handle_level_irq's
+	 * flow. Seed events need no acknowledgement.
+	 */
+	girq->handler = types & VGPIO_IRQ_LEVEL_BOTH ? handle_level_irq :
+						       handle_simple_irq;
 }
 
 static int vgpio_drv_probe(struct virtio_device *vdev)
 {
+	struct vgpio_dev_info info = {
+		.device_id = vdev->id.device,
+		.irq = virtio_has_feature(vdev, VGPIO_STD_F_IRQ),
+	};
 	struct device *dev = &vdev->dev;
 	struct vgpio_drv *vg;
 	unsigned int i, ngpio;
@@ -392,8 +457,9 @@ static int vgpio_drv_probe(struct virtio_device *vdev)
 	vg->vdev = vdev;
 	vdev->priv = vg;
 	init_rwsem(&vg->callers);
+	mutex_init(&vg->irq_lock);
 
-	ret = vgpio_core_probe(&vgpio_drv_ops, vg, 0, &vg->core, &why);
+	ret = vgpio_core_probe(&vgpio_drv_ops, vg, &info, &vg->core, &why);
 	if (ret) {
 		dev_err(dev, "device rejected: %s (%d)\n", why, ret);
 		goto err_free;
@@ -417,7 +483,7 @@ static int vgpio_drv_probe(struct virtio_device *vdev)
 	virtio_device_ready(vdev);
 	ret = vgpio_core_start(vg->core);
 	if (ret) {
-		dev_err(dev, "cannot post receive buffers: %d\n", ret);
+		dev_err(dev, "cannot start the device: %d\n", ret);
 		goto err_reset;
 	}
 
@@ -464,29 +530,48 @@ static void vgpio_drv_remove(struct virtio_device *vdev)
 	vgpio_drv_free(vg);
 }
 
-/* Protocol version 1 has no run-time config; nothing may change. */
+/* Neither protocol has run-time config; nothing may change. */
 static void vgpio_drv_config_changed(struct virtio_device *vdev)
 {
 	dev_warn_ratelimited(&vdev->dev, "config change ignored\n");
 }
 
-/* Never VIRTIO_ID_GPIO from uapi/linux/virtio_ids.h: that is 41. */
+/*
+ * Every chain has at most two entries, and they are added under the
+ * core's raw spinlock, where allocating an indirect table is not allowed
+ * on PREEMPT_RT and buys nothing anyway.
+ */
+static int vgpio_drv_validate(struct virtio_device *vdev)
+{
+	__virtio_clear_bit(vdev, VIRTIO_RING_F_INDIRECT_DESC);
+	return 0;
+}
+
+/* The core picks the protocol from the ID at probe. */
 static const struct virtio_device_id vgpio_drv_id_table[] = {
 	{ VGPIO_DEVICE_ID, VIRTIO_DEV_ANY_ID },
+	{ VGPIO_STD_DEVICE_ID, VIRTIO_DEV_ANY_ID },
 	{ 0 },
 };
 MODULE_DEVICE_TABLE(virtio, vgpio_drv_id_table);
+
+static const unsigned int vgpio_drv_features[] = {
+	VGPIO_STD_F_IRQ,
+};
 
 static struct virtio_driver vgpio_drv_driver = {
 	.driver.name	= KBUILD_MODNAME,
 	.driver.owner	= THIS_MODULE,
 	.id_table	= vgpio_drv_id_table,
+	.feature_table	= vgpio_drv_features,
+	.feature_table_size = ARRAY_SIZE(vgpio_drv_features),
+	.validate	= vgpio_drv_validate,
 	.probe		= vgpio_drv_probe,
 	.remove		= vgpio_drv_remove,
 	.config_changed	= vgpio_drv_config_changed,
 };
 module_virtio_driver(vgpio_drv_driver);
 
-MODULE_DESCRIPTION("GPIO driver for virtio-gpio devices (protocol v1, device ID 30)");
+MODULE_DESCRIPTION("GPIO driver for virtio-gpio devices (device IDs 30 and 41)");
 MODULE_LICENSE("GPL");
 MODULE_VERSION("0.1.0");

@@ -2,42 +2,82 @@
 /*
  * Portable core of the virtio-gpio guest driver.
  *
- * All protocol and driver logic lives behind this interface: config-space
- * validation, the receive-buffer pool, transmit-buffer reclaim, matching
- * replies to per-line requests, HOST_LEVEL events and edge detection. The
- * same vgpio_core.c is compiled into the kernel module and into the
- * userspace test build; only struct vgpio_host_ops differs.
+ * All protocol and driver logic lives behind this interface, for both
+ * protocols the driver speaks (the 2020 proposal, device ID 30, and the
+ * virtio 1.2 standard, device ID 41): config-space validation, buffer
+ * pools and their reclaim, matching replies to per-line requests, and
+ * interrupts. The same sources are compiled into the kernel module and
+ * into the userspace test build; only struct vgpio_host_ops differs.
  */
 #ifndef VGPIO_CORE_H
 #define VGPIO_CORE_H
 
 #include "vgpio_proto.h"
+#include "vgpio_std_proto.h"
 
 /** struct vgpio_core - the driver state of one device, opaque to hosts */
 struct vgpio_core;
 
-/* Receive buffers kept posted on the device->driver queue. */
+/* Receive buffers kept posted on the device->driver queue (seed protocol). */
 #define VGPIO_RX_BUFS		8
 
-/* Spare transmit slots beyond one per line (for abandoned requests). */
+/* Spare request slots beyond one per line (for abandoned requests). */
 #define VGPIO_TX_SPARE		8
 
-/* Interrupt trigger types; the values are the kernel's IRQ_TYPE_EDGE_*. */
+/* Most virtqueues a device of either protocol has. */
+#define VGPIO_MAX_VQS		2
+
+/* Interrupt trigger types; the values are the kernel's IRQ_TYPE_*. */
 #define VGPIO_IRQ_NONE		0
 #define VGPIO_IRQ_EDGE_RISING	1
 #define VGPIO_IRQ_EDGE_FALLING	2
 #define VGPIO_IRQ_EDGE_BOTH	3
+#define VGPIO_IRQ_LEVEL_HIGH	4
+#define VGPIO_IRQ_LEVEL_LOW	8
+#define VGPIO_IRQ_LEVEL_BOTH	(VGPIO_IRQ_LEVEL_HIGH | VGPIO_IRQ_LEVEL_LOW)
+
+/*
+ * GPIO operations, the same for both protocols. The first six have the
+ * values of the seed protocol's message types; the core translates them
+ * for the standard protocol (see vgpio_std.c).
+ */
+#define VGPIO_OP_REQUEST		1	/* a consumer takes the line */
+#define VGPIO_OP_DIRECTION_INPUT	2
+#define VGPIO_OP_DIRECTION_OUTPUT	3	/* value: the level to drive */
+#define VGPIO_OP_GET_DIRECTION		4	/* result: VGPIO_DIRECTION_* */
+#define VGPIO_OP_GET_VALUE		5	/* result: 0 or 1 */
+#define VGPIO_OP_SET_VALUE		6	/* result: the level now driven */
+#define VGPIO_OP_FREE			7	/* the consumer let go */
+#define VGPIO_OP_LAST			VGPIO_OP_FREE
+
+/** Protocols the core speaks, chosen from the device ID at probe. */
+enum vgpio_protocol {
+	VGPIO_PROTOCOL_SEED,		/* the 2020 proposal, device ID 30 */
+	VGPIO_PROTOCOL_STANDARD,	/* virtio 1.2, device ID 41 */
+};
+
+/**
+ * struct vgpio_dev_info - what the host knows about the device at probe
+ * @device_id: the virtio device ID; picks the protocol
+ * @cfg_size: size of the config space when the host knows it, else 0
+ * @irq: the standard protocol's VIRTIO_GPIO_F_IRQ was negotiated
+ */
+struct vgpio_dev_info {
+	unsigned int device_id;
+	unsigned int cfg_size;
+	bool irq;
+};
 
 /**
  * struct vgpio_host_ops - what the core needs from its environment
  * @cfg_get: read @len bytes of config space at @offset, one field at a
  *	time (@len is the field's width); bytes are raw, little-endian
- * @add_inbuf: post a device-writable buffer on queue @vq; the buffer
- *	pointer is the token get_buf() returns. Called with the core lock
- *	held, so it must not sleep. 0 or a negative errno.
- * @add_outbuf: post a device-readable buffer, as @add_inbuf
- * @get_buf: take the next used buffer of @vq, storing the length the
- *	device claims in @len; NULL when none. Called with the lock held.
+ * @add_chain: post one buffer chain on queue @vq: @out_len bytes the
+ *	device reads, then @in_len bytes it writes (either part may be
+ *	absent: NULL and 0). @token is what get_buf() returns for it. Called
+ *	with the core lock held, so it must not sleep. 0 or a negative errno.
+ * @get_buf: take the next used chain of @vq, storing the length the
+ *	device claims to have written in @len; NULL when none. Lock held.
  * @kick_prepare: true when @vq needs a notification; lock held
  * @notify: notify the device about @vq; called without the lock
  * @wait: sleep until vgpio_line_done() is true for @line. Returns 0 when
@@ -45,17 +85,16 @@ struct vgpio_core;
  *	Called without the lock.
  * @wake: wake a waiter sleeping in @wait for @line; called without lock
  * @irq: an enabled interrupt fired on @line (already bounds-checked);
- *	called without the lock, from the receive path
+ *	called without the lock, from a queue callback
  * @rejected: a device message was dropped: @err says which check failed
  *	(see vgpio_core_last_error()), @why in words; without the lock
  */
 struct vgpio_host_ops {
 	void (*cfg_get)(void *ctx, unsigned int offset, void *buf,
 			unsigned int len);
-	int (*add_inbuf)(void *ctx, unsigned int vq, void *buf,
-			 unsigned int len);
-	int (*add_outbuf)(void *ctx, unsigned int vq, void *buf,
-			  unsigned int len);
+	int (*add_chain)(void *ctx, unsigned int vq, void *out,
+			 unsigned int out_len, void *in, unsigned int in_len,
+			 void *token);
 	void *(*get_buf)(void *ctx, unsigned int vq, unsigned int *len);
 	bool (*kick_prepare)(void *ctx, unsigned int vq);
 	void (*notify)(void *ctx, unsigned int vq);
@@ -69,18 +108,19 @@ struct vgpio_host_ops {
  * struct vgpio_stats - what the core saw from the device
  * @replies: replies matched to a waiting request
  * @late_replies: replies matched to an abandoned request and dropped
- * @events: HOST_LEVEL events accepted
+ * @events: seed HOST_LEVEL events, or standard eventq buffers returned
  * @irqs: events that fired @irq
  * @timeouts: requests abandoned after @wait gave up
- * @resyncs: probes sent to resynchronise a line after an abandon
- * @tx_reclaimed: transmit buffers returned by the device
- * @bad_len: messages whose used length was not 8 bytes
- * @bad_type: messages of unknown or reserved type
+ * @resyncs: probes sent to resynchronise a line after an abandon (seed)
+ * @tx_reclaimed: request buffers returned by the device
+ * @bad_len: messages whose used length was not the expected one
+ * @bad_type: messages of unknown or reserved type, or an unknown status
  * @bad_line: messages naming a line beyond ngpio
  * @bad_value: replies or events with an out-of-range value
  * @unexpected: replies for a line with no request of that type pending
  * @bad_token: used buffers that were not ours
  * @rx_repost_failed: receive buffers the queue refused to take back
+ * @irq_invalid: eventq buffers the device returned unused (standard)
  */
 struct vgpio_stats {
 	u32 replies;
@@ -97,30 +137,44 @@ struct vgpio_stats {
 	u32 unexpected;
 	u32 bad_token;
 	u32 rx_repost_failed;
+	u32 irq_invalid;
 };
 
 /**
- * vgpio_core_probe() - read and validate the config space, allocate state
+ * vgpio_core_probe() - pick the protocol, read and validate the config
  * @ops: host operations
  * @ctx: passed back to every operation
- * @cfg_size: size of the device's config space when the host knows it,
- *	0 when it does not (VGPIO_CFG_MAX_SIZE is the bound then)
+ * @info: device ID, config size and negotiated features
  * @out: the new core on success
  * @why: on failure, a static human-readable reason
  *
- * Return: 0, -ENODEV for a device that does not speak this protocol,
- * -EINVAL for an invalid config space, -ENOMEM.
+ * Return: 0, -ENODEV for a device that speaks neither protocol, -EINVAL
+ * for an invalid config space, -ENOMEM.
  */
 int vgpio_core_probe(const struct vgpio_host_ops *ops, void *ctx,
-		     unsigned int cfg_size, struct vgpio_core **out,
-		     const char **why);
+		     const struct vgpio_dev_info *info,
+		     struct vgpio_core **out, const char **why);
+
+/** vgpio_core_protocol() - which protocol the device speaks */
+enum vgpio_protocol vgpio_core_protocol(const struct vgpio_core *core);
+
+/** vgpio_core_num_vqs() - how many virtqueues the host must set up */
+unsigned int vgpio_core_num_vqs(const struct vgpio_core *core);
+
+/** vgpio_core_vq_name() - the spec's name of queue @vq */
+const char *vgpio_core_vq_name(const struct vgpio_core *core,
+			       unsigned int vq);
 
 /**
- * vgpio_core_start() - post the receive buffers and notify the device
+ * vgpio_core_start() - make the device usable once its queues exist
  * @core: the core
  *
- * Call once the queues exist and the device is ready (DRIVER_OK).
- * Return: 0, or -ENOSPC when the queue took no buffer at all.
+ * Call once the queues exist and the device is ready (DRIVER_OK). The
+ * seed protocol posts its receive buffers; the standard one fetches the
+ * line names, which sleeps in @wait (so: process context, line 0's wait
+ * queue ready). A device that will not give its names leaves the lines
+ * unnamed, reported through @rejected.
+ * Return: 0, or -ENOSPC when the receive queue took no buffer at all.
  */
 int vgpio_core_start(struct vgpio_core *core);
 
@@ -150,23 +204,23 @@ bool vgpio_core_idle(struct vgpio_core *core);
 void vgpio_core_destroy(struct vgpio_core *core);
 
 /**
- * vgpio_request() - send one request and wait for its reply
+ * vgpio_request() - perform one GPIO operation and wait for the device
  * @core: the core
  * @line: line number
- * @type: VGPIO_MSG_REQUEST .. VGPIO_MSG_SET_VALUE
+ * @op: VGPIO_OP_*
  * @value: argument (0 or 1 for DIRECTION_OUTPUT and SET_VALUE)
- * @result: the reply's value on success (may be NULL)
+ * @result: the operation's result on success (may be NULL)
  *
- * One request per line is in flight at a time; different lines proceed
- * in parallel.
+ * One operation per line is in flight at a time; different lines proceed
+ * in parallel. The caller serialises the operations of one line.
  *
- * Return: 0; the device's negative errno; -EINVAL for a bad argument;
- * -EBUSY when the line already has a request in flight; -ETIMEDOUT or
- * -EINTR from @wait; -ENODEV after vgpio_core_kill(); -ENOSPC when the
- * transmit queue is full.
+ * Return: 0; the device's negative errno (seed) or -EIO for its error
+ * status (standard); -EINVAL for a bad argument; -EBUSY when the line
+ * already has a request in flight; -ETIMEDOUT or -EINTR from @wait;
+ * -ENODEV after vgpio_core_kill(); -ENOSPC when the queue is full.
  */
 int vgpio_request(struct vgpio_core *core, unsigned int line,
-		  unsigned int type, u32 value, u32 *result);
+		  unsigned int op, u32 value, u32 *result);
 
 /**
  * vgpio_line_done() - the request pending on @line has its answer
@@ -176,45 +230,76 @@ int vgpio_request(struct vgpio_core *core, unsigned int line,
 bool vgpio_line_done(struct vgpio_core *core, unsigned int line);
 
 /**
- * vgpio_rx_callback() - drain every used receive buffer
+ * vgpio_vq_callback() - the device used buffers of queue @vq
  * @core: the core
+ * @vq: queue index
  *
- * Call from the device->driver queue's callback. Each buffer is
- * validated, handled and posted again.
+ * Call from every virtqueue's callback. Each used buffer is validated
+ * and handled; receive buffers are posted again.
  */
-void vgpio_rx_callback(struct vgpio_core *core);
+void vgpio_vq_callback(struct vgpio_core *core, unsigned int vq);
 
 /**
- * vgpio_tx_callback() - reclaim every used transmit buffer
+ * vgpio_core_irq_types() - the trigger types the device supports
  * @core: the core
+ * Return: a mask of VGPIO_IRQ_EDGE_BOTH and VGPIO_IRQ_LEVEL_BOTH bits;
+ * 0 when the device delivers no interrupts.
  */
-void vgpio_tx_callback(struct vgpio_core *core);
+unsigned int vgpio_core_irq_types(const struct vgpio_core *core);
 
 /**
  * vgpio_irq_set_type() - choose which level changes fire @irq
  * @core: the core
  * @line: line number
- * @type: VGPIO_IRQ_NONE or VGPIO_IRQ_EDGE_*
- * Return: 0 or -EINVAL.
+ * @type: VGPIO_IRQ_NONE, VGPIO_IRQ_EDGE_* or VGPIO_IRQ_LEVEL_*
+ *
+ * Takes effect on the device at the next vgpio_irq_sync().
+ * Return: 0, -EINVAL, or -EOPNOTSUPP for a type the device lacks.
  */
 int vgpio_irq_set_type(struct vgpio_core *core, unsigned int line,
 		       unsigned int type);
 
 /**
- * vgpio_irq_enable() - unmask or mask the interrupt of @line
+ * vgpio_irq_enable() - enable or disable the interrupt of @line
  * @core: the core
  * @line: line number
- * @enable: true to unmask
+ * @enable: true to enable (which also unmasks)
+ *
+ * Never sleeps; the device learns at the next vgpio_irq_sync().
  * Return: 0 or -EINVAL.
  */
 int vgpio_irq_enable(struct vgpio_core *core, unsigned int line,
 		     bool enable);
 
 /**
+ * vgpio_irq_mask() - mask or unmask an enabled interrupt
+ * @core: the core
+ * @line: line number
+ * @masked: true to mask
+ *
+ * Never sleeps. Unmasking re-arms the standard device's eventq buffer.
+ * Return: 0 or -EINVAL.
+ */
+int vgpio_irq_mask(struct vgpio_core *core, unsigned int line, bool masked);
+
+/**
+ * vgpio_irq_sync() - tell the device what set_type/enable changed
+ * @core: the core
+ * @line: line number
+ *
+ * Sleeps (the standard protocol sends SET_IRQ_TYPE); the caller holds
+ * the line as for vgpio_request(). Nothing to do for the seed protocol.
+ * Return: 0 or the error of the request.
+ */
+int vgpio_irq_sync(struct vgpio_core *core, unsigned int line);
+
+/**
  * vgpio_line_level() - last level a HOST_LEVEL event reported for @line
  * @core: the core
  * @line: line number
- * Return: 0 or 1; -1 before the first event; -EINVAL for a bad line.
+ * Return: 0 or 1; -1 when unknown (before the first event, and always
+ * for the standard protocol, whose events carry no level); -EINVAL for
+ * a bad line.
  */
 int vgpio_line_level(struct vgpio_core *core, unsigned int line);
 

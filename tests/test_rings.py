@@ -18,8 +18,8 @@ def test_v3_rx_buffer_is_message_sized(chip):
         desc = lib.simvq_pop_avail(ring)
         if desc < 0:
             break
-        sizes.append(lib.simvq_desc_len(ring, desc))
-        assert lib.simvq_desc_writable(ring, desc) == 1
+        sizes.append(lib.simvq_in_len(ring, desc))
+        assert lib.simvq_out_len(ring, desc) == 0
     assert sizes == [protocol.MSG_SIZE] * lib.VGPIO_RX_BUFS
 
 
@@ -34,8 +34,8 @@ def test_v3_receive_buffers_on_queue0_requests_on_queue1(chip):
     tx = chip.transport.host.vq[TX]
     desc = lib.simvq_pop_avail(tx)
     assert desc >= 0
-    assert lib.simvq_desc_writable(tx, desc) == 0
-    assert lib.simvq_desc_len(tx, desc) == protocol.MSG_SIZE
+    assert lib.simvq_in_len(tx, desc) == 0
+    assert lib.simvq_out_len(tx, desc) == protocol.MSG_SIZE
 
 
 def test_v3_more_operations_than_ring_size(make_chip):
@@ -91,7 +91,7 @@ def test_rx_buffers_reposted_when_more_messages_than_buffers(chip):
     for i in range(n):
         out += chip.device.set_input(0, (i + 1) & 1)
     chip.transport.deliver(out)
-    assert chip.transport.pending == []
+    assert chip.transport.wire.pending == []
     assert len(chip.read_events()) == n
     assert chip.transport.ring_stats(RX)["avail"] == lib.VGPIO_RX_BUFS
 

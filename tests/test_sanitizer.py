@@ -18,7 +18,7 @@ OVERFLOW = """
 from virtio_gpio._binding import ffi, lib
 ring = lib.simvq_new(4)
 small = lib.vgpio_zalloc(8)
-assert lib.simvq_add(ring, small, 64, True) == 0   # claims 64 bytes, has 8
+assert lib.simvq_add(ring, ffi.NULL, 0, small, 64, small) == 0  # 64 claimed, 8 there
 desc = lib.simvq_pop_avail(ring)
 data = ffi.new("char[64]", b"x" * 63)
 lib.simvq_write(ring, desc, data, 64)             # heap-buffer-overflow

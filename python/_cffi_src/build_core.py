@@ -18,10 +18,12 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 
 # Baked into the extension and checked at import (see virtio_gpio/_binding.py)
 # so a stale build fails loudly instead of misbehaving.
-BINDING_ABI = 2
+BINDING_ABI = 3
 
 SOURCES = [
     "kernel/vgpio_core.c",
+    "kernel/vgpio_seed.c",
+    "kernel/vgpio_std.c",
     "kernel/os/posix/vgpio_os.c",
     "python/csrc/simvq.c",
     "python/csrc/vgpio_uhost.c",
@@ -60,6 +62,26 @@ CONSTANTS = """
 #define VGPIO_IRQ_EDGE_RISING ...
 #define VGPIO_IRQ_EDGE_FALLING ...
 #define VGPIO_IRQ_EDGE_BOTH ...
+#define VGPIO_IRQ_LEVEL_HIGH ...
+#define VGPIO_IRQ_LEVEL_LOW ...
+#define VGPIO_IRQ_LEVEL_BOTH ...
+#define VGPIO_MAX_VQS ...
+#define VGPIO_OP_REQUEST ...
+#define VGPIO_OP_DIRECTION_INPUT ...
+#define VGPIO_OP_DIRECTION_OUTPUT ...
+#define VGPIO_OP_GET_DIRECTION ...
+#define VGPIO_OP_GET_VALUE ...
+#define VGPIO_OP_SET_VALUE ...
+#define VGPIO_OP_FREE ...
+#define VGPIO_OP_LAST ...
+#define VGPIO_STD_DEVICE_ID ...
+#define VGPIO_STD_F_IRQ ...
+#define VGPIO_STD_VQ_REQUEST ...
+#define VGPIO_STD_VQ_EVENT ...
+#define VGPIO_STD_CFG_NGPIO ...
+#define VGPIO_STD_CFG_NAMES_SIZE ...
+#define VGPIO_STD_CFG_SIZE ...
+#define VGPIO_STD_NAMES_MAX ...
 #define VGPIO_BINDING_ABI ...
 """
 
@@ -70,8 +92,10 @@ struct vgpio_stats {
     uint32_t timeouts; uint32_t resyncs; uint32_t tx_reclaimed;
     uint32_t bad_len; uint32_t bad_type; uint32_t bad_line;
     uint32_t bad_value; uint32_t unexpected; uint32_t bad_token;
-    uint32_t rx_repost_failed;
+    uint32_t rx_repost_failed; uint32_t irq_invalid;
 };
+enum vgpio_protocol { VGPIO_PROTOCOL_SEED, VGPIO_PROTOCOL_STANDARD };
+struct vgpio_dev_info { unsigned int device_id; unsigned int cfg_size; bool irq; };
 struct vgpio_core;
 struct vgpio_host_ops { ...; };
 struct simvq;
@@ -92,21 +116,26 @@ struct vgpio_uhost {
 
 FUNCTIONS = """
 int vgpio_core_probe(const struct vgpio_host_ops *ops, void *ctx,
-                     unsigned int cfg_size, struct vgpio_core **out,
-                     const char **why);
+                     const struct vgpio_dev_info *info,
+                     struct vgpio_core **out, const char **why);
+enum vgpio_protocol vgpio_core_protocol(const struct vgpio_core *core);
+unsigned int vgpio_core_num_vqs(const struct vgpio_core *core);
+const char *vgpio_core_vq_name(const struct vgpio_core *core, unsigned int vq);
 int vgpio_core_start(struct vgpio_core *core);
 void vgpio_core_kill(struct vgpio_core *core);
 bool vgpio_core_idle(struct vgpio_core *core);
 void vgpio_core_destroy(struct vgpio_core *core);
 int vgpio_request(struct vgpio_core *core, unsigned int line,
-                  unsigned int type, uint32_t value, uint32_t *result);
+                  unsigned int op, uint32_t value, uint32_t *result);
 bool vgpio_line_done(struct vgpio_core *core, unsigned int line);
 int vgpio_line_level(struct vgpio_core *core, unsigned int line);
-void vgpio_rx_callback(struct vgpio_core *core);
-void vgpio_tx_callback(struct vgpio_core *core);
+void vgpio_vq_callback(struct vgpio_core *core, unsigned int vq);
+unsigned int vgpio_core_irq_types(const struct vgpio_core *core);
 int vgpio_irq_set_type(struct vgpio_core *core, unsigned int line,
                        unsigned int type);
 int vgpio_irq_enable(struct vgpio_core *core, unsigned int line, bool enable);
+int vgpio_irq_mask(struct vgpio_core *core, unsigned int line, bool masked);
+int vgpio_irq_sync(struct vgpio_core *core, unsigned int line);
 unsigned int vgpio_core_ngpio(const struct vgpio_core *core);
 const char *vgpio_core_name(const struct vgpio_core *core);
 const char *const *vgpio_core_line_names(const struct vgpio_core *core);
@@ -115,11 +144,12 @@ int vgpio_core_last_error(const struct vgpio_core *core);
 
 struct simvq *simvq_new(unsigned int num);
 void simvq_free(struct simvq *q);
-int simvq_add(struct simvq *q, void *buf, unsigned int len, bool writable);
+int simvq_add(struct simvq *q, void *out, unsigned int out_len, void *in,
+              unsigned int in_len, void *token);
 void *simvq_get_used(struct simvq *q, unsigned int *len);
 int simvq_pop_avail(struct simvq *q);
-int simvq_desc_len(const struct simvq *q, unsigned int id);
-int simvq_desc_writable(const struct simvq *q, unsigned int id);
+int simvq_out_len(const struct simvq *q, unsigned int id);
+int simvq_in_len(const struct simvq *q, unsigned int id);
 int simvq_read(const struct simvq *q, unsigned int id, void *dst,
                unsigned int len);
 int simvq_write(struct simvq *q, unsigned int id, const void *src,

@@ -38,8 +38,8 @@ static int loop_wait(void *handle, unsigned int line)
 		simvq_write(rx, rid, &rep, sizeof(rep));
 		simvq_push_used(rx, rid, sizeof(rep));
 	}
-	vgpio_rx_callback(lb->core);
-	vgpio_tx_callback(lb->core);
+	vgpio_vq_callback(lb->core, VGPIO_VQ_RX);
+	vgpio_vq_callback(lb->core, VGPIO_VQ_TX);
 	return vgpio_line_done(lb->core, line) ? 0 : -ETIMEDOUT;
 }
 
@@ -68,6 +68,9 @@ int main(int argc, char **argv)
 		[VGPIO_CFG_NGPIO] = 8,
 	};
 	long ops = argc > 1 ? atol(argv[1]) : 200000;
+	const struct vgpio_dev_info info = {
+		.device_id = VGPIO_DEVICE_ID, .cfg_size = sizeof(cfg),
+	};
 	struct loopback lb = { .level = 1 };
 	struct timespec t0, t1;
 	const char *why;
@@ -85,14 +88,13 @@ int main(int argc, char **argv)
 	lb.host.wake = loop_line;
 	lb.host.irq = loop_line;
 	lb.host.rejected = loop_rejected;
-	if (vgpio_core_probe(&vgpio_uhost_ops, &lb.host, sizeof(cfg), &lb.core,
-			     &why) || vgpio_core_start(lb.core)) {
+	if (vgpio_core_probe(&vgpio_uhost_ops, &lb.host, &info, &lb.core, &why) || vgpio_core_start(lb.core)) {
 		fprintf(stderr, "bench: probe failed\n");
 		return 1;
 	}
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	for (i = 0; i < ops; i++) {
-		if (vgpio_request(lb.core, i & 7, VGPIO_MSG_GET_VALUE, 0,
+		if (vgpio_request(lb.core, i & 7, VGPIO_OP_GET_VALUE, 0,
 				  &value) || value != 1) {
 			fprintf(stderr, "bench: request %ld failed\n", i);
 			return 1;

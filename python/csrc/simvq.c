@@ -9,9 +9,11 @@
 enum simvq_state { SIMVQ_FREE, SIMVQ_AVAIL, SIMVQ_DEVICE, SIMVQ_USED };
 
 struct simvq_desc {
-	void *buf;
-	unsigned int len;
-	bool writable;
+	void *out;
+	unsigned int out_len;
+	void *in;
+	unsigned int in_len;
+	void *token;
 	enum simvq_state state;
 };
 
@@ -63,15 +65,25 @@ void simvq_free(struct simvq *q)
 	free(q);
 }
 
-int simvq_add(struct simvq *q, void *buf, unsigned int len, bool writable)
+int simvq_add(struct simvq *q, void *out, unsigned int out_len, void *in,
+	      unsigned int in_len, void *token)
 {
 	unsigned int id;
 
+	/* As virtqueue_add_sgs(): a chain has a buffer and a token. */
+	if ((!out || !out_len) && (!in || !in_len))
+		return -EINVAL;
+	if (!token)
+		return -EINVAL;
 	if (!q->free_count)
 		return -ENOSPC;
 	for (id = 0; q->desc[id].state != SIMVQ_FREE; id++)
 		;
-	q->desc[id] = (struct simvq_desc){ buf, len, writable, SIMVQ_AVAIL };
+	q->desc[id] = (struct simvq_desc){
+		.out = out, .out_len = out ? out_len : 0,
+		.in = in, .in_len = in ? in_len : 0,
+		.token = token, .state = SIMVQ_AVAIL,
+	};
 	q->free_count--;
 	q->avail[(q->avail_head + q->avail_count++) % q->num] = id;
 	return 0;
@@ -89,7 +101,7 @@ void *simvq_get_used(struct simvq *q, unsigned int *len)
 	q->desc[u.id].state = SIMVQ_FREE;
 	q->free_count++;
 	*len = u.len;
-	return q->desc[u.id].buf;
+	return q->desc[u.id].token;
 }
 
 bool simvq_kick_prepare(struct simvq *q)
@@ -119,18 +131,18 @@ static const struct simvq_desc *simvq_held(const struct simvq *q,
 	return &q->desc[id];
 }
 
-int simvq_desc_len(const struct simvq *q, unsigned int id)
+int simvq_out_len(const struct simvq *q, unsigned int id)
 {
 	const struct simvq_desc *d = simvq_held(q, id);
 
-	return d ? (int)d->len : -EINVAL;
+	return d ? (int)d->out_len : -EINVAL;
 }
 
-int simvq_desc_writable(const struct simvq *q, unsigned int id)
+int simvq_in_len(const struct simvq *q, unsigned int id)
 {
 	const struct simvq_desc *d = simvq_held(q, id);
 
-	return d ? d->writable : -EINVAL;
+	return d ? (int)d->in_len : -EINVAL;
 }
 
 int simvq_read(const struct simvq *q, unsigned int id, void *dst,
@@ -140,11 +152,11 @@ int simvq_read(const struct simvq *q, unsigned int id, void *dst,
 
 	if (!d)
 		return -EINVAL;
-	if (d->writable)
+	if (!d->out_len)
 		return -EPERM;
-	if (len > d->len)
-		len = d->len;
-	memcpy(dst, d->buf, len);
+	if (len > d->out_len)
+		len = d->out_len;
+	memcpy(dst, d->out, len);
 	return len;
 }
 
@@ -155,11 +167,11 @@ int simvq_write(struct simvq *q, unsigned int id, const void *src,
 
 	if (!d)
 		return -EINVAL;
-	if (!d->writable)
+	if (!d->in_len)
 		return -EPERM;
-	if (len > d->len)
-		len = d->len;
-	memcpy(d->buf, src, len);
+	if (len > d->in_len)
+		len = d->in_len;
+	memcpy(d->in, src, len);
 	return len;
 }
 

@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * A simulated virtqueue for the userspace build: finite, buffers come back
+ * A simulated virtqueue for the userspace build: finite, chains come back
  * only once the device marks them used, in the order it chooses, and a
- * device may only read driver-readable buffers and only write
- * device-writable ones. The driver half mirrors virtqueue_add_*() and
- * virtqueue_get_buf(); the device half is driven from the Python model.
+ * device may only read a chain's driver-written part and only write its
+ * device-writable part. Each entry is one chain of at most two buffers,
+ * out then in, like virtqueue_add_sgs() with one sg each. The driver half
+ * mirrors virtqueue_add_sgs() and virtqueue_get_buf(); the device half is
+ * driven from Python or the benchmark's C loopback.
  */
 #ifndef SIMVQ_H
 #define SIMVQ_H
@@ -17,14 +19,15 @@ struct simvq *simvq_new(unsigned int num);
 void simvq_free(struct simvq *q);
 
 /* Driver side. */
-int simvq_add(struct simvq *q, void *buf, unsigned int len, bool writable);
+int simvq_add(struct simvq *q, void *out, unsigned int out_len, void *in,
+	      unsigned int in_len, void *token);
 void *simvq_get_used(struct simvq *q, unsigned int *len);
 bool simvq_kick_prepare(struct simvq *q);
 
 /* Device side. */
 int simvq_pop_avail(struct simvq *q);
-int simvq_desc_len(const struct simvq *q, unsigned int id);
-int simvq_desc_writable(const struct simvq *q, unsigned int id);
+int simvq_out_len(const struct simvq *q, unsigned int id);
+int simvq_in_len(const struct simvq *q, unsigned int id);
 int simvq_read(const struct simvq *q, unsigned int id, void *dst,
 	       unsigned int len);
 int simvq_write(struct simvq *q, unsigned int id, const void *src,

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /* Userspace host operations; see vgpio_uhost.h. */
+#include <errno.h>
 #include <string.h>
 
 #include "vgpio_uhost.h"
@@ -19,20 +20,15 @@ static void uhost_cfg_get(void *ctx, unsigned int offset, void *buf,
 			offset + i < h->cfg_len ? h->cfg[offset + i] : 0;
 }
 
-static int uhost_add_inbuf(void *ctx, unsigned int vq, void *buf,
-			   unsigned int len)
+static int uhost_add_chain(void *ctx, unsigned int vq, void *out,
+			   unsigned int out_len, void *in, unsigned int in_len,
+			   void *token)
 {
 	struct vgpio_uhost *h = ctx;
 
-	return simvq_add(h->vq[vq], buf, len, true);
-}
-
-static int uhost_add_outbuf(void *ctx, unsigned int vq, void *buf,
-			    unsigned int len)
-{
-	struct vgpio_uhost *h = ctx;
-
-	return simvq_add(h->vq[vq], buf, len, false);
+	if (vq >= VGPIO_MAX_VQS || !h->vq[vq])
+		return -EINVAL;
+	return simvq_add(h->vq[vq], out, out_len, in, in_len, token);
 }
 
 static void *uhost_get_buf(void *ctx, unsigned int vq, unsigned int *len)
@@ -87,8 +83,7 @@ static void uhost_rejected(void *ctx, int err, const char *why)
 
 const struct vgpio_host_ops vgpio_uhost_ops = {
 	.cfg_get = uhost_cfg_get,
-	.add_inbuf = uhost_add_inbuf,
-	.add_outbuf = uhost_add_outbuf,
+	.add_chain = uhost_add_chain,
 	.get_buf = uhost_get_buf,
 	.kick_prepare = uhost_kick_prepare,
 	.notify = uhost_notify,

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * The userspace host of the portable core: struct vgpio_host_ops mapped
- * onto two simulated virtqueues, a config-space byte array, and four
+ * onto simulated virtqueues (one or two, as the protocol has), a config-space byte array, and four
  * callbacks into whoever plays the device (the Python model or the C
  * loopback of the benchmark).
  */
@@ -12,7 +12,7 @@
 #include "vgpio_core.h"
 
 struct vgpio_uhost {
-	struct simvq *vq[VGPIO_NUM_VQS];
+	struct simvq *vq[VGPIO_MAX_VQS];
 	const unsigned char *cfg;
 	unsigned int cfg_len;
 	unsigned int cfg_reads;

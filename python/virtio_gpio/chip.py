@@ -8,23 +8,31 @@ TypeError); failures of the core or the device raise
 
 import dataclasses
 import operator
-from typing import Callable, List
+from typing import Callable, List, Optional
 
 from . import errors
 from ._binding import ffi, lib
 from .device import SeedDevice
-from .protocol import Direction, Edge, MsgType
+from .protocol import Direction, Edge, Op
 from .simtransport import SimTransport
+from .standard_device import StandardDevice
+
+#: the protocols :meth:`Chip.simulated` can put behind the rings
+PROTOCOLS = ("seed", "standard")
 
 STAT_FIELDS = tuple(name for name, _ in ffi.typeof("struct vgpio_stats").fields)
 
 
 @dataclasses.dataclass(frozen=True)
 class Event:
-    """An edge the core reported on ``line``."""
+    """An interrupt the core reported on ``line``.
+
+    ``rising`` is the new level's direction where the protocol tells it
+    (seed: events carry the level); None where it does not (standard).
+    """
 
     line: int
-    rising: bool
+    rising: Optional[bool]
 
 
 class Chip:
@@ -43,8 +51,7 @@ class Chip:
         core = ffi.new("struct vgpio_core **")
         why = ffi.new("const char **")
         ret = lib.vgpio_core_probe(ffi.addressof(lib.vgpio_uhost_ops),
-                                   transport.host, len(transport.config),
-                                   core, why)
+                                   transport.host, transport.info, core, why)
         if ret:
             raise errors.ProbeError(-ret, ffi.string(why[0]).decode())
         self._core = core[0]
@@ -58,9 +65,21 @@ class Chip:
 
     @classmethod
     def simulated(cls, lines=8, name="virtio-gpio-sim", ring_size=16,
-                  tx_interrupts=True, config_fault=None):
-        """A chip on a fresh :class:`~virtio_gpio.device.SeedDevice` behind simulated rings."""
-        device = SeedDevice(lines, name=name, config_fault=config_fault)
+                  tx_interrupts=True, config_fault=None, protocol="seed",
+                  irq=True):
+        """A chip on a fresh device model behind simulated rings.
+
+        ``protocol`` "seed" gives a :class:`~virtio_gpio.device.SeedDevice`
+        named ``name``; "standard" a
+        :class:`~virtio_gpio.standard_device.StandardDevice` (which has no
+        device name) offering interrupts when ``irq``.
+        """
+        if protocol == "seed":
+            device = SeedDevice(lines, name=name, config_fault=config_fault)
+        elif protocol == "standard":
+            device = StandardDevice(lines, irq=irq, config_fault=config_fault)
+        else:
+            raise ValueError("protocol must be one of %s" % (PROTOCOLS,))
         transport = SimTransport(device, ring_size=ring_size,
                                  tx_interrupts=tx_interrupts)
         try:
@@ -105,6 +124,11 @@ class Chip:
     def device(self):
         """The device model behind the transport."""
         return self._transport.device
+
+    @property
+    def protocol(self):
+        """"seed" or "standard", as chosen from the device ID at probe."""
+        return PROTOCOLS[lib.vgpio_core_protocol(self._live())]
 
     @property
     def name(self):
@@ -169,47 +193,66 @@ class Chip:
             raise ValueError("value must be 0 or 1, not %d" % value)
         return value
 
-    def _request(self, msg_type, line, value=0):
+    def _request(self, op, line, value=0):
         core = self._live()
         line = self._line(line)
         result = ffi.new("uint32_t *")
-        ret = lib.vgpio_request(core, line, msg_type, value, result)
+        ret = lib.vgpio_request(core, line, op, value, result)
         self._transport.reraise()
-        errors.check(ret, "%s on line %d" % (MsgType(msg_type).name, line))
+        errors.check(ret, "%s on line %d" % (Op(op).name, line))
         return result[0]
 
     def request(self, line):
         """Tell the device the line is going to be used."""
-        self._request(MsgType.REQUEST, line)
+        self._request(Op.REQUEST, line)
+
+    def free(self, line):
+        """Tell the device the line is no longer used."""
+        self._request(Op.FREE, line)
 
     def direction_input(self, line):
         """Make the line an input."""
-        self._request(MsgType.DIRECTION_INPUT, line)
+        self._request(Op.DIRECTION_INPUT, line)
 
     def direction_output(self, line, value):
         """Make the line an output driving ``value``."""
-        self._request(MsgType.DIRECTION_OUTPUT, line, self._level(value))
+        self._request(Op.DIRECTION_OUTPUT, line, self._level(value))
 
     def get_direction(self, line):
         """The line's direction, as a :class:`~virtio_gpio.protocol.Direction`."""
-        return Direction(self._request(MsgType.GET_DIRECTION, line))
+        return Direction(self._request(Op.GET_DIRECTION, line))
 
     def get_value(self, line):
         """The line's level, 0 or 1."""
-        return self._request(MsgType.GET_VALUE, line)
+        return self._request(Op.GET_VALUE, line)
 
     def set_value(self, line, value):
-        """Drive an output line; returns the level the device reports."""
-        return self._request(MsgType.SET_VALUE, line, self._level(value))
+        """Drive an output line; returns the level now driven."""
+        return self._request(Op.SET_VALUE, line, self._level(value))
 
     # -- events ----------------------------------------------------------
 
     def watch(self, line, edge=Edge.BOTH):
-        """Report ``edge`` changes of the line as events."""
+        """Report ``edge`` changes (or levels) of the line as events.
+
+        As the kernel's irq_chip does: set the type, enable, then sync,
+        which tells a standard device the trigger type and arms its
+        eventq buffer.
+        """
         line = self._line(line)
-        errors.check(lib.vgpio_irq_set_type(self._live(), line, Edge(edge)))
-        errors.check(lib.vgpio_irq_enable(self._live(), line,
-                                          edge != Edge.NONE))
+        core = self._live()
+        errors.check(lib.vgpio_irq_set_type(core, line, Edge(edge)),
+                     "trigger %s on line %d" % (Edge(edge).name, line))
+        errors.check(lib.vgpio_irq_enable(core, line, edge != Edge.NONE))
+        ret = lib.vgpio_irq_sync(core, line)
+        self._transport.reraise()
+        errors.check(ret, "interrupt setup of line %d" % line)
+
+    def mask(self, line, masked=True):
+        """Mask (or unmask) the line's interrupt, as a flow handler does."""
+        errors.check(lib.vgpio_irq_mask(self._live(), self._line(line),
+                                        masked))
+        self._transport.reraise()
 
     def unwatch(self, line):
         """Stop reporting events of the line."""
@@ -226,7 +269,7 @@ class Chip:
 
     def _on_irq(self, line):
         level = lib.vgpio_line_level(self._core, line)
-        event = Event(line=line, rising=level == 1)
+        event = Event(line=line, rising=None if level < 0 else level == 1)
         self._events.append(event)
         for callback in self._subscribers:
             callback(event)

@@ -30,6 +30,8 @@ class Outgoing:
 
     payload: bytes
     used_len: int
+    #: the chain it answers, for protocols that answer in the request's chain
+    token: object = None
 
 
 @dataclasses.dataclass
@@ -112,6 +114,9 @@ class SeedDevice(DeviceModel):
     :param name: device name (at most 32 bytes once encoded)
     :param config_fault: make the config space invalid in this way
     """
+
+    device_id = protocol.DEVICE_ID
+    features = 0
 
     def __init__(self, lines=8, name="virtio-gpio-sim",
                  config_fault: Optional[ConfigFault] = None):

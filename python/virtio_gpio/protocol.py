@@ -44,13 +44,27 @@ class Direction(enum.IntEnum):
     INPUT = lib.VGPIO_DIRECTION_IN
 
 
+class Op(enum.IntEnum):
+    """GPIO operations of the core, the same for both protocols."""
+
+    REQUEST = lib.VGPIO_OP_REQUEST
+    DIRECTION_INPUT = lib.VGPIO_OP_DIRECTION_INPUT
+    DIRECTION_OUTPUT = lib.VGPIO_OP_DIRECTION_OUTPUT
+    GET_DIRECTION = lib.VGPIO_OP_GET_DIRECTION
+    GET_VALUE = lib.VGPIO_OP_GET_VALUE
+    SET_VALUE = lib.VGPIO_OP_SET_VALUE
+    FREE = lib.VGPIO_OP_FREE
+
+
 class Edge(enum.IntEnum):
-    """Which level changes raise an event."""
+    """Which line changes raise an event (level triggers: standard only)."""
 
     NONE = lib.VGPIO_IRQ_NONE
     RISING = lib.VGPIO_IRQ_EDGE_RISING
     FALLING = lib.VGPIO_IRQ_EDGE_FALLING
     BOTH = lib.VGPIO_IRQ_EDGE_BOTH
+    LEVEL_HIGH = lib.VGPIO_IRQ_LEVEL_HIGH
+    LEVEL_LOW = lib.VGPIO_IRQ_LEVEL_LOW
 
 
 MSG = struct.Struct("<HHI")

@@ -1,10 +1,12 @@
-"""The simulated transport: a device model behind two simulated virtqueues.
+"""The simulated transport: a device model behind simulated virtqueues.
 
 The rings are C (``python/csrc/simvq.c``) and behave like real ones: they
-are finite, a buffer comes back to the driver only when the device marks it
-used, many used buffers may arrive per interrupt, and a receive buffer the
+are finite, a chain comes back to the driver only when the device marks it
+used, many used chains may arrive per interrupt, and a receive buffer the
 driver does not post again is gone. The device half runs here, when the
 driver sleeps in ``wait`` or when a test calls :meth:`SimTransport.run`.
+How requests and events travel differs per protocol; :class:`SeedWire` and
+:class:`StandardWire` each know one.
 """
 
 import collections
@@ -19,13 +21,156 @@ from .device import Outgoing
 log = logging.getLogger(__name__)
 
 
+def _read_out(ring, desc):
+    """The driver-written part of a popped chain."""
+    size = max(lib.simvq_out_len(ring, desc), 0)
+    buf = ffi.new("unsigned char[]", max(size, 1))
+    got = lib.simvq_read(ring, desc, buf, size) if size else 0
+    return bytes(ffi.buffer(buf, max(got, 0)))
+
+
+def _write_in(ring, desc, payload, used_len):
+    """Fill a chain's device-writable part and return it as used."""
+    if payload:
+        lib.simvq_write(ring, desc, payload, len(payload))
+    lib.simvq_push_used(ring, desc, used_len)
+
+
+class SeedWire:
+    """Seed protocol: requests on tx (queue 1), replies and events on rx (0)."""
+
+    RX, TX = protocol.VQ_RX, protocol.VQ_TX
+
+    def __init__(self, transport):
+        self.t = transport
+        self.pending: List[Outgoing] = []
+
+    def queues(self):
+        return (self.RX, self.TX)
+
+    def take_requests(self):
+        ring = self.t.ring(self.TX)
+        requests = []
+        while True:
+            desc = lib.simvq_pop_avail(ring)
+            if desc < 0:
+                break
+            requests.append(_read_out(ring, desc))
+            lib.simvq_push_used(ring, desc, 0)
+        return requests
+
+    def deliver(self, messages):
+        self.pending.extend(messages)
+        self.flush()
+
+    def flush(self):
+        """Fill posted rx buffers, one interrupt per batch, until stuck."""
+        ring = self.t.ring(self.RX)
+        while self.pending:
+            moved = 0
+            while self.pending:
+                desc = lib.simvq_pop_avail(ring)
+                if desc < 0:
+                    break
+                out = self.pending.pop(0)
+                _write_in(ring, desc, out.payload, out.used_len)
+                moved += 1
+            if not moved or not self.t.interrupt(self.RX):
+                break
+
+    def run(self):
+        requests = self.take_requests()
+        if requests:
+            self.deliver(self.t.device.process(requests))
+            if self.t.tx_interrupts:
+                self.t.interrupt(self.TX)
+        else:
+            self.flush()
+        return len(requests)
+
+    def set_input(self, line, level):
+        self.deliver(self.t.device.set_input(line, level))
+
+    def release_delayed(self):
+        self.deliver(self.t.device.release_delayed())
+
+
+class StandardWire:
+    """virtio 1.2: request chains on requestq (0), irq chains on eventq (1)."""
+
+    REQUESTQ = lib.VGPIO_STD_VQ_REQUEST
+    EVENTQ = lib.VGPIO_STD_VQ_EVENT
+
+    def __init__(self, transport):
+        self.t = transport
+
+    def queues(self):
+        return (self.REQUESTQ, self.EVENTQ) if self.t.device.irq else (self.REQUESTQ,)
+
+    def _answer(self, replies):
+        ring = self.t.ring(self.REQUESTQ)
+        for reply in replies:
+            _write_in(ring, reply.token, reply.payload, reply.used_len)
+        if replies:
+            self.t.interrupt(self.REQUESTQ)
+
+    def run(self):
+        ring = self.t.ring(self.REQUESTQ)
+        device = self.t.device
+        replies, seen = [], 0
+        while True:
+            desc = lib.simvq_pop_avail(ring)
+            if desc < 0:
+                break
+            seen += 1
+            reply = device.handle(_read_out(ring, desc),
+                                  lib.simvq_in_len(ring, desc), desc)
+            if reply is not None:
+                replies.append(reply)
+        self._answer(replies)
+        self.take_irq_buffers()
+        return seen
+
+    def take_irq_buffers(self):
+        """Hand the driver's eventq chains to the model, return finished ones."""
+        if not self.t.device.irq:
+            return
+        ring = self.t.ring(self.EVENTQ)
+        while True:
+            desc = lib.simvq_pop_avail(ring)
+            if desc < 0:
+                break
+            self.t.device.queue_irq(_read_out(ring, desc), desc)
+        self.complete_irqs()
+
+    def complete_irqs(self):
+        done = self.t.device.take_irq_completions()
+        if not done:
+            return
+        ring = self.t.ring(self.EVENTQ)
+        for completion in done:
+            _write_in(ring, completion.token, completion.payload,
+                      completion.used_len)
+        self.t.interrupt(self.EVENTQ)
+
+    def set_input(self, line, level):
+        self.take_irq_buffers()
+        self.t.device.set_input(line, level)
+        self.complete_irqs()
+
+    def release_delayed(self):
+        self._answer(self.t.device.release_delayed())
+
+
 class SimTransport:
     """Connects a device model to the core through simulated rings.
 
-    :param device: the device model (e.g. :class:`~virtio_gpio.device.SeedDevice`)
+    :param device: the device model, :class:`~virtio_gpio.device.SeedDevice`
+        or :class:`~virtio_gpio.standard_device.StandardDevice`; its
+        ``device_id`` picks the protocol, as at a real probe
     :param ring_size: entries per virtqueue
-    :param tx_interrupts: whether the device signals used transmit buffers;
-        without it the driver must reclaim them on its own
+    :param tx_interrupts: whether the device signals used transmit buffers
+        (seed protocol); without it the driver must reclaim them on its own
     """
 
     def __init__(self, device, ring_size=16, tx_interrupts=True):
@@ -33,6 +178,14 @@ class SimTransport:
         self.tx_interrupts = tx_interrupts
         self.core = ffi.NULL
         self.config = device.config_space()
+        self.standard = device.device_id == lib.VGPIO_STD_DEVICE_ID
+        self.wire = (StandardWire if self.standard else SeedWire)(self)
+        self.info = ffi.new("struct vgpio_dev_info *", {
+            "device_id": device.device_id,
+            "cfg_size": len(self.config),
+            "irq": bool(device.features & (1 << lib.VGPIO_STD_F_IRQ))
+            if self.standard else False,
+        })
         self._cfg = ffi.new("unsigned char[]", self.config)
         self.host = ffi.new("struct vgpio_uhost *")
         self.host.cfg = self._cfg
@@ -44,14 +197,15 @@ class SimTransport:
         self.host.wake = lib._vgpio_py_wake
         self.host.irq = lib._vgpio_py_irq
         self.host.rejected = lib._vgpio_py_rejected
-        for vq in (protocol.VQ_RX, protocol.VQ_TX):
+        for vq in self.wire.queues():
             ring = lib.simvq_new(ring_size)
             if ring == ffi.NULL:
+                self.close()
                 raise MemoryError("simvq_new(%d) failed" % ring_size)
             self.host.vq[vq] = ring
-        self.pending: List[Outgoing] = []
-        self.notifications = {protocol.VQ_RX: 0, protocol.VQ_TX: 0}
-        self.rx_interrupts = 0
+        self.notifications = {vq: 0 for vq in self.wire.queues()}
+        #: queue callbacks the device raised, per queue
+        self.interrupts = {vq: 0 for vq in self.wire.queues()}
         #: how many times the core woke a waiter
         self.wakes = 0
         #: (errno, reason) of the device messages the core dropped, newest last
@@ -110,71 +264,49 @@ class SimTransport:
         """Bind the probed core, whose callbacks this transport invokes."""
         self.core = core
 
-    def _ring(self, vq):
+    def ring(self, vq):
+        """The simulated ring of queue ``vq``."""
         return self.host.vq[vq]
 
+    def interrupt(self, vq):
+        """Raise queue ``vq``'s callback; False when no core is attached."""
+        if self.core == ffi.NULL:
+            return False
+        self.interrupts[vq] += 1
+        lib.vgpio_vq_callback(self.core, vq)
+        self.reraise()
+        return True
+
+    @property
+    def rx_interrupts(self):
+        """Callbacks of the queue replies arrive on."""
+        return self.interrupts[0]
+
     def take_requests(self):
-        """Pop every request the driver queued; their buffers go back used."""
-        ring = self._ring(protocol.VQ_TX)
-        requests = []
-        buf = ffi.new("unsigned char[]", protocol.MSG_SIZE)
-        while True:
-            desc = lib.simvq_pop_avail(ring)
-            if desc < 0:
-                break
-            got = lib.simvq_read(ring, desc, buf, protocol.MSG_SIZE)
-            requests.append(bytes(ffi.buffer(buf, max(got, 0))))
-            lib.simvq_push_used(ring, desc, 0)
-        return requests
+        """Pop every seed request the driver queued (returned used)."""
+        return self.wire.take_requests()
 
     def deliver(self, messages):
-        """Queue device->driver messages and move them into rx buffers."""
-        self.pending.extend(messages)
-        self._flush()
-
-    def _flush(self):
-        """Fill posted rx buffers, one interrupt per batch, until stuck."""
-        ring = self._ring(protocol.VQ_RX)
-        while self.pending:
-            moved = 0
-            while self.pending:
-                desc = lib.simvq_pop_avail(ring)
-                if desc < 0:
-                    break
-                out = self.pending.pop(0)
-                lib.simvq_write(ring, desc, out.payload, len(out.payload))
-                lib.simvq_push_used(ring, desc, out.used_len)
-                moved += 1
-            if not moved or self.core == ffi.NULL:
-                break
-            self.rx_interrupts += 1
-            lib.vgpio_rx_callback(self.core)
-            self.reraise()
+        """Queue seed device->driver messages and move them into rx buffers."""
+        self.wire.deliver(messages)
 
     def run(self):
         """One round of device work: answer all queued requests."""
-        requests = self.take_requests()
-        if requests:
-            self.deliver(self.device.process(requests))
-            if self.tx_interrupts and self.core != ffi.NULL:
-                lib.vgpio_tx_callback(self.core)
-        else:
-            self._flush()
-        return len(requests)
+        return self.wire.run()
 
     def set_input(self, line, level):
-        """Drive an input line of the device and deliver the event."""
-        self.deliver(self.device.set_input(line, level))
+        """Drive an input line of the device and deliver what it causes."""
+        self.wire.set_input(line, level)
 
     def release_delayed(self):
         """Deliver the replies the device held back."""
-        self.deliver(self.device.release_delayed())
+        self.wire.release_delayed()
 
     # -- introspection -------------------------------------------------------
 
     def ring_stats(self, vq):
         """Free, available and used entry counts of one ring."""
-        ring = self._ring(vq)
+        ring = self.ring(vq)
         return {
             "size": lib.simvq_size(ring),
             "free": lib.simvq_num_free(ring),
@@ -184,7 +316,7 @@ class SimTransport:
 
     def close(self):
         """Free the rings; the core must be destroyed first."""
-        for vq in (protocol.VQ_RX, protocol.VQ_TX):
+        for vq in range(len(self.host.vq)):
             if self.host.vq[vq] != ffi.NULL:
                 lib.simvq_free(self.host.vq[vq])
                 self.host.vq[vq] = ffi.NULL

@@ -20,10 +20,16 @@ import enum
 import struct
 from typing import Dict, List, Optional
 
-from .device import DeviceModel, Fault, Outgoing
+from ._binding import lib
+from .device import ConfigFault, DeviceModel, Fault, Outgoing
 
-DEVICE_ID = 41
-F_IRQ = 1 << 0
+DEVICE_ID = lib.VGPIO_STD_DEVICE_ID
+F_IRQ = 1 << lib.VGPIO_STD_F_IRQ
+NAMES_MAX = lib.VGPIO_STD_NAMES_MAX
+
+#: faults that make sense where a response travels in its request's chain
+FAULTS = frozenset({Fault.DROP, Fault.DELAY, Fault.CORRUPT_TYPE,
+                    Fault.CORRUPT_VALUE, Fault.SHORT_LEN, Fault.LONG_LEN})
 
 CONFIG = struct.Struct("<HxxI")
 REQUEST = struct.Struct("<HHI")
@@ -88,13 +94,17 @@ class StandardDevice(DeviceModel):
 
     :param lines: number of lines, or a sequence of line names
     :param irq: offer VIRTIO_GPIO_F_IRQ (and the eventq)
+    :param config_fault: make the config space invalid in this way
     """
 
     line_class = StdLine
+    device_id = DEVICE_ID
 
-    def __init__(self, lines=8, irq=True):
+    def __init__(self, lines=8, irq=True,
+                 config_fault: Optional[ConfigFault] = None):
         super().__init__(lines)
         self.irq = irq
+        self.config_fault = config_fault
         self.irq_out: List[IrqCompletion] = []
 
     # -- identity ----------------------------------------------------------
@@ -106,7 +116,23 @@ class StandardDevice(DeviceModel):
     def config_space(self):
         """The 8-byte config space; each field is read at its own width."""
         names = self.names_block() if any(l.name for l in self.lines) else b""
-        return CONFIG.pack(len(self.lines), len(names))
+        ngpio, size = len(self.lines), len(names)
+        if self.config_fault is ConfigFault.ZERO_LINES:
+            ngpio = 0
+        elif self.config_fault is ConfigFault.TOO_MANY_LINES:
+            ngpio = 0xFFFF
+        elif self.config_fault is ConfigFault.NAMES_BEYOND_SPACE:
+            size = NAMES_MAX + 1
+        elif self.config_fault is not None:
+            raise ValueError("%s has no standard-protocol equivalent"
+                             % self.config_fault)
+        return CONFIG.pack(ngpio, size)
+
+    def inject(self, fault: Fault, count=1):
+        if Fault(fault) not in FAULTS:
+            raise ValueError("%s cannot happen in the standard protocol"
+                             % fault)
+        super().inject(fault, count)
 
     # -- requestq ----------------------------------------------------------
 
@@ -150,9 +176,12 @@ class StandardDevice(DeviceModel):
             return STATUS_OK, 0
         return STATUS_ERR, 0
 
-    def handle(self, request: bytes, writable: int) -> Optional[Outgoing]:
+    def handle(self, request: bytes, writable: int,
+               token=None) -> Optional[Outgoing]:
         """Answer one requestq chain: the bytes for its device-writable part
-        and the used length; None when the device keeps the chain."""
+        and the used length; None when the device keeps the chain (a
+        delayed reply comes back from :meth:`release_delayed` with
+        ``token``, the chain's identity)."""
         self.requests_seen += 1
         if len(request) != REQUEST.size:
             return Outgoing(bytes([STATUS_ERR]), 1)
@@ -171,7 +200,7 @@ class StandardDevice(DeviceModel):
             used = 1 if used > 1 else 0
         if self._take_fault(Fault.LONG_LEN):
             used = writable + 64
-        reply = Outgoing(payload[:writable], used)
+        reply = Outgoing(payload[:writable], used, token)
         if self._take_fault(Fault.DROP):
             return None
         if self._take_fault(Fault.DELAY):

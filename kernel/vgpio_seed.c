@@ -1,0 +1,405 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * The seed protocol (the 2020 proposal, device ID 30): config space with
+ * the line names, requests on the tx queue, replies and HOST_LEVEL events
+ * on the rx queue, matched to requests by line and type.
+ *
+ * A reply names its request only by (line, type), so a request abandoned
+ * after a timeout leaves a reply owed that a newer request of the same
+ * type could be mistaken for. The core remembers owed types per line and
+ * resynchronises with a probe of another type (vgpio_seed_prepare()).
+ */
+#include "vgpio_core_priv.h"
+
+static const char *const vgpio_seed_vq_names[] = {
+	[VGPIO_VQ_RX] = "rx",
+	[VGPIO_VQ_TX] = "tx",
+};
+
+static bool vgpio_seed_is_request(unsigned int type)
+{
+	return type >= VGPIO_MSG_REQUEST && type <= VGPIO_MSG_SET_VALUE;
+}
+
+/* Range of a successful reply's value, per request type. */
+static bool vgpio_seed_value_ok(unsigned int type, s32 value)
+{
+	if (value < 0)
+		return value >= -VGPIO_MAX_ERRNO;
+	switch (type) {
+	case VGPIO_MSG_GET_DIRECTION:
+	case VGPIO_MSG_GET_VALUE:
+	case VGPIO_MSG_SET_VALUE:
+		return value <= 1;
+	default:
+		return value == 0;
+	}
+}
+
+/* ------------------------------------------------------------------ */
+/* Probe                                                                */
+
+static int vgpio_seed_read_config(struct vgpio_core *core,
+				  const struct vgpio_dev_info *info,
+				  const char **why)
+{
+	unsigned int limit = VGPIO_CFG_MAX_SIZE;
+	u32 names_size;
+	u8 version;
+	u16 ngpio;
+
+	if (info->cfg_size && info->cfg_size < VGPIO_CFG_LINE_NAMES) {
+		*why = "config space smaller than its fixed part";
+		return -ENODEV;
+	}
+	if (info->cfg_size && info->cfg_size < limit)
+		limit = info->cfg_size;
+
+	version = vgpio_cfg_u8(core, VGPIO_CFG_VERSION);
+	if (version != VGPIO_PROTO_VERSION) {
+		*why = "unsupported protocol version (not a virtio-gpio v1 device)";
+		return -ENODEV;
+	}
+	ngpio = vgpio_cfg_le16(core, VGPIO_CFG_NGPIO);
+	if (!ngpio) {
+		*why = "device declares no lines";
+		return -EINVAL;
+	}
+	if (ngpio > VGPIO_MAX_LINES) {
+		*why = "device declares more lines than supported";
+		return -EINVAL;
+	}
+	names_size = vgpio_cfg_le32(core, VGPIO_CFG_NAMES_SIZE);
+	if (names_size > limit - VGPIO_CFG_LINE_NAMES) {
+		*why = "line-names block extends beyond the config space";
+		return -EINVAL;
+	}
+	core->ngpio = ngpio;
+	core->num_vqs = VGPIO_NUM_VQS;
+	vgpio_cfg_bytes(core, VGPIO_CFG_NAME, core->name, VGPIO_CFG_NAME_LEN);
+	core->name[VGPIO_CFG_NAME_LEN] = '\0';
+
+	*why = "out of memory";
+	core->rx = vgpio_alloc_dma(VGPIO_RX_BUFS * sizeof(*core->rx),
+				   &core->rx_mem);
+	/* One byte more than the block: the NUL vgpio_parse_names relies on. */
+	core->names_mem = vgpio_zalloc(names_size + 1);
+	if (!core->rx || !core->names_mem)
+		return -ENOMEM;
+	core->names_block = core->names_mem;
+	core->names_size = names_size;
+	vgpio_cfg_bytes(core, VGPIO_CFG_LINE_NAMES, core->names_block,
+			names_size);
+	*why = NULL;
+	return 0;
+}
+
+static int vgpio_seed_post_rx(struct vgpio_core *core, unsigned int idx)
+{
+	return core->ops->add_chain(core->ctx, VGPIO_VQ_RX, NULL, 0,
+				    &core->rx[idx].msg,
+				    sizeof(core->rx[idx].msg), &core->rx[idx]);
+}
+
+static int vgpio_seed_start(struct vgpio_core *core)
+{
+	unsigned long flags = 0;
+	unsigned int i;
+	bool kick;
+
+	vgpio_lock(&core->lock, flags);
+	for (i = 0; i < VGPIO_RX_BUFS; i++) {
+		if (vgpio_seed_post_rx(core, i))
+			break;
+		core->rx_posted++;
+	}
+	kick = core->rx_posted && core->ops->kick_prepare(core->ctx,
+							  VGPIO_VQ_RX);
+	vgpio_unlock(&core->lock, flags);
+	if (!core->rx_posted)
+		return -ENOSPC;
+	vgpio_kick(core, VGPIO_VQ_RX, kick);
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Requests                                                             */
+
+static void vgpio_seed_reclaim(struct vgpio_core *core)
+{
+	unsigned int len;
+	void *token;
+	int idx;
+
+	while ((token = core->ops->get_buf(core->ctx, VGPIO_VQ_TX, &len))) {
+		idx = vgpio_token_index(core->tx, sizeof(*core->tx), core->ntx,
+					token);
+		if (idx < 0 || !core->tx_state[idx].busy) {
+			vgpio_reject(core, &core->stats.bad_token, -EFAULT);
+			continue;
+		}
+		core->tx_state[idx].busy = false;
+		core->tx_state[idx].orphan = false;
+		core->stats.tx_reclaimed++;
+	}
+}
+
+/*
+ * A request without side effects whose reply cannot be mistaken for a
+ * stale one: the two queries, then REQUEST, which devices must accept
+ * any number of times (spec, "Requests").
+ */
+static unsigned int vgpio_seed_probe_type(u8 stale)
+{
+	static const u8 candidates[] = {
+		VGPIO_MSG_GET_DIRECTION, VGPIO_MSG_GET_VALUE, VGPIO_MSG_REQUEST,
+	};
+	unsigned int i;
+
+	for (i = 0; i < sizeof(candidates); i++)
+		if (!(stale & (1u << candidates[i])))
+			return candidates[i];
+	return 0;
+}
+
+/*
+ * When a reply of the request's type is still owed for an abandoned
+ * request, the reply to a new one could not be told from it; send a
+ * probe of another type instead (see vgpio_seed_reply()).
+ */
+static int vgpio_seed_prepare(struct vgpio_core *core, struct vgpio_line *l,
+			      unsigned int *type, u32 *value)
+{
+	l->probe = false;
+	if (l->stale & (1u << *type)) {
+		*type = vgpio_seed_probe_type(l->stale);
+		*value = 0;
+		l->probe = true;
+		if (!*type)
+			return -EBUSY;
+		core->stats.resyncs++;
+	}
+	vgpio_seed_reclaim(core);
+	return 0;
+}
+
+static void vgpio_seed_abandon(struct vgpio_core *core, struct vgpio_line *l)
+{
+	l->stale |= 1u << l->live;
+}
+
+/* The operations are the seed's message types; FREE has no message. */
+static int vgpio_seed_op(struct vgpio_core *core, unsigned int line,
+			 unsigned int op, u32 value, s32 *res)
+{
+	struct vgpio_xfer x = { .type = op, .value = value };
+	int attempt, ret = 0;
+
+	if (op == VGPIO_OP_FREE)
+		return 0;
+	/* A probe clears every owed reply, so one retry always suffices. */
+	for (attempt = 0; attempt < 2; attempt++) {
+		ret = vgpio_xfer(core, line, &x, res);
+		if (ret || !core->lines[line].probe)
+			return ret;
+		ret = -EIO;
+	}
+	return ret;
+}
+
+/* ------------------------------------------------------------------ */
+/* Receive path                                                         */
+
+/*
+ * Devices answer the requests of one line in order, exactly once each
+ * (spec, "Data flow"). So a reply of a type still owed for an abandoned
+ * request is that late reply; and once the live request is answered,
+ * every request sent before it has been answered or was dropped.
+ */
+static void vgpio_seed_reply(struct vgpio_core *core, unsigned int type,
+			     unsigned int line, s32 value,
+			     struct vgpio_rx_action *act)
+{
+	struct vgpio_line *l = &core->lines[line];
+	u8 bit = 1u << type;
+
+	if (!vgpio_seed_value_ok(type, value)) {
+		vgpio_drop(core, act, &core->stats.bad_value, -EINVAL,
+			   "reply value out of range");
+		return;
+	}
+	if (l->stale & bit) {
+		l->stale &= ~bit;
+		core->stats.late_replies++;
+		return;
+	}
+	if (l->live != type || l->done) {
+		vgpio_drop(core, act, &core->stats.unexpected, -ENOMSG,
+			   "reply without a matching request");
+		return;
+	}
+	l->stale = 0;
+	vgpio_complete(core, line, value, act);
+}
+
+static bool vgpio_seed_edge_fires(const struct vgpio_line *l, int level)
+{
+	if (!l->irq_enabled || l->irq_masked || l->level == level)
+		return false;
+	if (level)
+		return l->irq_type & VGPIO_IRQ_EDGE_RISING;
+	return l->irq_type & VGPIO_IRQ_EDGE_FALLING;
+}
+
+static void vgpio_seed_event(struct vgpio_core *core, unsigned int line,
+			     s32 value, struct vgpio_rx_action *act)
+{
+	struct vgpio_line *l = &core->lines[line];
+
+	if (value != 0 && value != 1) {
+		vgpio_drop(core, act, &core->stats.bad_value, -EINVAL,
+			   "event level out of range");
+		return;
+	}
+	core->stats.events++;
+	/* After vgpio_core_kill() the irq domain may be going away. */
+	if (!core->dead && vgpio_seed_edge_fires(l, value)) {
+		core->stats.irqs++;
+		act->irq = line;
+	}
+	l->level = value;
+}
+
+static void vgpio_seed_msg(struct vgpio_core *core,
+			   const struct vgpio_msg *msg, u32 len,
+			   struct vgpio_rx_action *act)
+{
+	unsigned int type, line;
+	s32 value;
+
+	if (len < sizeof(*msg)) {
+		vgpio_drop(core, act, &core->stats.bad_len, -EBADMSG,
+			   "message shorter than 8 bytes");
+		return;
+	}
+	if (len > sizeof(*msg)) {
+		vgpio_drop(core, act, &core->stats.bad_len, -EMSGSIZE,
+			   "message longer than its buffer");
+		return;
+	}
+	type = le16_to_cpu(msg->type);
+	line = le16_to_cpu(msg->line);
+	value = (s32)le32_to_cpu(msg->value);
+
+	if (type != VGPIO_MSG_HOST_LEVEL &&
+	    (!(type & VGPIO_MSG_REPLY) || (type & VGPIO_MSG_RESERVED) ||
+	     !vgpio_seed_is_request(type & ~VGPIO_MSG_REPLY))) {
+		vgpio_drop(core, act, &core->stats.bad_type, -EPROTO,
+			   "unknown message type");
+		return;
+	}
+	if (line >= core->ngpio) {
+		vgpio_drop(core, act, &core->stats.bad_line, -ERANGE,
+			   "line number beyond ngpio");
+		return;
+	}
+	if (type == VGPIO_MSG_HOST_LEVEL)
+		vgpio_seed_event(core, line, value, act);
+	else
+		vgpio_seed_reply(core, type & ~VGPIO_MSG_REPLY, line, value,
+				 act);
+}
+
+static void vgpio_seed_rx(struct vgpio_core *core)
+{
+	const struct vgpio_host_ops *ops = core->ops;
+	bool reposted = false, kick;
+	unsigned long flags = 0;
+
+	for (;;) {
+		struct vgpio_rx_action act = VGPIO_RX_ACTION_INIT;
+		struct vgpio_msg msg;
+		unsigned int len;
+		void *token;
+		int idx;
+
+		vgpio_lock(&core->lock, flags);
+		token = ops->get_buf(core->ctx, VGPIO_VQ_RX, &len);
+		if (!token) {
+			vgpio_unlock(&core->lock, flags);
+			break;
+		}
+		idx = vgpio_token_index(core->rx, sizeof(*core->rx),
+					VGPIO_RX_BUFS, token);
+		if (idx < 0) {
+			vgpio_drop(core, &act, &core->stats.bad_token, -EFAULT,
+				   "used buffer that is not ours");
+			vgpio_unlock(&core->lock, flags);
+			vgpio_act(core, &act);
+			continue;
+		}
+		/* Copy out first: the buffer goes straight back to the device. */
+		memcpy(&msg, &core->rx[idx].msg, sizeof(msg));
+		if (vgpio_seed_post_rx(core, idx)) {
+			core->stats.rx_repost_failed++;
+			core->rx_posted--;
+		} else {
+			reposted = true;
+		}
+		vgpio_seed_msg(core, &msg, len, &act);
+		vgpio_unlock(&core->lock, flags);
+		vgpio_act(core, &act);
+	}
+
+	if (!reposted)
+		return;
+	vgpio_lock(&core->lock, flags);
+	kick = ops->kick_prepare(core->ctx, VGPIO_VQ_RX);
+	vgpio_unlock(&core->lock, flags);
+	vgpio_kick(core, VGPIO_VQ_RX, kick);
+}
+
+static void vgpio_seed_vq_done(struct vgpio_core *core, unsigned int vq)
+{
+	unsigned long flags = 0;
+
+	if (vq == VGPIO_VQ_RX) {
+		vgpio_seed_rx(core);
+		return;
+	}
+	vgpio_lock(&core->lock, flags);
+	vgpio_seed_reclaim(core);
+	vgpio_unlock(&core->lock, flags);
+}
+
+/* ------------------------------------------------------------------ */
+/* Interrupts: edges derived from HOST_LEVEL, nothing to tell the device */
+
+static unsigned int vgpio_seed_irq_types(const struct vgpio_core *core)
+{
+	return VGPIO_IRQ_EDGE_BOTH;
+}
+
+static bool vgpio_seed_irq_arm(struct vgpio_core *core, unsigned int line)
+{
+	return false;
+}
+
+static int vgpio_seed_irq_sync(struct vgpio_core *core, unsigned int line)
+{
+	return 0;
+}
+
+const struct vgpio_proto vgpio_seed_proto = {
+	.vq_names	= vgpio_seed_vq_names,
+	.req_vq		= VGPIO_VQ_TX,
+	.read_config	= vgpio_seed_read_config,
+	.start		= vgpio_seed_start,
+	.op		= vgpio_seed_op,
+	.prepare	= vgpio_seed_prepare,
+	.abandon	= vgpio_seed_abandon,
+	.vq_done	= vgpio_seed_vq_done,
+	.irq_types	= vgpio_seed_irq_types,
+	.irq_arm	= vgpio_seed_irq_arm,
+	.irq_sync	= vgpio_seed_irq_sync,
+};

@@ -1,0 +1,441 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * The standard protocol (virtio 1.2 "GPIO Device", device ID 41): every
+ * request is one chain on the requestq, the 8-byte request followed by
+ * the device-writable response; interrupts are one eventq chain per
+ * line, which the device holds until the line triggers.
+ *
+ * The response comes back in the request's own chain, so the chain's
+ * token (its slot) says which request it answers: an abandoned request
+ * simply leaves its slot with the device until it returns, and nothing
+ * like the seed protocol's resynchronisation is needed.
+ */
+#include "vgpio_core_priv.h"
+
+static const char *const vgpio_std_vq_names[] = {
+	[VGPIO_STD_VQ_REQUEST] = "requestq",
+	[VGPIO_STD_VQ_EVENT] = "eventq",
+};
+
+/* ------------------------------------------------------------------ */
+/* Probe                                                                */
+
+/* Field by field: strict hosts refuse a whole-struct config read. */
+static int vgpio_std_read_config(struct vgpio_core *core,
+				 const struct vgpio_dev_info *info,
+				 const char **why)
+{
+	u32 names_size;
+	u16 ngpio;
+
+	if (info->cfg_size && info->cfg_size < VGPIO_STD_CFG_SIZE) {
+		*why = "config space smaller than 8 bytes";
+		return -ENODEV;
+	}
+	ngpio = vgpio_cfg_le16(core, VGPIO_STD_CFG_NGPIO);
+	if (!ngpio) {
+		*why = "device declares no lines";
+		return -EINVAL;
+	}
+	if (ngpio > VGPIO_MAX_LINES) {
+		*why = "device declares more lines than supported";
+		return -EINVAL;
+	}
+	names_size = vgpio_cfg_le32(core, VGPIO_STD_CFG_NAMES_SIZE);
+	if (names_size > VGPIO_STD_NAMES_MAX) {
+		*why = "line-names block larger than supported";
+		return -EINVAL;
+	}
+	core->ngpio = ngpio;
+	core->has_irq = info->irq;
+	core->num_vqs = info->irq ? 2 : 1;
+
+	*why = "out of memory";
+	if (names_size) {
+		/* Status byte, the block, and the NUL vgpio_parse_names needs. */
+		core->names_buf = vgpio_alloc_dma(names_size + 2,
+						  &core->names_mem);
+		if (!core->names_buf)
+			return -ENOMEM;
+		core->names_size = names_size;
+	}
+	if (info->irq) {
+		core->irq_slots = vgpio_alloc_dma(ngpio *
+						  sizeof(*core->irq_slots),
+						  &core->irq_mem);
+		if (!core->irq_slots)
+			return -ENOMEM;
+	}
+	*why = NULL;
+	return 0;
+}
+
+/* A device that will not name its lines still has usable lines. */
+static int vgpio_std_start(struct vgpio_core *core)
+{
+	struct vgpio_xfer x = {
+		.type = VGPIO_STD_MSG_GET_LINE_NAMES,
+		.in = core->names_buf,
+		.in_len = core->names_size + 1,
+	};
+	s32 res;
+	int ret;
+
+	if (!core->names_size)
+		return 0;
+	ret = vgpio_xfer(core, 0, &x, &res);
+	if (ret) {
+		core->ops->rejected(core->ctx, ret, "line names unavailable");
+		return 0;
+	}
+	core->names_buf[core->names_size + 1] = '\0';
+	core->names_block = (char *)core->names_buf + 1;
+	vgpio_parse_names(core, core->names_size);
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Requests                                                             */
+
+static int vgpio_std_send(struct vgpio_core *core, unsigned int line,
+			  unsigned int type, u32 value, s32 *res)
+{
+	struct vgpio_xfer x = {
+		.type = type,
+		.value = value,
+		.in_len = sizeof(struct vgpio_std_resp),
+	};
+
+	return vgpio_xfer(core, line, &x, res);
+}
+
+static int vgpio_std_op(struct vgpio_core *core, unsigned int line,
+			unsigned int op, u32 value, s32 *res)
+{
+	int ret;
+
+	switch (op) {
+	case VGPIO_OP_REQUEST:
+		/* The standard protocol has no message for taking a line. */
+		*res = 0;
+		return 0;
+	case VGPIO_OP_FREE:
+		return vgpio_std_send(core, line, VGPIO_STD_MSG_SET_DIRECTION,
+				      VGPIO_STD_DIRECTION_NONE, res);
+	case VGPIO_OP_DIRECTION_INPUT:
+		return vgpio_std_send(core, line, VGPIO_STD_MSG_SET_DIRECTION,
+				      VGPIO_STD_DIRECTION_IN, res);
+	case VGPIO_OP_DIRECTION_OUTPUT:
+		/* Value first, so the line never glitches to a stale level. */
+		ret = vgpio_std_send(core, line, VGPIO_STD_MSG_SET_VALUE, value,
+				     res);
+		if (ret)
+			return ret;
+		return vgpio_std_send(core, line, VGPIO_STD_MSG_SET_DIRECTION,
+				      VGPIO_STD_DIRECTION_OUT, res);
+	case VGPIO_OP_GET_DIRECTION:
+		ret = vgpio_std_send(core, line, VGPIO_STD_MSG_GET_DIRECTION,
+				     0, res);
+		/* A line in no direction drives nothing: report an input. */
+		if (!ret)
+			*res = *res == VGPIO_STD_DIRECTION_OUT ?
+			       VGPIO_DIRECTION_OUT : VGPIO_DIRECTION_IN;
+		return ret;
+	case VGPIO_OP_GET_VALUE:
+		return vgpio_std_send(core, line, VGPIO_STD_MSG_GET_VALUE, 0,
+				      res);
+	case VGPIO_OP_SET_VALUE:
+		ret = vgpio_std_send(core, line, VGPIO_STD_MSG_SET_VALUE, value,
+				     res);
+		/* The device does not echo the level; it drives what we set. */
+		if (!ret)
+			*res = value;
+		return ret;
+	default:
+		return -EINVAL;
+	}
+}
+
+static int vgpio_std_prepare(struct vgpio_core *core, struct vgpio_line *l,
+			     unsigned int *type, u32 *value)
+{
+	return 0;
+}
+
+/* The slot stays with the device; vgpio_collect() marks it orphaned. */
+static void vgpio_std_abandon(struct vgpio_core *core, struct vgpio_line *l)
+{
+}
+
+/* ------------------------------------------------------------------ */
+/* Receive path: responses                                              */
+
+/* The answer in slot @idx as a result or a -errno, checked. */
+static s32 vgpio_std_check(struct vgpio_core *core, unsigned int idx,
+			   u32 len, struct vgpio_rx_action *act)
+{
+	const struct vgpio_slot_state *st = &core->tx_state[idx];
+	const struct vgpio_std_resp *resp = &core->tx[idx].resp;
+	u8 status, value = resp->value;
+
+	if (len < st->in_len) {
+		vgpio_drop(core, act, &core->stats.bad_len, -EBADMSG,
+			   "response shorter than expected");
+		return -EBADMSG;
+	}
+	if (len > st->in_len) {
+		vgpio_drop(core, act, &core->stats.bad_len, -EMSGSIZE,
+			   "response longer than its buffer");
+		return -EMSGSIZE;
+	}
+	if (st->type == VGPIO_STD_MSG_GET_LINE_NAMES) {
+		status = core->names_buf[0];
+		value = 0;
+	} else {
+		status = resp->status;
+	}
+	if (status == VGPIO_STD_STATUS_ERR)
+		return -EIO;
+	if (status != VGPIO_STD_STATUS_OK) {
+		vgpio_drop(core, act, &core->stats.bad_type, -EPROTO,
+			   "unknown response status");
+		return -EPROTO;
+	}
+	switch (st->type) {
+	case VGPIO_STD_MSG_GET_DIRECTION:
+		if (value > VGPIO_STD_DIRECTION_IN)
+			goto bad_value;
+		return value;
+	case VGPIO_STD_MSG_GET_VALUE:
+		if (value > 1)
+			goto bad_value;
+		return value;
+	default:
+		/* Other responses carry no value; whatever is there is unused. */
+		return 0;
+	}
+bad_value:
+	vgpio_drop(core, act, &core->stats.bad_value, -EINVAL,
+		   "response value out of range");
+	return -EINVAL;
+}
+
+static void vgpio_std_response(struct vgpio_core *core, void *token, u32 len,
+			       struct vgpio_rx_action *act)
+{
+	struct vgpio_slot_state *st;
+	struct vgpio_line *l;
+	int idx;
+
+	idx = vgpio_token_index(core->tx, sizeof(*core->tx), core->ntx, token);
+	if (idx < 0 || !core->tx_state[idx].busy) {
+		vgpio_drop(core, act, &core->stats.bad_token, -EFAULT,
+			   "used buffer that is not ours");
+		return;
+	}
+	st = &core->tx_state[idx];
+	st->busy = false;
+	core->stats.tx_reclaimed++;
+	if (st->orphan) {
+		st->orphan = false;
+		core->stats.late_replies++;
+		return;
+	}
+	/* A slot in flight and not orphaned is its line's live request. */
+	l = &core->lines[st->line];
+	if (l->slot != idx || !l->live || l->done) {
+		vgpio_drop(core, act, &core->stats.unexpected, -ENOMSG,
+			   "response without a matching request");
+		return;
+	}
+	/* A bad response still ends its request: the chain is back. */
+	vgpio_complete(core, st->line, vgpio_std_check(core, idx, len, act),
+		       act);
+}
+
+static void vgpio_std_responses(struct vgpio_core *core)
+{
+	unsigned long flags = 0;
+
+	for (;;) {
+		struct vgpio_rx_action act = VGPIO_RX_ACTION_INIT;
+		unsigned int len;
+		void *token;
+
+		vgpio_lock(&core->lock, flags);
+		token = core->ops->get_buf(core->ctx, VGPIO_STD_VQ_REQUEST, &len);
+		if (token)
+			vgpio_std_response(core, token, len, &act);
+		vgpio_unlock(&core->lock, flags);
+		if (!token)
+			break;
+		vgpio_act(core, &act);
+	}
+}
+
+/* ------------------------------------------------------------------ */
+/* Interrupts                                                           */
+
+static unsigned int vgpio_std_irq_types(const struct vgpio_core *core)
+{
+	return core->has_irq ? VGPIO_IRQ_EDGE_BOTH | VGPIO_IRQ_LEVEL_BOTH : 0;
+}
+
+/*
+ * The device holds the buffer until the line triggers, so it is handed
+ * over only when an interrupt is wanted: enabled, unmasked, and the
+ * device told a trigger type (else it would return it at once).
+ */
+static bool vgpio_std_irq_arm(struct vgpio_core *core, unsigned int line)
+{
+	struct vgpio_line *l = &core->lines[line];
+	struct vgpio_irq_slot *slot;
+
+	if (!core->has_irq || core->dead || !l->irq_enabled ||
+	    l->irq_masked || l->irq_queued ||
+	    l->dev_irq_type == VGPIO_STD_IRQ_TYPE_NONE)
+		return false;
+	slot = &core->irq_slots[line];
+	slot->req.gpio = cpu_to_le16(line);
+	slot->resp.status = VGPIO_STD_IRQ_STATUS_INVALID;
+	if (core->ops->add_chain(core->ctx, VGPIO_STD_VQ_EVENT, &slot->req,
+				 sizeof(slot->req), &slot->resp,
+				 sizeof(slot->resp), slot)) {
+		core->stats.rx_repost_failed++;
+		return false;
+	}
+	l->irq_queued = true;
+	return core->ops->kick_prepare(core->ctx, VGPIO_STD_VQ_EVENT);
+}
+
+/*
+ * One returned eventq buffer. An INVALID return is re-armed once (the
+ * type may have changed back while the device was returning it); a
+ * device that keeps returning buffers unused gets them back only at the
+ * next sync, so it cannot keep this callback spinning.
+ */
+static bool vgpio_std_event(struct vgpio_core *core, void *token, u32 len,
+			    struct vgpio_rx_action *act)
+{
+	struct vgpio_line *l;
+	int idx;
+
+	idx = vgpio_token_index(core->irq_slots, sizeof(*core->irq_slots),
+				core->ngpio, token);
+	if (idx < 0 || !core->lines[idx].irq_queued) {
+		vgpio_drop(core, act, &core->stats.bad_token, -EFAULT,
+			   "used buffer that is not ours");
+		return false;
+	}
+	l = &core->lines[idx];
+	l->irq_queued = false;
+	core->stats.events++;
+	if (len != sizeof(struct vgpio_std_irq_resp)) {
+		vgpio_drop(core, act, &core->stats.bad_len,
+			   len < sizeof(struct vgpio_std_irq_resp) ?
+			   -EBADMSG : -EMSGSIZE,
+			   "interrupt response of the wrong length");
+	} else if (core->irq_slots[idx].resp.status ==
+		   VGPIO_STD_IRQ_STATUS_VALID) {
+		/* Masked or disabled meanwhile: unmasking re-arms. */
+		if (core->dead || !l->irq_enabled || l->irq_masked)
+			return false;
+		l->irq_rearmed = false;
+		core->stats.irqs++;
+		act->irq = idx;
+		return false;
+	} else if (core->irq_slots[idx].resp.status ==
+		   VGPIO_STD_IRQ_STATUS_INVALID) {
+		core->stats.irq_invalid++;
+	} else {
+		vgpio_drop(core, act, &core->stats.bad_type, -EPROTO,
+			   "unknown interrupt status");
+	}
+	if (l->irq_rearmed)
+		return false;
+	l->irq_rearmed = true;
+	return vgpio_std_irq_arm(core, idx);
+}
+
+static void vgpio_std_events(struct vgpio_core *core)
+{
+	unsigned long flags = 0;
+	bool kick = false;
+
+	for (;;) {
+		struct vgpio_rx_action act = VGPIO_RX_ACTION_INIT;
+		unsigned int len;
+		void *token;
+
+		vgpio_lock(&core->lock, flags);
+		token = core->ops->get_buf(core->ctx, VGPIO_STD_VQ_EVENT, &len);
+		if (token)
+			kick |= vgpio_std_event(core, token, len, &act);
+		vgpio_unlock(&core->lock, flags);
+		if (!token)
+			break;
+		vgpio_act(core, &act);
+		/*
+		 * Re-arm after the handler ran: a level-triggered handler
+		 * masks the line first (re-armed on unmask), a host without
+		 * masking gets the buffer back now.
+		 */
+		if (act.irq >= 0) {
+			vgpio_lock(&core->lock, flags);
+			kick |= vgpio_std_irq_arm(core, act.irq);
+			vgpio_unlock(&core->lock, flags);
+		}
+	}
+	vgpio_kick(core, VGPIO_STD_VQ_EVENT, kick);
+}
+
+static int vgpio_std_irq_sync(struct vgpio_core *core, unsigned int line)
+{
+	struct vgpio_line *l = &core->lines[line];
+	unsigned long flags = 0;
+	u8 want;
+	bool kick;
+	s32 res;
+	int ret;
+
+	vgpio_lock(&core->lock, flags);
+	want = l->irq_enabled ? l->irq_type : VGPIO_STD_IRQ_TYPE_NONE;
+	vgpio_unlock(&core->lock, flags);
+	if (want != l->dev_irq_type) {
+		if (!core->has_irq)
+			return -EOPNOTSUPP;
+		ret = vgpio_std_send(core, line, VGPIO_STD_MSG_SET_IRQ_TYPE,
+				     want, &res);
+		if (ret)
+			return ret;
+	}
+	vgpio_lock(&core->lock, flags);
+	l->dev_irq_type = want;
+	l->irq_rearmed = false;
+	kick = vgpio_std_irq_arm(core, line);
+	vgpio_unlock(&core->lock, flags);
+	vgpio_kick(core, VGPIO_STD_VQ_EVENT, kick);
+	return 0;
+}
+
+static void vgpio_std_vq_done(struct vgpio_core *core, unsigned int vq)
+{
+	if (vq == VGPIO_STD_VQ_REQUEST)
+		vgpio_std_responses(core);
+	else
+		vgpio_std_events(core);
+}
+
+const struct vgpio_proto vgpio_std_proto = {
+	.vq_names	= vgpio_std_vq_names,
+	.req_vq		= VGPIO_STD_VQ_REQUEST,
+	.read_config	= vgpio_std_read_config,
+	.start		= vgpio_std_start,
+	.op		= vgpio_std_op,
+	.prepare	= vgpio_std_prepare,
+	.abandon	= vgpio_std_abandon,
+	.vq_done	= vgpio_std_vq_done,
+	.irq_types	= vgpio_std_irq_types,
+	.irq_arm	= vgpio_std_irq_arm,
+	.irq_sync	= vgpio_std_irq_sync,
+};
