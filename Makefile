@@ -71,8 +71,9 @@ bench: build $(BENCH_C)
 	$(PYTHON) -m virtio_gpio.bench --c-binary $(BENCH_C)
 
 $(BENCH_C): python/csrc/bench_loopback.c python/csrc/simvq.c \
-		python/csrc/vgpio_uhost.c kernel/vgpio_core.c \
-		kernel/os/posix/vgpio_os.c kernel/*.h python/csrc/*.h
+		python/csrc/vgpio_uhost.c kernel/vgpio_core.c kernel/vgpio_seed.c \
+		kernel/vgpio_std.c kernel/os/posix/vgpio_os.c kernel/*.h \
+		python/csrc/*.h
 	mkdir -p $(BUILD)
 	gcc -O2 -std=gnu11 -Wall -Wextra -Werror -Ikernel -Ikernel/os/posix \
 		-Ipython/csrc -o $@ $(filter %.c,$^) -lpthread

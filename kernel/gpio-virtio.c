@@ -433,7 +433,7 @@ static void vgpio_drv_init_chip(struct vgpio_drv *vg)
 	/*
 	 * A standard device returns its buffer per interrupt: masking while
 	 * the handler runs and re-arming on unmask is handle_level_irq's
-	 * flow. Seed events need no acknowledgement.
+	 * flow. Seed events need no acknowledgment.
 	 */
 	girq->handler = types & VGPIO_IRQ_LEVEL_BOTH ? handle_level_irq :
 						       handle_simple_irq;

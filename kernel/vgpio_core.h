@@ -50,10 +50,14 @@ struct vgpio_core;
 #define VGPIO_OP_FREE			7	/* the consumer let go */
 #define VGPIO_OP_LAST			VGPIO_OP_FREE
 
-/** Protocols the core speaks, chosen from the device ID at probe. */
+/**
+ * enum vgpio_protocol - protocols the core speaks, chosen at probe
+ * @VGPIO_PROTOCOL_SEED: the 2020 proposal, device ID 30
+ * @VGPIO_PROTOCOL_STANDARD: virtio 1.2 GPIO device, device ID 41
+ */
 enum vgpio_protocol {
-	VGPIO_PROTOCOL_SEED,		/* the 2020 proposal, device ID 30 */
-	VGPIO_PROTOCOL_STANDARD,	/* virtio 1.2, device ID 41 */
+	VGPIO_PROTOCOL_SEED,
+	VGPIO_PROTOCOL_STANDARD,
 };
 
 /**

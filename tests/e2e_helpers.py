@@ -40,6 +40,7 @@ class Backend:
 
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+KERNEL_SRC = os.path.join(ROOT, "kernel")
 
 
 def build_gpio_probe(path, static=False):

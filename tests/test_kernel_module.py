@@ -12,7 +12,9 @@ import kbuild
 pytestmark = pytest.mark.system
 
 CHECKPATCH_FILES = ["gpio-virtio.c", "vgpio_core.c", "vgpio_core.h",
-                    "vgpio_proto.h", "os/linux/vgpio_os.h", "Kbuild"]
+                    "vgpio_core_priv.h", "vgpio_seed.c", "vgpio_std.c",
+                    "vgpio_proto.h", "vgpio_std_proto.h", "os/linux/vgpio_os.h",
+                    "Kbuild"]
 
 
 def test_module_builds_with_w1_and_sparse_without_diagnostics(module_build):
@@ -23,7 +25,8 @@ def test_module_builds_with_w1_and_sparse_without_diagnostics(module_build):
 
 def test_sparse_checked_every_source(module_build):
     checked = set(re.findall(r"CHECK\s+\S*/(\S+\.c)", module_build.log))
-    assert checked == {"gpio-virtio.c", "vgpio_core.c"}
+    assert checked == {"gpio-virtio.c", "vgpio_core.c", "vgpio_seed.c",
+                       "vgpio_std.c"}
 
 
 def test_sparse_catches_missing_endian_conversion(debian_headers, tmp_path):
@@ -45,7 +48,8 @@ def test_modinfo_shows_alias_license_description_version(module_build, debian_he
     for line in info.splitlines():
         key, _, value = line.partition(":")
         fields.setdefault(key.strip(), []).append(value.strip())
-    assert fields["alias"] == ["virtio:d0000001Ev*"]
+    # Device IDs 30 (seed) and 41 (standard).
+    assert sorted(fields["alias"]) == ["virtio:d0000001Ev*", "virtio:d00000029v*"]
     assert fields["license"] == ["GPL"]
     assert "virtio-gpio" in fields["description"][0]
     assert fields["version"] == ["0.1.0"]

@@ -36,10 +36,10 @@ def parse(text):
         if not lines:
             continue
         head = lines[0].strip()
-        hm = re.match(r"(struct\s+)?([\w]+)(\(\))?\s*-\s*(.*)", head)
+        hm = re.match(r"(struct\s+|enum\s+)?([\w]+)(\(\))?\s*-\s*(.*)", head)
         if not hm:
             continue
-        kind = "struct" if hm.group(1) else "function"
+        kind = (hm.group(1) or "function").strip()
         name, summary = hm.group(2), hm.group(4)
         params, rest, returns, current = [], [], [], None
         for line in lines[1:]:
@@ -76,13 +76,18 @@ class KernelDocHeader(Directive):
             text = f.read()
         out = []
         for kind, name, decl, summary, params, rest, returns in parse(text):
-            if kind == "struct":
-                out.append(".. c:struct:: %s" % name)
+            if kind in ("struct", "enum"):
+                out.append(".. c:%s:: %s" % (kind, name))
             else:
                 out.append(".. c:function:: %s" % decl.rstrip(";"))
             out += ["", "   " + _rst(summary), ""]
             out += ["   " + _rst(line) for line in rest]
             out.append("")
+            if kind == "enum":
+                for pname, desc in params:
+                    out += ["   .. c:enumerator:: %s" % pname, "",
+                            "      " + _rst(desc), ""]
+                continue
             field = "member" if kind == "struct" else "param"
             out += ["   :%s %s: %s" % (field, pname, _rst(desc))
                     for pname, desc in params]

@@ -5,8 +5,8 @@ are finite, a chain comes back to the driver only when the device marks it
 used, many used chains may arrive per interrupt, and a receive buffer the
 driver does not post again is gone. The device half runs here, when the
 driver sleeps in ``wait`` or when a test calls :meth:`SimTransport.run`.
-How requests and events travel differs per protocol; :class:`SeedWire` and
-:class:`StandardWire` each know one.
+How requests and events travel differs per protocol; ``SeedWire`` and
+``StandardWire`` each know one.
 """
 
 import collections

@@ -15,6 +15,7 @@ gpio_names_size}; request {le16 type, le16 gpio, le32 value}; response
 irq request {le16 gpio}, irq response {u8 status}.
 """
 
+import collections
 import dataclasses
 import enum
 import struct
@@ -106,6 +107,8 @@ class StandardDevice(DeviceModel):
         self.irq = irq
         self.config_fault = config_fault
         self.irq_out: List[IrqCompletion] = []
+        #: the most recent raw requests, for tests that check the encoding
+        self.received = collections.deque(maxlen=1024)
 
     # -- identity ----------------------------------------------------------
 
@@ -180,9 +183,10 @@ class StandardDevice(DeviceModel):
                token=None) -> Optional[Outgoing]:
         """Answer one requestq chain: the bytes for its device-writable part
         and the used length; None when the device keeps the chain (a
-        delayed reply comes back from :meth:`release_delayed` with
+        delayed reply comes back from ``release_delayed()`` with
         ``token``, the chain's identity)."""
         self.requests_seen += 1
+        self.received.append(bytes(request))
         if len(request) != REQUEST.size:
             return Outgoing(bytes([STATUS_ERR]), 1)
         msg_type, gpio, value = REQUEST.unpack(request)

@@ -450,7 +450,7 @@ class StandardQueues:
 
     def __init__(self, conn):
         self.conn = conn
-        #: request chains the device keeps (dropped or delayed replies)
+        #: request chains the device keeps for good (dropped replies)
         self.held: List = []
 
     def close(self):
@@ -470,16 +470,25 @@ class StandardQueues:
         conn, device = self.conn, self.conn.backend.device
         requestq = conn.vrings[self.REQUESTQ]
         answered = False
+        chains = []
         while True:
             chain = requestq.pop(conn.mem)
             if chain is None:
                 break
-            head, parts = chain
-            capacity = sum(length for _, length, w in parts if w)
-            reply = device.handle(_readable(conn.mem, parts), capacity)
+            chains.append(chain)
+        # A delayed reply goes out late: when the next requests come in.
+        replies = device.release_delayed() if chains else []
+        for chain in chains:
+            capacity = sum(length for _, length, w in chain[1] if w)
+            reply = device.handle(_readable(conn.mem, chain[1]), capacity,
+                                  chain)
             if reply is None:
-                self.held.append(chain)
+                if not device.delayed or device.delayed[-1].token is not chain:
+                    self.held.append(chain)  # dropped: kept for good
                 continue
+            replies.append(reply)
+        for reply in replies:
+            head, parts = reply.token
             self._scatter(parts, reply.payload)
             requestq.push(conn.mem, head, reply.used_len)
             answered = True
@@ -534,11 +543,15 @@ class Backend:
             pass
 
     def _listen(self, path):
-        if os.path.exists(path):
-            os.unlink(path)
+        # Bound and listening under a temporary name, then renamed: once
+        # the path exists, connecting to it works (no ECONNREFUSED race).
+        tmp = "%s.%d.tmp" % (path, os.getpid())
+        if os.path.exists(tmp):
+            os.unlink(tmp)
         server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        server.bind(path)
+        server.bind(tmp)
         server.listen(4)
+        os.replace(tmp, path)
         return server
 
     def set_input(self, line, level):

@@ -1,0 +1,61 @@
+"""Build the two guest drivers compared end to end: ours and Linux's.
+
+``ours`` is vgpio.ko from ``kernel/``; ``upstream`` is Linux's own
+drivers/gpio/gpio-virtio.c from Debian's linux-source-6.1, built out of
+tree (Debian's kernel has CONFIG_GPIO_VIRTIO unset). Both are built from
+a private copy, for Debian's headers or for the UML kernel, so a test or
+the benchmark never writes into the source tree.
+"""
+
+import os
+import shutil
+import subprocess
+
+#: driver name -> the module file it builds
+MODULES = {"ours": "vgpio.ko", "upstream": "gpio-virtio.ko"}
+
+
+class BuildError(RuntimeError):
+    """A module did not build; the message carries the build log."""
+
+
+def _make(kdir, src, arch=None, flags=()):
+    cmd = ["make", "-C", kdir, "M=" + os.path.abspath(src)]
+    if arch:
+        cmd.append("ARCH=" + arch)
+    proc = subprocess.run(cmd + list(flags) + ["modules"],
+                          capture_output=True, text=True)
+    if proc.returncode:
+        raise BuildError("building in %s failed:\n%s%s"
+                         % (src, proc.stdout, proc.stderr))
+
+
+def build(driver, kdir, workdir, kernel_src=None, linux_source=None,
+          arch=None):
+    """Build ``driver`` ("ours" or "upstream") against ``kdir``.
+
+    :param workdir: a directory for the private copy
+    :param kernel_src: this project's kernel/ directory (for "ours")
+    :param linux_source: the unpacked linux-source tree (for "upstream")
+    :param arch: "um" for the UML kernel, None for the host's
+    :returns: path of the .ko
+    """
+    src = os.path.join(workdir, driver)
+    if driver == "ours":
+        if not kernel_src:
+            raise ValueError("our driver needs kernel_src")
+        shutil.copytree(kernel_src, src, ignore=shutil.ignore_patterns(
+            "*.o", "*.ko", "*.mod*", ".*.cmd", "modules.order",
+            "Module.symvers"))
+    elif driver == "upstream":
+        if not linux_source:
+            raise ValueError("the upstream driver needs linux_source")
+        os.makedirs(src)
+        shutil.copy(os.path.join(linux_source, "drivers", "gpio",
+                                 "gpio-virtio.c"), src)
+        with open(os.path.join(src, "Kbuild"), "w") as f:
+            f.write("obj-m := gpio-virtio.o\n")
+    else:
+        raise ValueError("driver must be one of %s" % sorted(MODULES))
+    _make(kdir, src, arch)
+    return os.path.join(src, MODULES[driver])

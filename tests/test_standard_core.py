@@ -1,0 +1,311 @@
+"""The core speaking the standard protocol (virtio 1.2, device ID 41).
+
+What goes on the wire for each operation, config-space validation read
+field by field, the line-names fetch, response validation, and the eventq
+cycle (arming, INVALID returns, level triggers, a device without
+VIRTIO_GPIO_F_IRQ), all against the simulated rings.
+"""
+
+import errno
+import struct
+
+import pytest
+
+from virtio_gpio import ConfigFault, Edge, Fault, ProbeError, VirtioGpioError
+from virtio_gpio._binding import ffi, lib
+from virtio_gpio.device import Outgoing
+from virtio_gpio.standard_device import (REQUEST, Direction, IrqType, Msg,
+                                         StandardDevice)
+
+REQUESTQ, EVENTQ = lib.VGPIO_STD_VQ_REQUEST, lib.VGPIO_STD_VQ_EVENT
+
+
+@pytest.fixture
+def std(make_chip):
+    return make_chip(["a", "b", "", "d"], protocol="standard")
+
+
+def sent(chip, since=0):
+    """(type, gpio, value) of the requests the device got, oldest first."""
+    return [REQUEST.unpack(r) for r in list(chip.device.received)[since:]]
+
+
+def expect_errno(err, call, *args):
+    with pytest.raises(VirtioGpioError) as info:
+        call(*args)
+    assert info.value.errno == err
+
+
+# -- probe -------------------------------------------------------------------
+
+def test_config_is_read_field_by_field(std):
+    host = std.transport.host
+    # ngpio (2 bytes) and gpio_names_size (4 bytes): two reads, no wider.
+    assert host.cfg_reads == 2
+    assert host.cfg_widest_read == 4
+
+
+def test_names_come_from_get_line_names(std):
+    assert sent(std) == [(Msg.GET_LINE_NAMES, 0, 0)]
+    assert std.line_names == ["a", "b", None, "d"]
+    assert std.name == ""
+
+
+def test_device_without_names_is_not_asked(make_chip):
+    chip = make_chip(3, protocol="standard")
+    assert chip.device.requests_seen == 0
+    assert chip.line_names == [None] * 3
+
+
+@pytest.mark.parametrize("fault,err", [
+    (ConfigFault.ZERO_LINES, errno.EINVAL),
+    (ConfigFault.TOO_MANY_LINES, errno.EINVAL),
+    (ConfigFault.NAMES_BEYOND_SPACE, errno.EINVAL),
+])
+def test_invalid_config_is_refused(make_chip, fault, err):
+    with pytest.raises(ProbeError) as info:
+        make_chip(["a"], protocol="standard", config_fault=fault)
+    assert info.value.errno == err
+
+
+def test_config_space_shorter_than_its_fields_is_not_ours(no_leaks):
+    from virtio_gpio import Chip
+    from virtio_gpio.simtransport import SimTransport
+
+    class Short(StandardDevice):
+        def config_space(self):
+            return b"\x04\x00\x00"
+
+    transport = SimTransport(Short(4))
+    with pytest.raises(ProbeError) as info:
+        Chip(transport)
+    transport.close()
+    assert info.value.errno == errno.ENODEV
+
+
+@pytest.mark.parametrize("fault", [Fault.DROP, Fault.SHORT_LEN,
+                                   Fault.CORRUPT_TYPE])
+def test_names_refused_leave_lines_unnamed_but_usable(make_chip, fault):
+    from virtio_gpio import Chip
+    from virtio_gpio.simtransport import SimTransport
+
+    device = StandardDevice(["a", "b"])
+    device.inject(fault)
+    chip = Chip(SimTransport(device))
+    try:
+        assert chip.line_names == [None, None]
+        assert chip.transport.rejections[-1][1] == "line names unavailable"
+        chip.direction_output(1, 1)
+        assert chip.get_value(1) == 1
+    finally:
+        chip.close()
+
+
+def test_unknown_device_id_is_refused(no_leaks):
+    from virtio_gpio import Chip
+    from virtio_gpio.simtransport import SimTransport
+
+    device = StandardDevice(2)
+    device.device_id = 42
+    transport = SimTransport(device)
+    with pytest.raises(ProbeError) as info:
+        Chip(transport)
+    transport.close()
+    assert info.value.errno == errno.ENODEV
+
+
+# -- what each operation sends ------------------------------------------------
+
+def test_operations_on_the_wire(std):
+    n = len(std.device.received)
+    std.request(1)
+    std.direction_output(1, 1)
+    std.direction_input(1)
+    std.get_direction(1)
+    std.get_value(1)
+    std.set_value(1, 0)
+    std.free(1)
+    assert sent(std, n) == [
+        # request: the standard protocol has no message for it
+        (Msg.SET_VALUE, 1, 1), (Msg.SET_DIRECTION, 1, Direction.OUT),
+        (Msg.SET_DIRECTION, 1, Direction.IN),
+        (Msg.GET_DIRECTION, 1, 0),
+        (Msg.GET_VALUE, 1, 0),
+        (Msg.SET_VALUE, 1, 0),
+        (Msg.SET_DIRECTION, 1, Direction.NONE),
+    ]
+
+
+def test_request_chain_is_8_bytes_out_2_bytes_in(std):
+    std.transport.device_paused = True
+    with pytest.raises(VirtioGpioError):
+        std.get_value(0)
+    ring = std.transport.ring(REQUESTQ)
+    desc = lib.simvq_pop_avail(ring)
+    assert lib.simvq_out_len(ring, desc) == 8
+    assert lib.simvq_in_len(ring, desc) == 2
+
+
+def test_line_in_no_direction_reads_as_input(std):
+    std.device.lines[0].direction = Direction.NONE
+    from virtio_gpio import Direction as Dir
+    assert std.get_direction(0) is Dir.INPUT
+
+
+def test_err_status_gives_eio_and_is_no_protocol_error(std):
+    std.direction_output(3, 1)
+    std.device.handle = lambda r, w, token=None: Outgoing(b"\x01\x00", 2, token)
+    expect_errno(errno.EIO, std.get_value, 3)
+    assert std.stats["bad_type"] == 0
+    assert not std.transport.rejections
+
+
+def test_model_refusal_reaches_the_caller(std):
+    # SET_VALUE 1 then SET_DIRECTION OUT: a device refusing the direction
+    # (here: a value it does not know) fails direction_output.
+    std.device.lines[0].direction = Direction.IN
+    real = std.device.handle
+
+    def refuse_direction(request, writable, token=None):
+        if REQUEST.unpack(request)[0] == Msg.SET_DIRECTION:
+            return Outgoing(b"\x01\x00", 2, token)
+        return real(request, writable, token)
+
+    std.device.handle = refuse_direction
+    expect_errno(errno.EIO, std.direction_output, 0, 1)
+
+
+@pytest.mark.parametrize("value,ok", [(0, True), (2, True), (3, False),
+                                      (0xFF, False)])
+def test_get_direction_value_range(std, value, ok):
+    std.device.handle = lambda r, w, token=None: Outgoing(bytes([0, value]), 2, token)
+    if ok:
+        std.get_direction(0)
+    else:
+        expect_errno(errno.EINVAL, std.get_direction, 0)
+        assert std.stats["bad_value"] == 1
+
+
+def test_abandoned_slot_returns_late_and_is_freed(make_chip):
+    chip = make_chip(1, protocol="standard", ring_size=64)
+    chip.direction_output(0, 1)
+    # Each abandoned request keeps its slot until the device returns it;
+    # the pool has one slot per line plus the spares.
+    pool = 1 + lib.VGPIO_TX_SPARE
+    for _ in range(pool):
+        chip.device.inject(Fault.DELAY)
+        expect_errno(errno.ETIMEDOUT, chip.get_value, 0)
+    expect_errno(errno.ENOSPC, chip.get_value, 0)
+    chip.transport.release_delayed()
+    assert chip.stats["late_replies"] == pool
+    assert chip.stats["replies"] == 2  # direction_output: SET_VALUE, SET_DIRECTION
+    assert chip.get_value(0) == 1
+    assert chip.stats["replies"] == 3
+
+
+# -- eventq ---------------------------------------------------------------------
+
+def test_irq_buffer_is_posted_only_when_watched(std):
+    assert std.transport.ring_stats(EVENTQ)["avail"] == 0
+    std.direction_input(1)
+    std.watch(1, Edge.RISING)
+    assert (Msg.SET_IRQ_TYPE, 1, IrqType.EDGE_RISING) in sent(std)
+    ring = std.transport.ring(EVENTQ)
+    desc = lib.simvq_pop_avail(ring)
+    assert lib.simvq_out_len(ring, desc) == 2
+    assert lib.simvq_in_len(ring, desc) == 1
+    buf = ffi.new("unsigned char[2]")
+    lib.simvq_read(ring, desc, buf, 2)
+    assert struct.unpack("<H", bytes(buf)) == (1,)
+
+
+def test_unwatch_sets_none_and_buffer_comes_back_invalid(std):
+    std.direction_input(1)
+    std.watch(1)
+    std.poll()
+    assert 1 in std.device.held_irq_lines()
+    std.unwatch(1)
+    assert sent(std)[-1] == (Msg.SET_IRQ_TYPE, 1, IrqType.NONE)
+    std.poll()
+    assert std.device.held_irq_lines() == {}
+    assert std.stats["irq_invalid"] == 1
+    # Not handed back: the line is not watched.
+    assert std.transport.ring_stats(EVENTQ)["avail"] == 0
+
+
+def test_retrigger_type_is_sent_only_when_it_changes(std):
+    std.direction_input(2)
+    std.watch(2, Edge.BOTH)
+    n = len(std.device.received)
+    std.mask(2)
+    std.mask(2, False)
+    assert sent(std, n) == []
+
+
+def test_level_high_fires_while_high_and_masking_holds_it(std):
+    std.direction_input(3)
+    std.watch(3, Edge.LEVEL_HIGH)
+    std.poll()
+    std.mask(3)  # as handle_level_irq does around the handler
+    std.transport.set_input(3, 1)
+    assert std.read_events() == []
+    std.mask(3, False)
+    std.poll()
+    assert [e.line for e in std.read_events()] == [3]
+
+
+def test_events_carry_no_level(std):
+    std.direction_input(1)
+    std.watch(1, Edge.RISING)
+    std.poll()
+    std.transport.set_input(1, 1)
+    assert [(e.line, e.rising) for e in std.read_events()] == [(1, None)]
+
+
+def _return_irq(chip, line, status, used_len=1):
+    """Play a device returning the line's eventq buffer as it likes."""
+    ring = chip.transport.ring(EVENTQ)
+    desc = lib.simvq_pop_avail(ring)
+    assert desc >= 0
+    lib.simvq_write(ring, desc, bytes([status]), 1)
+    lib.simvq_push_used(ring, desc, used_len)
+    chip.transport.interrupt(EVENTQ)
+
+
+def test_invalid_return_rearms_once_not_forever(std):
+    std.direction_input(0)
+    std.watch(0)
+    _return_irq(std, 0, 0)          # INVALID: re-armed once
+    assert std.transport.ring_stats(EVENTQ)["avail"] == 1
+    _return_irq(std, 0, 0)          # again: left alone until the next sync
+    assert std.transport.ring_stats(EVENTQ)["avail"] == 0
+    assert std.stats["irq_invalid"] == 2
+    std.watch(0)
+    assert std.transport.ring_stats(EVENTQ)["avail"] == 1
+
+
+@pytest.mark.parametrize("status,used_len,counter", [
+    (0x7F, 1, "bad_type"), (1, 0, "bad_len"), (1, 9, "bad_len"),
+])
+def test_bad_irq_response_fires_nothing(std, status, used_len, counter):
+    std.direction_input(0)
+    std.watch(0)
+    _return_irq(std, 0, status, used_len)
+    assert std.read_events() == []
+    assert std.stats[counter] == 1
+    assert std.stats["irqs"] == 0
+
+
+def test_device_without_irq_feature(make_chip):
+    chip = make_chip(2, protocol="standard", irq=False)
+    assert lib.vgpio_core_num_vqs(chip._core) == 1
+    assert lib.vgpio_core_irq_types(chip._core) == 0
+    expect_errno(errno.EOPNOTSUPP, chip.watch, 0)
+
+
+def test_irq_types_offered(std):
+    assert lib.vgpio_core_irq_types(std._core) == (
+        lib.VGPIO_IRQ_EDGE_BOTH | lib.VGPIO_IRQ_LEVEL_BOTH)
+    assert ffi.string(lib.vgpio_core_vq_name(std._core, 0)) == b"requestq"
+    assert ffi.string(lib.vgpio_core_vq_name(std._core, 1)) == b"eventq"
+    assert lib.vgpio_core_vq_name(std._core, 2) == ffi.NULL
