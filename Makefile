@@ -65,17 +65,23 @@ test-asan:
 	HYPOTHESIS_PROFILE=sanitizer \
 		$(PYTHON) -m pytest -p no:cacheprovider -m "not system" tests
 
-## bench: Python/cffi round trip vs the same core driven from C
+## bench: Python/cffi round trip vs the same core driven from C, then our
+## module vs Linux's gpio-virtio in one UML guest (standard protocol)
 BENCH_C := $(BUILD)/bench_loopback
 bench: build $(BENCH_C)
 	$(PYTHON) -m virtio_gpio.bench --c-binary $(BENCH_C)
+	$(PYTHON) -m virtio_gpio.bench_guest --linux-source "$$(tools/linux-source)" \
+		--kernel-src kernel --probe-src tools/guest/gpio-probe.c \
+		--rounds $(BENCH_ROUNDS) --workdir $(BUILD)/bench-guest
+BENCH_ROUNDS ?= 8
 
 $(BENCH_C): python/csrc/bench_loopback.c python/csrc/simvq.c \
 		python/csrc/vgpio_uhost.c kernel/vgpio_core.c kernel/vgpio_seed.c \
 		kernel/vgpio_std.c kernel/os/posix/vgpio_os.c kernel/*.h \
 		python/csrc/*.h
 	mkdir -p $(BUILD)
-	gcc -O2 -std=gnu11 -Wall -Wextra -Werror -Ikernel -Ikernel/os/posix \
+	gcc -O2 -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter \
+		-Ikernel -Ikernel/os/posix \
 		-Ipython/csrc -o $@ $(filter %.c,$^) -lpthread
 
 clean:

@@ -300,9 +300,11 @@ static int vgpio_send(struct vgpio_core *core, unsigned int line,
 		ret = -EBUSY;
 		goto out;
 	}
-	ret = core->proto->prepare(core, l, &type, &value);
-	if (ret)
-		goto out;
+	if (core->proto->prepare) {
+		ret = core->proto->prepare(core, l, &type, &value);
+		if (ret)
+			goto out;
+	}
 	for (i = 0; i < core->ntx && core->tx_state[i].busy; i++)
 		;
 	if (i == core->ntx) {
@@ -352,7 +354,8 @@ static int vgpio_collect(struct vgpio_core *core, unsigned int line,
 	if (l->done) {
 		*result = l->result;
 	} else {
-		core->proto->abandon(core, l);
+		if (core->proto->abandon)
+			core->proto->abandon(core, l);
 		core->stats.timeouts++;
 		ret = wait_ret ? wait_ret : -EIO;
 	}
@@ -501,7 +504,7 @@ static int vgpio_irq_update(struct vgpio_core *core, unsigned int line,
 	if (set_enable)
 		l->irq_enabled = enable;
 	l->irq_masked = masked;
-	kick = core->proto->irq_arm(core, line);
+	kick = core->proto->irq_arm && core->proto->irq_arm(core, line);
 	vgpio_unlock(&core->lock, flags);
 	vgpio_kick(core, VGPIO_STD_VQ_EVENT, kick);
 	return 0;
@@ -524,6 +527,8 @@ int vgpio_irq_sync(struct vgpio_core *core, unsigned int line)
 
 	if (line >= core->ngpio)
 		return -EINVAL;
+	if (!core->proto->irq_sync)
+		return 0;
 	ret = vgpio_enter(core);
 	if (ret)
 		return ret;

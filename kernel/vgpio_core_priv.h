@@ -85,15 +85,15 @@ struct vgpio_core;
  *	protocol needs; @why on failure
  * @start: make the device usable (see vgpio_core_start())
  * @op: carry out one VGPIO_OP_* as one or more exchanges (vgpio_xfer())
- * @prepare: under the lock, just before a request takes a slot: may
- *	reclaim slots and replace the request's type and value (seed
- *	resynchronisation probes); 0 or -errno
- * @abandon: under the lock, the waiter gave up on the line's request
+ * @prepare: optional; under the lock, just before a request takes a
+ *	slot: may reclaim slots and replace the request's type and value
+ *	(seed resynchronisation probes); 0 or -errno
+ * @abandon: optional; under the lock, the waiter gave up on the request
  * @vq_done: drain used buffers of queue @vq
  * @irq_types: supported VGPIO_IRQ_* bits
- * @irq_arm: under the lock, hand the line's interrupt buffer to the
- *	device if it should have it; true when the queue needs a kick
- * @irq_sync: tell the device the line's interrupt configuration
+ * @irq_arm: optional; under the lock, hand the line's interrupt buffer
+ *	to the device if it should have it; true when the queue needs a kick
+ * @irq_sync: optional; tell the device the line's interrupt configuration
  */
 struct vgpio_proto {
 	const char *const *vq_names;

@@ -373,21 +373,12 @@ static void vgpio_seed_vq_done(struct vgpio_core *core, unsigned int vq)
 }
 
 /* ------------------------------------------------------------------ */
-/* Interrupts: edges derived from HOST_LEVEL, nothing to tell the device */
+/* Interrupts: edges derived from HOST_LEVEL; nothing to tell the device,
+ * so no irq_arm or irq_sync hook */
 
 static unsigned int vgpio_seed_irq_types(const struct vgpio_core *core)
 {
 	return VGPIO_IRQ_EDGE_BOTH;
-}
-
-static bool vgpio_seed_irq_arm(struct vgpio_core *core, unsigned int line)
-{
-	return false;
-}
-
-static int vgpio_seed_irq_sync(struct vgpio_core *core, unsigned int line)
-{
-	return 0;
 }
 
 const struct vgpio_proto vgpio_seed_proto = {
@@ -400,6 +391,4 @@ const struct vgpio_proto vgpio_seed_proto = {
 	.abandon	= vgpio_seed_abandon,
 	.vq_done	= vgpio_seed_vq_done,
 	.irq_types	= vgpio_seed_irq_types,
-	.irq_arm	= vgpio_seed_irq_arm,
-	.irq_sync	= vgpio_seed_irq_sync,
 };

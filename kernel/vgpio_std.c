@@ -7,8 +7,9 @@
  *
  * The response comes back in the request's own chain, so the chain's
  * token (its slot) says which request it answers: an abandoned request
- * simply leaves its slot with the device until it returns, and nothing
- * like the seed protocol's resynchronisation is needed.
+ * simply leaves its slot with the device until it returns (vgpio_collect()
+ * marks it orphaned), and nothing like the seed protocol's
+ * resynchronisation is needed: no prepare or abandon hook.
  */
 #include "vgpio_core_priv.h"
 
@@ -154,17 +155,6 @@ static int vgpio_std_op(struct vgpio_core *core, unsigned int line,
 	default:
 		return -EINVAL;
 	}
-}
-
-static int vgpio_std_prepare(struct vgpio_core *core, struct vgpio_line *l,
-			     unsigned int *type, u32 *value)
-{
-	return 0;
-}
-
-/* The slot stays with the device; vgpio_collect() marks it orphaned. */
-static void vgpio_std_abandon(struct vgpio_core *core, struct vgpio_line *l)
-{
 }
 
 /* ------------------------------------------------------------------ */
@@ -432,8 +422,6 @@ const struct vgpio_proto vgpio_std_proto = {
 	.read_config	= vgpio_std_read_config,
 	.start		= vgpio_std_start,
 	.op		= vgpio_std_op,
-	.prepare	= vgpio_std_prepare,
-	.abandon	= vgpio_std_abandon,
 	.vq_done	= vgpio_std_vq_done,
 	.irq_types	= vgpio_std_irq_types,
 	.irq_arm	= vgpio_std_irq_arm,

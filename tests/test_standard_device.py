@@ -142,3 +142,29 @@ def test_faults_shape_the_response(dev):
 def test_irq_not_offered_means_irq_type_refused():
     dev = StandardDevice(2, irq=False)
     assert dev.handle(req(Msg.SET_IRQ_TYPE, 0, IrqType.EDGE_BOTH), 2).payload[0] == STATUS_ERR
+
+
+def test_loopback_output_drives_its_input_and_fires_the_edge():
+    device = StandardDevice(4, loopback={0: 1})
+    device.handle(req(Msg.SET_IRQ_TYPE, 1, IrqType.EDGE_RISING), 2)
+    device.queue_irq(struct.pack("<H", 1), "tok")
+    device.handle(req(Msg.SET_DIRECTION, 0, Direction.OUT), 2)
+    assert device.take_irq_completions() == []        # drives 0: no edge
+    device.handle(req(Msg.SET_VALUE, 0, 1), 2)
+    assert device.lines[1].value == 1
+    (done,) = device.take_irq_completions()
+    assert (done.token, done.line, done.payload) == ("tok", 1, bytes([IRQ_STATUS_VALID]))
+
+
+def test_loopback_never_drives_an_output():
+    device = StandardDevice(4, loopback={0: 1})
+    device.handle(req(Msg.SET_DIRECTION, 1, Direction.OUT), 2)
+    device.handle(req(Msg.SET_DIRECTION, 0, Direction.OUT), 2)
+    device.handle(req(Msg.SET_VALUE, 0, 1), 2)
+    assert device.lines[1].value == 0
+
+
+@pytest.mark.parametrize("loopback", [{0: 0}, {0: 4}, {-1: 1}])
+def test_bad_loopback_is_refused(loopback):
+    with pytest.raises(ValueError):
+        StandardDevice(4, loopback=loopback)

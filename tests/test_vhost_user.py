@@ -11,6 +11,7 @@ import os
 import socket
 import struct
 import threading
+import time
 
 import pytest
 
@@ -331,3 +332,32 @@ def test_standard_eventq_edge_and_invalidate(standard):
     std_request(front, Msg.SET_IRQ_TYPE, 1, IrqType.NONE)
     assert wait_used(front, 1, 1) == [(head, 1)]
     assert front.mem[status] == 0                     # INVALID
+
+
+def test_standard_delayed_reply_released_with_the_next_request(standard):
+    # A DELAYed standard reply keeps its chain until the next requests
+    # arrive; then both chains come back, the late one first.
+    from virtio_gpio.standard_device import Msg
+    front, backend, device = standard
+    device.lines[0].value = 1
+    device.inject(Fault.DELAY)
+    late, late_in = front.post_chain(0, struct.pack("<HHI", Msg.GET_VALUE, 0, 0), 2)
+    front.notify(0)
+    time.sleep(0.2)
+    assert front.used(0) == []
+    head, in_addr = front.post_chain(0, struct.pack("<HHI", Msg.GET_VALUE, 0, 0), 2)
+    front.notify(0)
+    assert wait_used(front, 0, 2) == [(late, 2), (head, 2)]
+    assert bytes(front.mem[late_in:late_in + 2]) == b"\0\x01"
+
+
+def test_standard_noop_handler_answers_without_the_model(standard):
+    from virtio_gpio.standard_device import Msg
+    front, backend, device = standard
+    device.lines[1].value = 1
+    assert vu.send_control(backend.control_path, {"cmd": "noop"}) == {"ok": True}
+    seen = device.requests_seen
+    assert std_request(front, Msg.GET_VALUE, 1) == b"\0\0"   # not the model's 1
+    assert device.requests_seen == seen
+    vu.send_control(backend.control_path, {"cmd": "noop", "on": False})
+    assert std_request(front, Msg.GET_VALUE, 1) == b"\0\x01"

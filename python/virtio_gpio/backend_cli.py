@@ -8,7 +8,7 @@ QEMU's vhost-user-gpio-pci). The device is the same model the unit tests
 drive; ``--control`` opens a second socket taking
 one JSON command per connection ({"cmd": "set_input", "line": 2,
 "level": 1}, {"cmd": "state"}, {"cmd": "inject", "fault": "drop"},
-{"cmd": "stop"}).
+{"cmd": "noop", "on": true}, {"cmd": "stop"}).
 """
 
 import argparse
@@ -55,6 +55,8 @@ def parse_args(argv):
                              "vhost-user-gpio-pci)")
     parser.add_argument("--no-irq", action="store_true",
                         help="standard protocol: do not offer VIRTIO_GPIO_F_IRQ")
+    parser.add_argument("--loopback", action="append", default=[], metavar="OUT:IN",
+                        help="standard protocol: output line OUT drives input line IN")
     parser.add_argument("--name", default="virtio-gpio-sim",
                         help="device name (seed protocol only)")
     parser.add_argument("--script", help="file of 'SECONDS LINE LEVEL' input changes")
@@ -79,8 +81,16 @@ def main(argv=None):
     if args.protocol == "standard":
         if args.config_fault:
             raise SystemExit("--config-fault applies to the seed protocol only")
-        device = StandardDevice(lines, irq=not args.no_irq)
+        try:
+            loopback = dict(tuple(int(n) for n in spec.split(":"))
+                            for spec in args.loopback)
+            device = StandardDevice(lines, irq=not args.no_irq,
+                                    loopback=loopback)
+        except ValueError as exc:
+            raise SystemExit("bad --loopback: %s" % exc) from None
     else:
+        if args.loopback:
+            raise SystemExit("--loopback applies to the standard protocol only")
         device = SeedDevice(lines, name=args.name,
                             config_fault=ConfigFault(args.config_fault)
                             if args.config_fault else None)

@@ -96,16 +96,24 @@ class StandardDevice(DeviceModel):
     :param lines: number of lines, or a sequence of line names
     :param irq: offer VIRTIO_GPIO_F_IRQ (and the eventq)
     :param config_fault: make the config space invalid in this way
+    :param loopback: {output line: input line} wired together, so a guest
+        can raise its own edges (the benchmark times them this way)
     """
 
     line_class = StdLine
     device_id = DEVICE_ID
 
     def __init__(self, lines=8, irq=True,
-                 config_fault: Optional[ConfigFault] = None):
+                 config_fault: Optional[ConfigFault] = None,
+                 loopback: Optional[Dict[int, int]] = None):
         super().__init__(lines)
         self.irq = irq
         self.config_fault = config_fault
+        self.loopback = dict(loopback or {})
+        for out, into in self.loopback.items():
+            if out == into or not (0 <= out < len(self.lines) and
+                                   0 <= into < len(self.lines)):
+                raise ValueError("bad loopback %d -> %d" % (out, into))
         self.irq_out: List[IrqCompletion] = []
         #: the most recent raw requests, for tests that check the encoding
         self.received = collections.deque(maxlen=1024)
@@ -156,6 +164,7 @@ class StandardDevice(DeviceModel):
             line.direction = Direction(value)
             if line.direction == Direction.OUT:
                 line.value = line.out_value
+                self._loop(gpio)
             return STATUS_OK, 0
         if msg_type == Msg.GET_VALUE:
             return STATUS_OK, line.value
@@ -167,6 +176,7 @@ class StandardDevice(DeviceModel):
             line.out_value = value
             if line.direction == Direction.OUT:
                 line.value = value
+                self._loop(gpio)
             return STATUS_OK, 0
         if msg_type == Msg.SET_IRQ_TYPE:
             if not self.irq or value not in tuple(IrqType):
@@ -245,6 +255,12 @@ class StandardDevice(DeviceModel):
         if (line.irq_type == IrqType.LEVEL_HIGH and line.value == 1 or
                 line.irq_type == IrqType.LEVEL_LOW and line.value == 0):
             self._complete(gpio, IRQ_STATUS_VALID)
+
+    def _loop(self, gpio):
+        """An output drives the input wired to it, if that one is an input."""
+        into = self.loopback.get(gpio)
+        if into is not None and self.lines[into].direction != Direction.OUT:
+            self.set_input(into, self.lines[gpio].value)
 
     def set_input(self, gpio, level):
         """Drive an input line; completes its irq buffer when triggered."""

@@ -24,7 +24,7 @@ import time
 from typing import Dict, List, Optional
 
 from . import protocol
-from .device import Fault
+from .device import Fault, Outgoing
 from .standard_device import StandardDevice
 
 log = logging.getLogger("vgpio.vhost_user")
@@ -479,6 +479,10 @@ class StandardQueues:
         # A delayed reply goes out late: when the next requests come in.
         replies = device.release_delayed() if chains else []
         for chain in chains:
+            if conn.backend.noop:
+                # The floor: answer at once, no model, "OK, value 0".
+                replies.append(Outgoing(bytes(2), 2, chain))
+                continue
             capacity = sum(length for _, length, w in chain[1] if w)
             reply = device.handle(_readable(conn.mem, chain[1]), capacity,
                                   chain)
@@ -531,6 +535,8 @@ class Backend:
         self.toggles: Dict[int, float] = {}
         self.script: List = []
         self.connections = 0
+        #: standard protocol: answer requests without the model (bench floor)
+        self.noop = False
 
     def watch_kick(self, fd, conn, vring):
         os.set_blocking(fd, False)
@@ -586,6 +592,9 @@ class Backend:
             return {"ok": True}
         if cmd == "stop":
             self.running = False
+            return {"ok": True}
+        if cmd == "noop":
+            self.noop = bool(command.get("on", True))
             return {"ok": True}
         return {"error": "unknown command %r" % cmd}
 

@@ -1,0 +1,248 @@
+"""``make bench``, guest part: our module against Linux's gpio-virtio.
+
+One UML guest, one vhost-user backend (standard protocol, device ID 41,
+interrupts negotiated), one host. The guest loads our vgpio.ko and Linux's
+gpio-virtio.ko in turn (the order alternates per round, so drift hits both
+alike) and times, from a program using the GPIO character device directly
+(tools/guest/gpio-probe.c): get, set and direction_output round trips, and
+the edge latency of a line the device loops back (drive line 0, wake on
+the edge of line 1). Then the backend switches to a no-op handler that
+answers every request at once without the device model: that get round
+trip is the floor, what the guest, UML and the vhost-user path cost
+before any driver or device logic.
+
+UML rather than QEMU: QEMU 7.2's vhost-user-gpio never offers
+VIRTIO_GPIO_F_IRQ, so edges could not be timed there. Only ratios mean
+something; absolute figures depend on the machine.
+"""
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+from . import drivers, uml
+from .console import ConsoleGuest
+from .vhost_user import send_control
+
+OPS = ("get", "set", "dirout", "loop")
+LABELS = {"get": "get", "set": "set", "dirout": "direction_output",
+          "loop": "edge (loop-back)"}
+MODULE_NAMES = {"ours": "vgpio", "upstream": "gpio_virtio"}
+
+INIT = """#!/bin/sh
+export PATH=/usr/sbin:/usr/bin:/sbin:/bin
+D=%(dir)s
+P="$D/gpio-probe"
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+measure() {
+	insmod "$D/$1.ko" || { echo "BENCH-FAIL insmod $1"; return; }
+	C=$(ls /dev/gpiochip* | tail -n 1)
+	echo "BENCH $1 get $($P $C get 2 %(ops)d)"
+	echo "BENCH $1 set $($P $C set 3 %(ops)d)"
+	echo "BENCH $1 dirout $($P $C dirout 3 %(ops)d)"
+	echo "BENCH $1 loop $($P $C loop 0 %(edges)d)"
+	rmmod "$2"
+}
+floor() {
+	insmod "$D/$1.ko" || { echo "BENCH-FAIL insmod $1"; return; }
+	C=$(ls /dev/gpiochip* | tail -n 1)
+	echo "FLOOR $1 get $($P $C get 2 %(ops)d)"
+	rmmod "$2"
+}
+for round in %(rounds)s; do
+	if [ $((round %% 2)) = 1 ]; then
+		measure ours vgpio; measure upstream gpio_virtio
+	else
+		measure upstream gpio_virtio; measure ours vgpio
+	fi
+done
+echo "FLOOR-READY"
+while [ ! -e "$D/noop-on" ]; do sleep 0.1; done
+for round in %(rounds)s; do
+	floor ours vgpio; floor upstream gpio_virtio
+done
+echo "BENCH-DMESG-BEGIN"
+dmesg --color=never | grep -E "vgpio|gpio.virtio|BUG|WARNING" || true
+echo "BENCH-DONE"
+/bin/busybox poweroff -f
+"""
+
+
+def _parse(line):
+    """'BENCH drv op median p99 ops [lost]' -> (drv, op, (median, p99, ops, lost))."""
+    fields = line.split()
+    if len(fields) not in (6, 7):
+        raise RuntimeError("guest measurement failed: %r" % line)
+    values = [float(x) for x in fields[3:]] + [0.0]
+    return fields[1], fields[2], tuple(values[:4])
+
+
+def run_guest(args, work):
+    """Boot the guest, collect every measurement line; returns the lines."""
+    kernel = uml.build_kernel(args.linux_source)
+    for driver in ("ours", "upstream"):
+        ko = drivers.build(driver, kernel, work, kernel_src=args.kernel_src,
+                           linux_source=args.linux_source, arch="um")
+        os.replace(ko, os.path.join(work, driver + ".ko"))
+    subprocess.run(["gcc", "-O2", "-Wall", "-Werror", "-o",
+                    os.path.join(work, "gpio-probe"), args.probe_src],
+                   check=True)
+    init = os.path.join(work, "init.sh")
+    with open(init, "w") as f:
+        f.write(INIT % {"dir": work, "ops": args.ops, "edges": args.edges,
+                        "rounds": " ".join(str(r) for r in range(1, args.rounds + 1))})
+    os.chmod(init, 0o755)
+
+    sock, ctl = os.path.join(work, "gpio.sock"), os.path.join(work, "gpio.ctl")
+    log = open(os.path.join(work, "backend.log"), "w")
+    backend = subprocess.Popen(
+        [sys.executable, "-m", "virtio_gpio.backend_cli", "--socket", sock,
+         "--control", ctl, "--protocol", "standard", "--lines", "8",
+         "--loopback", "0:1", "--once"], stdout=log, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 20
+        while not (os.path.exists(sock) and os.path.exists(ctl)):
+            if backend.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError("backend did not start (see backend.log)")
+            time.sleep(0.05)
+        guest = ConsoleGuest(
+            [os.path.join(kernel, "linux"), "mem=256M", "rootfstype=hostfs",
+             "rootflags=/", "rw", "init=" + init, "con=null",
+             "con0=null,fd:1", "ssl=null", "virtio_uml.device=%s:41" % sock],
+            log_path=os.path.join(work, "guest.log"))
+        try:
+            guest.expect("FLOOR-READY", timeout=args.timeout)
+            send_control(ctl, {"cmd": "noop", "on": True})
+            open(os.path.join(work, "noop-on"), "w").close()
+            guest.expect("BENCH-DONE", timeout=args.timeout)
+            guest.wait(60)
+        finally:
+            guest.kill()
+    finally:
+        if backend.poll() is None:
+            backend.kill()
+        backend.wait()
+        log.close()
+    bad = [l for l in guest.lines if l.startswith("BENCH-FAIL") or
+           any(w in l for w in ("BUG", "WARNING", "Oops"))]
+    if bad:
+        raise RuntimeError("guest reported problems: %s" % bad)
+    return guest.lines
+
+
+def summarise(lines, rounds):
+    """{op: {driver: [(median, p99, ops), ...]}} and the floors."""
+    table = {op: {"ours": [], "upstream": []} for op in OPS}
+    floor = {}
+    for line in lines:
+        if line.startswith("BENCH ") and len(line.split()) >= 3:
+            driver, op, values = _parse(line)
+            table[op][driver].append(values)
+        elif line.startswith("FLOOR "):
+            driver, _, values = _parse(line)
+            floor.setdefault(driver, []).append(values)
+    for op in OPS:
+        for driver in ("ours", "upstream"):
+            if len(table[op][driver]) != rounds:
+                raise RuntimeError("%s/%s: %d of %d rounds measured"
+                                   % (driver, op, len(table[op][driver]), rounds))
+    return table, floor
+
+
+def _paired(ours, upstream, index):
+    """Per-round ours/upstream ratios of one figure: (median, low, high).
+
+    Rounds pair up (same boot, back to back), so slow phases of the host
+    hit both drivers of a round alike; the spread of the paired ratios
+    is the noise the verdict must beat.
+    """
+    ratios = sorted(o[index] / u[index] for o, u in zip(ours, upstream))
+    return statistics.median(ratios), ratios[0], ratios[-1]
+
+
+def _verdict(low, high, faster_below_one):
+    if low <= 1.0 <= high:
+        return "within noise"
+    ours_faster = (high < 1.0) == faster_below_one
+    return "ours faster" if ours_faster else "ours slower"
+
+
+def report(table, floor, args, out=sys.stdout):
+    p = lambda *a: print(*a, file=out)  # noqa: E731
+    p("Standard protocol (ID 41), one UML guest, one backend, one host;")
+    p("%d rounds x %d ops (%d edges), driver order alternating per round."
+      % (args.rounds, args.ops, args.edges))
+    p("Ratios are ours/upstream per round (median [lowest..highest] of the"
+      " %d rounds):" % args.rounds)
+    p("latency ratio < 1 and ops/s ratio > 1 mean ours is faster; a range"
+      " that spans 1.0 is no measurable difference.")
+    p("")
+    p("%-17s %9s %9s  %-24s %-24s %-24s" % (
+        "operation", "ours med", "upstr med", "median latency ratio",
+        "p99 latency ratio", "ops/s ratio"))
+    for op in OPS:
+        ours, up = table[op]["ours"], table[op]["upstream"]
+        med = _paired(ours, up, 0)
+        p99 = _paired(ours, up, 1)
+        ops = _paired(ours, up, 2)
+        p("%-17s %7.0fus %7.0fus  %5.3f [%5.3f..%5.3f]    %5.3f [%5.3f..%5.3f]    "
+          "%5.3f [%5.3f..%5.3f]  %s" % (
+              LABELS[op], statistics.median(v[0] for v in ours),
+              statistics.median(v[0] for v in up), *med, *p99, *ops,
+              _verdict(med[1], med[2], True)))
+    lost = {d: int(sum(v[3] for v in table["loop"][d])) for d in ("ours", "upstream")}
+    p("edges lost (device had no eventq buffer yet; retried, not timed): "
+      "ours %d, upstream %d of %d each" % (lost["ours"], lost["upstream"],
+                                           args.rounds * args.edges))
+    p("")
+    if sorted(floor) != ["ours", "upstream"]:
+        raise RuntimeError("floor not measured for both drivers")
+    for driver in ("ours", "upstream"):
+        p("floor, no-op backend handler, get via %-8s: median %5.0f us, "
+          "p99 %5.0f us (medians of %d rounds)" % (
+              driver, statistics.median(v[0] for v in floor[driver]),
+              statistics.median(v[1] for v in floor[driver]),
+              len(floor[driver])))
+    med = _paired(floor["ours"], floor["upstream"], 0)
+    p("floor ratio ours/upstream: %5.3f [%5.3f..%5.3f]  %s"
+      % (*med, _verdict(med[1], med[2], True)))
+    o_get = statistics.median(v[0] for v in table["get"]["ours"])
+    p("floor / ours' get median: %.2f (what driver and device model add"
+      " to the bare round trip)" % (
+          statistics.median(v[0] for v in floor["ours"]) / o_get))
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--linux-source", required=True)
+    parser.add_argument("--kernel-src", required=True, help="this project's kernel/")
+    parser.add_argument("--probe-src", required=True, help="tools/guest/gpio-probe.c")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--ops", type=int, default=1000)
+    parser.add_argument("--edges", type=int, default=500)
+    parser.add_argument("--timeout", type=int, default=900)
+    parser.add_argument("--workdir", help="keep the build and logs here")
+    args = parser.parse_args(argv)
+    if args.workdir:
+        work = os.path.abspath(args.workdir)
+        if os.path.isdir(work):
+            shutil.rmtree(work)
+        os.makedirs(work)
+    else:
+        work = tempfile.mkdtemp(prefix="vgpio-bench-")
+    lines = run_guest(args, work)
+    table, floor = summarise(lines, args.rounds)
+    report(table, floor, args)
+    print("\n(logs in %s)" % work)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
