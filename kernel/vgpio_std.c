@@ -153,7 +153,8 @@ static int vgpio_std_op(struct vgpio_core *core, unsigned int line,
 			*res = value;
 		return ret;
 	default:
-		return -EINVAL;
+		/* vgpio_request() checked the range: an op this protocol lacks. */
+		return -EOPNOTSUPP;
 	}
 }
 
