@@ -122,6 +122,20 @@ void vgpio_cfg_bytes(struct vgpio_core *core, unsigned int off, char *buf,
 		core->ops->cfg_get(core->ctx, off + i, &buf[i], 1);
 }
 
+/* The line count both protocols declare in their config space. */
+int vgpio_check_ngpio(u16 ngpio, const char **why)
+{
+	if (!ngpio) {
+		*why = "device declares no lines";
+		return -EINVAL;
+	}
+	if (ngpio > VGPIO_MAX_LINES) {
+		*why = "device declares more lines than supported";
+		return -EINVAL;
+	}
+	return 0;
+}
+
 /*
  * Split the names block into ngpio names. The block is NUL-terminated by
  * its owner one byte past its end, so a missing final NUL is harmless;

@@ -182,6 +182,7 @@ void vgpio_complete(struct vgpio_core *core, unsigned int line, s32 result,
 		    struct vgpio_rx_action *act);
 int vgpio_xfer(struct vgpio_core *core, unsigned int line,
 	       const struct vgpio_xfer *x, s32 *res);
+int vgpio_check_ngpio(u16 ngpio, const char **why);
 void vgpio_parse_names(struct vgpio_core *core, u32 size);
 void vgpio_kick(struct vgpio_core *core, unsigned int vq, bool kick);
 

@@ -47,6 +47,7 @@ static int vgpio_seed_read_config(struct vgpio_core *core,
 	u32 names_size;
 	u8 version;
 	u16 ngpio;
+	int ret;
 
 	if (info->cfg_size && info->cfg_size < VGPIO_CFG_LINE_NAMES) {
 		*why = "config space smaller than its fixed part";
@@ -61,14 +62,9 @@ static int vgpio_seed_read_config(struct vgpio_core *core,
 		return -ENODEV;
 	}
 	ngpio = vgpio_cfg_le16(core, VGPIO_CFG_NGPIO);
-	if (!ngpio) {
-		*why = "device declares no lines";
-		return -EINVAL;
-	}
-	if (ngpio > VGPIO_MAX_LINES) {
-		*why = "device declares more lines than supported";
-		return -EINVAL;
-	}
+	ret = vgpio_check_ngpio(ngpio, why);
+	if (ret)
+		return ret;
 	names_size = vgpio_cfg_le32(core, VGPIO_CFG_NAMES_SIZE);
 	if (names_size > limit - VGPIO_CFG_LINE_NAMES) {
 		*why = "line-names block extends beyond the config space";

@@ -28,20 +28,16 @@ static int vgpio_std_read_config(struct vgpio_core *core,
 {
 	u32 names_size;
 	u16 ngpio;
+	int ret;
 
 	if (info->cfg_size && info->cfg_size < VGPIO_STD_CFG_SIZE) {
 		*why = "config space smaller than 8 bytes";
 		return -ENODEV;
 	}
 	ngpio = vgpio_cfg_le16(core, VGPIO_STD_CFG_NGPIO);
-	if (!ngpio) {
-		*why = "device declares no lines";
-		return -EINVAL;
-	}
-	if (ngpio > VGPIO_MAX_LINES) {
-		*why = "device declares more lines than supported";
-		return -EINVAL;
-	}
+	ret = vgpio_check_ngpio(ngpio, why);
+	if (ret)
+		return ret;
 	names_size = vgpio_cfg_le32(core, VGPIO_STD_CFG_NAMES_SIZE);
 	if (names_size > VGPIO_STD_NAMES_MAX) {
 		*why = "line-names block larger than supported";

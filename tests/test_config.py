@@ -114,14 +114,15 @@ def test_probe_should_accept_max_lines(make_chip):
     assert chip.get_value(protocol.MAX_LINES - 1) == 1
 
 
-def test_v3_allocation_failures_fail_probe_without_leaks(no_leaks):
+@pytest.mark.parametrize("proto", ["seed", "standard"])
+def test_v3_allocation_failures_fail_probe_without_leaks(proto, no_leaks):
     # v3 left allocations unchecked; here every one of them may fail.
     baseline = lib.vgpio_os_live_allocs
     failures = 0
     for n in range(32):
         lib.vgpio_os_fail_after = n
         try:
-            chip = Chip.simulated(["a", "b"])
+            chip = Chip.simulated(["a", "b"], protocol=proto)
         except ProbeError as exc:
             assert exc.errno == errno.ENOMEM
             failures += 1
@@ -134,4 +135,6 @@ def test_v3_allocation_failures_fail_probe_without_leaks(no_leaks):
         break
     else:
         pytest.fail("probe never succeeded")
-    assert failures >= 5  # core, lines, names, name block, rx, tx, flags
+    # core, lines, names, tx slots and state, plus rx and the name block
+    # (seed) or the names response and the eventq buffers (standard)
+    assert failures >= 6
