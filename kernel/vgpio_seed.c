@@ -369,8 +369,9 @@ static void vgpio_seed_vq_done(struct vgpio_core *core, unsigned int vq)
 }
 
 /* ------------------------------------------------------------------ */
-/* Interrupts: edges derived from HOST_LEVEL; nothing to tell the device,
- * so no irq_arm or irq_sync hook */
+/* Interrupts: edges derived from HOST_LEVEL                            */
+
+/* Nothing to tell the device, hence no irq_arm or irq_sync hook. */
 
 static unsigned int vgpio_seed_irq_types(const struct vgpio_core *core)
 {
