@@ -361,3 +361,20 @@ def test_standard_noop_handler_answers_without_the_model(standard):
     assert device.requests_seen == seen
     vu.send_control(backend.control_path, {"cmd": "noop", "on": False})
     assert std_request(front, Msg.GET_VALUE, 1) == b"\0\x01"
+
+
+def test_standard_stopped_eventq_forgets_held_irq_buffers(standard):
+    # A reset driver's eventq chains are gone: the next driver's buffer for
+    # the same line must be held, not refused as a second one.
+    from virtio_gpio.standard_device import IrqType, Msg
+    front, backend, device = standard
+    std_request(front, Msg.SET_IRQ_TYPE, 1, IrqType.EDGE_BOTH)
+    front.post_chain(1, struct.pack("<H", 1), 1)
+    front.notify(1)
+    deadline = time.monotonic() + 5
+    while 1 not in device.held_irq_lines():
+        assert time.monotonic() < deadline
+        time.sleep(0.001)
+    front.send(vu.Request.GET_VRING_BASE, struct.pack("<II", 1, 0))
+    front.recv()
+    assert device.held_irq_lines() == {}

@@ -322,6 +322,9 @@ class Connection:
         vring = self._vring(payload)
         vring.ready = False
         vring.close_fds()
+        # The front end stops a ring when the driver resets the device:
+        # chains it held belong to a driver that is gone.
+        self.queues.ring_stopped(vring.index)
         return struct.pack("<II", vring.index, vring.last_avail)
 
     def on_set_vring_addr(self, payload, fds):
@@ -402,6 +405,10 @@ class SeedQueues:
     def close(self):
         self.pending = []
 
+    def ring_stopped(self, index):
+        if index == protocol.VQ_RX:
+            self.pending = []
+
     def process(self):
         """Answer every queued request and deliver what is pending."""
         conn = self.conn
@@ -457,6 +464,14 @@ class StandardQueues:
         # Chains of a departed front end can never be returned.
         self.conn.backend.device.forget_irq_buffers()
         self.held = []
+
+    def ring_stopped(self, index):
+        device = self.conn.backend.device
+        if index == self.EVENTQ:
+            device.forget_irq_buffers()
+        elif index == self.REQUESTQ:
+            self.held = []
+            device.delayed = []
 
     def _scatter(self, parts, payload):
         done = 0
