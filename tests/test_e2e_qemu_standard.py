@@ -30,6 +30,17 @@ gpio-probe /dev/gpiochip0 info - -
 gpio-probe /dev/gpiochip0 rw 1 50
 echo "STD-LAT-GET $(gpio-probe /dev/gpiochip0 get 0 200)"
 gpio-probe /dev/gpiochip0 edges 2 1; echo "STD-EDGES rc=$?"
+for l in 0 1 3; do gpio-probe /dev/gpiochip0 rw $l 100 & done
+wait
+rmmod %(module)s; echo "RMMOD rc=$?"
+i=0
+while [ $i -lt 10 ]; do
+	insmod /lib/driver.ko || break
+	[ -e /dev/gpiochip0 ] || break
+	rmmod %(module)s || break
+	i=$((i + 1))
+done
+echo "CYCLES $i"
 echo "STD-DMESG-BEGIN"
 dmesg
 echo "STD-DMESG-END"
@@ -51,8 +62,9 @@ def run(request, linux_source, debian_headers, tmp_path_factory, timings):
     files["/lib/driver.ko"] = module
     files["/bin/gpio-probe"] = probe
     initrd = str(work / "initrd.gz")
-    qemu.build_initramfs(initrd, INIT % {"insmods": "\n".join(
-        "insmod /lib/%s.ko" % name for name, _ in deps)}, files)
+    qemu.build_initramfs(initrd, INIT % {
+        "insmods": "\n".join("insmod /lib/%s.ko" % name for name, _ in deps),
+        "module": drivers.MODULE_NAMES[driver]}, files)
     backend = Backend(str(work), "std", "--protocol", "standard",
                       "--names", ",".join(NAMES), "--once")
     sock = backend.sock
@@ -86,6 +98,14 @@ def test_values_round_trip(run):
     assert "RW-OK line=1 n=50" in run["lines"]
     lat = next(l for l in run["lines"] if l.startswith("STD-LAT-GET "))
     assert float(lat.split()[1]) > 0
+
+
+def test_parallel_requests_and_load_cycles(run):
+    ok = sorted(l for l in run["lines"] if l.startswith("RW-OK") and
+                l.endswith("n=100"))
+    assert ok == ["RW-OK line=%d n=100" % l for l in (0, 1, 3)]
+    assert "RMMOD rc=0" in run["lines"]
+    assert "CYCLES 10" in run["lines"]
 
 
 def test_qemu_7_2_withholds_the_irq_feature(run):

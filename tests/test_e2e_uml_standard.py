@@ -7,6 +7,7 @@ edges) is exercised here, with our module and with Linux's gpio-virtio.
 """
 
 import os
+import re
 import shutil
 
 import pytest
@@ -21,18 +22,32 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 NAMES = ["u0", "u1", "u2", "u3"]
 
 
+#: module parameters: a short timeout for ours, so the dropped reply is quick
+PARAMS = {"ours": "timeout_ms=500", "upstream": ""}
+#: fault -> the line it is tried on. Linux 6.1's gpio-virtio waits for a
+#: reply with wait_for_completion(), no timeout: a dropped reply leaves the
+#: caller in D state for good, so "drop" is tried on our module only.
+FAULTS = {"drop": 0, "short_len": 1, "corrupt_type": 0, "corrupt_value": 3}
+UPSTREAM_FAULTS = ("short_len", "corrupt_type", "corrupt_value")
+
+
 @pytest.fixture(scope="module", params=["ours", "upstream"])
 def run(request, uml_kernel, linux_source, tmp_path_factory):
-    work = str(tmp_path_factory.mktemp("umlstd-" + request.param))
-    shutil.copy(drivers.build(request.param, uml_kernel, work,
+    driver = request.param
+    work = str(tmp_path_factory.mktemp("umlstd-" + driver))
+    shutil.copy(drivers.build(driver, uml_kernel, work,
                               kernel_src=KERNEL_SRC,
                               linux_source=linux_source, arch="um"),
                 os.path.join(work, "driver.ko"))
     build_gpio_probe(os.path.join(work, "gpio-probe"))
+    module, params = drivers.MODULE_NAMES[driver], PARAMS[driver]
+    faults = [f for f in FAULTS if driver == "ours" or f in UPSTREAM_FAULTS]
     with open(os.path.join(ROOT, "tests", "guest", "std-init.sh")) as f:
         init = os.path.join(work, "init.sh")
         with open(init, "w") as out:
-            out.write(f.read().replace("@DIR@", work))
+            out.write(f.read().replace("@DIR@", work).replace(
+                "@MOD@", module).replace("@PARAMS@", params).replace(
+                "@FAULTS@", " ".join("%s:%d" % (f, FAULTS[f]) for f in faults)))
     os.chmod(init, 0o755)
     backend = Backend(work, "std", "--protocol", "standard",
                       "--names", ",".join(NAMES), "--once")
@@ -42,25 +57,77 @@ def run(request, uml_kernel, linux_source, tmp_path_factory):
          "rootflags=/", "rw", "init=" + init, "con=null", "con0=null,fd:1",
          "ssl=null", "virtio_uml.device=%s:41" % sock],
         log_path=os.path.join(work, "guest.log"))
-    edges = []
+
+    def go(name):
+        open(os.path.join(work, "go." + name), "w").close()
+
+    result = {"driver": driver, "edges": [], "faults": faults}
     try:
-        guest.expect("EDGES-READY", timeout=120)
+        guest.expect("SYNC set", timeout=120)
+        result["after_set"] = backend(cmd="state")
+        go("set")
+        guest.expect("EDGES-READY", timeout=60)
         for i in range(6):
             backend(cmd="set_input", line=2, level=(i + 1) % 2)
-            edges.append(guest.expect("EDGE "))
-        guest.expect("STD-DMESG-END", timeout=60)
+            result["edges"].append(guest.expect("EDGE "))
+        for fault in faults:
+            guest.expect("SYNC fault-" + fault, timeout=60)
+            backend(cmd="inject", fault=fault)
+            go("fault-" + fault)
+        guest.expect("STD-DMESG-END", timeout=120)
         guest.wait(60)
     finally:
         guest.kill()
-    exit_code = backend.proc.wait(30)
+    result["backend_exit"] = backend.proc.wait(30)
     backend.stop()
-    return {"lines": guest.lines, "edges": edges, "backend_exit": exit_code}
+    result["lines"] = guest.lines
+    return result
 
 
 def test_names_and_values(run):
     for n, name in enumerate(NAMES):
         assert "LINE %d name=%s dir=in" % (n, name) in run["lines"]
     assert "RW-OK line=1 n=50" in run["lines"]
+    assert "GPIODETECT gpiochip0 [virtio0] (4 lines)" in run["lines"]
+    info = run["lines"][run["lines"].index("GPIOINFO-BEGIN"):
+                        run["lines"].index("GPIOINFO-END")]
+    for n, name in enumerate(NAMES):
+        assert any(re.search(r'line +%d: +"%s"' % (n, name), l) for l in info)
+
+
+def test_libgpiod_tools_reach_the_model(run):
+    from virtio_gpio.standard_device import Direction
+    assert "GPIOSET rc=0" in run["lines"]
+    line3 = run["after_set"]["lines"][3]
+    # gpioset drove it high, then let go: free() is SET_DIRECTION NONE.
+    assert (line3["value"], line3["direction"]) == (1, Direction.NONE)
+    assert "GPIOGET 0" in run["lines"]
+
+
+def test_parallel_requests_from_several_processes(run):
+    ok = sorted(l for l in run["lines"] if l.startswith("RW-OK line=") and
+                l.endswith("n=100"))
+    assert ok == ["RW-OK line=%d n=100" % l for l in (0, 1, 3)]
+
+
+def test_faults_give_clear_errors_and_lines_recover(run):
+    faults = {l.split()[1]: l for l in run["lines"] if l.startswith("FAULT ")}
+    assert sorted(faults) == sorted(run["faults"])
+    if run["driver"] == "ours":
+        assert "rc=1" in faults["drop"] and "timed out" in faults["drop"], faults["drop"]
+        assert "rc=1" in faults["short_len"] and "Bad message" in faults["short_len"]
+        assert "rc=1" in faults["corrupt_type"] and "Protocol error" in faults["corrupt_type"]
+        # A GET_VALUE answer of 0x42 is refused, not read as "high".
+        assert "rc=1" in faults["corrupt_value"] and "Invalid argument" in faults["corrupt_value"]
+    else:
+        # Linux 6.1's gpio-virtio: errors as EINVAL, and an out-of-range
+        # value is taken as 1 although line 3 is low. Pinned here as the
+        # reference behaviour ours improves on.
+        assert "rc=1" in faults["short_len"] and "Invalid argument" in faults["short_len"]
+        assert "rc=1" in faults["corrupt_type"] and "Invalid argument" in faults["corrupt_type"]
+        assert faults["corrupt_value"] == "FAULT corrupt_value rc=0 GOT 1"
+    after = [l for l in run["lines"] if l.startswith("AFTER-FAULTS")]
+    assert len(after) == 1 and re.fullmatch(r"AFTER-FAULTS [01] [01] [01]", after[0]), after
 
 
 def test_eventq_edges_in_order_on_the_right_line(run):
@@ -69,12 +136,20 @@ def test_eventq_edges_in_order_on_the_right_line(run):
     assert all(e[3] == "line=2" for e in edges)
 
 
+def test_unload_and_cycles(run):
+    assert "RMMOD rc=0" in run["lines"]
+    assert "CYCLES 10" in run["lines"]
+
+
 def test_clean_log_and_backend_exit(run):
     start = run["lines"].index("STD-DMESG-BEGIN")
     dmesg = run["lines"][start:run["lines"].index("STD-DMESG-END")]
-    bad = ("BUG", "WARNING", "Oops", "Call Trace", "request failed",
-           "dropped device", "setting line", "freeing line",
-           "interrupt setup", "timed out")
+    bad = ("BUG", "WARNING", "Oops", "Call Trace")
     assert [l for l in dmesg if any(w in l for w in bad)] == []
+    if run["driver"] == "ours":
+        for why in ("response shorter than expected (-74)",
+                    "unknown response status (-71)",
+                    "response value out of range (-22)"):
+            assert any("dropped device message: " + why in l for l in dmesg), why
     assert "STD-FAIL insmod" not in run["lines"]
     assert run["backend_exit"] == 0

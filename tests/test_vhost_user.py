@@ -378,3 +378,33 @@ def test_standard_stopped_eventq_forgets_held_irq_buffers(standard):
     front.send(vu.Request.GET_VRING_BASE, struct.pack("<II", 1, 0))
     front.recv()
     assert device.held_irq_lines() == {}
+
+
+def test_ring_restarted_after_stop_keeps_serving(standard):
+    # QEMU stops and restarts the rings when the guest driver resets the
+    # device (module reload). The old kick fd must leave the backend's
+    # selector before it is closed: its number returns with the new one.
+    from virtio_gpio.standard_device import Msg
+    front, backend, device = standard
+    device.lines[2].value = 1
+    old_kick = backend.conn.vrings[0].kick_fd
+    assert old_kick in backend.selector.get_map()
+    front.send(vu.Request.GET_VRING_BASE, struct.pack("<II", 0, 0))
+    _, base = struct.unpack("<II", front.recv())
+    assert old_kick not in backend.selector.get_map()
+    front.send(vu.Request.SET_VRING_BASE, struct.pack("<II", 0, base))
+    ring = front.rings[0]
+    front.send(vu.Request.SET_VRING_ADDR, struct.pack(
+        "<IIQQQQ", 0, 0, BASE + ring["desc"], BASE + ring["used"],
+        BASE + ring["avail"], 0))
+    os.close(front.kick[0])
+    front.kick[0] = os.eventfd(0, os.EFD_NONBLOCK)
+    front.send(vu.Request.SET_VRING_KICK, struct.pack("<Q", 0), fds=[front.kick[0]])
+    r, w = os.pipe()
+    os.set_blocking(r, False)
+    front.call[0] = r
+    front.send(vu.Request.SET_VRING_CALL, struct.pack("<Q", 0), fds=[w])
+    os.close(w)
+    front.send(vu.Request.SET_VRING_ENABLE, struct.pack("<II", 0, 1), need_reply=True)
+    assert struct.unpack("<Q", front.recv())[0] == 0
+    assert std_request(front, Msg.GET_VALUE, 2) == b"\0\x01"

@@ -32,7 +32,6 @@ from .vhost_user import send_control
 OPS = ("get", "set", "dirout", "loop")
 LABELS = {"get": "get", "set": "set", "dirout": "direction_output",
           "loop": "edge (loop-back)"}
-MODULE_NAMES = {"ours": "vgpio", "upstream": "gpio_virtio"}
 
 INIT = """#!/bin/sh
 export PATH=/usr/sbin:/usr/bin:/sbin:/bin
@@ -57,15 +56,15 @@ floor() {
 }
 for round in %(rounds)s; do
 	if [ $((round %% 2)) = 1 ]; then
-		measure ours vgpio; measure upstream gpio_virtio
+		measure ours %(ours)s; measure upstream %(upstream)s
 	else
-		measure upstream gpio_virtio; measure ours vgpio
+		measure upstream %(upstream)s; measure ours %(ours)s
 	fi
 done
 echo "FLOOR-READY"
 while [ ! -e "$D/noop-on" ]; do sleep 0.1; done
 for round in %(rounds)s; do
-	floor ours vgpio; floor upstream gpio_virtio
+	floor ours %(ours)s; floor upstream %(upstream)s
 done
 echo "BENCH-DMESG-BEGIN"
 dmesg --color=never | grep -E "vgpio|gpio.virtio|BUG|WARNING" || true
@@ -95,8 +94,9 @@ def run_guest(args, work):
                    check=True)
     init = os.path.join(work, "init.sh")
     with open(init, "w") as f:
-        f.write(INIT % {"dir": work, "ops": args.ops, "edges": args.edges,
-                        "rounds": " ".join(str(r) for r in range(1, args.rounds + 1))})
+        f.write(INIT % dict(drivers.MODULE_NAMES, dir=work, ops=args.ops,
+                            edges=args.edges, rounds=" ".join(
+                                str(r) for r in range(1, args.rounds + 1))))
     os.chmod(init, 0o755)
 
     sock, ctl = os.path.join(work, "gpio.sock"), os.path.join(work, "gpio.ctl")

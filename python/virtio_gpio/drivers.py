@@ -13,6 +13,8 @@ import subprocess
 
 #: driver name -> the module file it builds
 MODULES = {"ours": "vgpio.ko", "upstream": "gpio-virtio.ko"}
+#: driver name -> the name rmmod and /sys/module know it by
+MODULE_NAMES = {"ours": "vgpio", "upstream": "gpio_virtio"}
 
 
 class BuildError(RuntimeError):

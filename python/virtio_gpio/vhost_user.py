@@ -321,7 +321,7 @@ class Connection:
     def on_get_vring_base(self, payload, fds):
         vring = self._vring(payload)
         vring.ready = False
-        vring.close_fds()
+        self._release_fds(vring)
         # The front end stops a ring when the driver resets the device:
         # chains it held belong to a driver that is gone.
         self.queues.ring_stopped(vring.index)
@@ -379,11 +379,16 @@ class Connection:
     def on_set_config(self, payload, fds):
         log.warning("SET_CONFIG ignored: the config space is read-only")
 
+    def _release_fds(self, vring):
+        # Unwatched before closing: the number comes back with the next
+        # SET_VRING_KICK, and the selector would still hold the old one.
+        if vring.kick_fd is not None:
+            self.backend.unwatch(vring.kick_fd)
+        vring.close_fds()
+
     def reset_rings(self):
         for vring in self.vrings:
-            if vring.kick_fd is not None:
-                self.backend.unwatch(vring.kick_fd)
-            vring.close_fds()
+            self._release_fds(vring)
         self.vrings = [Vring(i) for i in range(NUM_QUEUES)]
 
     def process(self):

@@ -1,15 +1,65 @@
 #!/bin/sh
-# PID 1 of the UML guest for the standard protocol (device ID 41), driven
-# by our module or Linux's own gpio-virtio (driver.ko) against our backend.
+# PID 1 of the UML guest for the standard protocol (device ID 41), run
+# once with our module and once with Linux's gpio-virtio (driver.ko,
+# module @MOD@) against our backend. The same checks as e2e-init.sh where
+# the protocol allows. "SYNC name" waits until the test creates
+# $D/go.name on the host.
 export PATH=/usr/sbin:/usr/bin:/sbin:/bin
 D=@DIR@
 mount -t proc proc /proc
 mount -t sysfs sysfs /sys
-insmod "$D/driver.ko" || echo "STD-FAIL insmod"
+mount -t devtmpfs devtmpfs /dev 2>/dev/null
+
+sync_point() {
+	echo "SYNC $1"
+	while [ ! -e "$D/go.$1" ]; do sleep 0.05; done
+}
+
+finish() {
+	echo "STD-DMESG-BEGIN"
+	dmesg --color=never
+	echo "STD-DMESG-END"
+	/bin/busybox poweroff -f
+}
+
+insmod "$D/driver.ko" @PARAMS@ || { echo "STD-FAIL insmod"; finish; }
+echo "GPIODETECT $(gpiodetect)"
+echo "GPIOINFO-BEGIN"; gpioinfo gpiochip0; echo "GPIOINFO-END"
 "$D/gpio-probe" /dev/gpiochip0 info - -
 "$D/gpio-probe" /dev/gpiochip0 rw 1 50
+
+# libgpiod's tools, checked in the backend's model at the sync point.
+gpioset gpiochip0 3=1; echo "GPIOSET rc=$?"
+sync_point set
+echo "GPIOGET $(gpioget gpiochip0 0)"
+
+# Edges through the eventq: the test toggles line 2 after EDGES-READY.
 "$D/gpio-probe" /dev/gpiochip0 edges 2 6
-echo "STD-DMESG-BEGIN"
-dmesg --color=never
-echo "STD-DMESG-END"
-/bin/busybox poweroff -f
+
+# Parallel requests from several processes on several lines.
+for l in 0 1 3; do "$D/gpio-probe" /dev/gpiochip0 rw $l 100 & done
+wait
+
+# Faults injected by the test once the line is held, so that they hit
+# the one GET_VALUE (requesting a line sends other requests first); each
+# on its own line, and afterwards every one of those lines must work.
+for spec in @FAULTS@; do
+	fault=${spec%:*}
+	line=${spec#*:}
+	"$D/gpio-probe" /dev/gpiochip0 getafter "$line" "$D/go.fault-$fault" \
+		2>"$D/fault.out"
+	echo "FAULT $fault rc=$? $(cat "$D/fault.out")"
+done
+echo "AFTER-FAULTS $(gpioget gpiochip0 0 1 3 2>&1)"
+
+# Unload with the device attached, then 10 load/unload cycles.
+rmmod @MOD@; echo "RMMOD rc=$?"
+i=0
+while [ $i -lt 10 ]; do
+	insmod "$D/driver.ko" @PARAMS@ || break
+	[ "$(gpiodetect | grep -c '4 lines')" = 1 ] || break
+	rmmod @MOD@ || break
+	i=$((i + 1))
+done
+echo "CYCLES $i"
+finish

@@ -11,6 +11,12 @@
  *                                  drive LINE, wait for the edge on LINE+1;
  *                                  prints a fourth figure, the edges lost
  *   gpio-probe CHIP rw LINE N      N write/read-back pairs, checked
+ *   gpio-probe CHIP getafter LINE PATH
+ *                                  request LINE as input, print "SYNC NAME"
+ *                                  (PATH's file name without "go."), wait
+ *                                  until PATH exists, then read LINE once,
+ *                                  the only request in flight; the result,
+ *                                  "GOT n" or the error, goes to stderr
  *   gpio-probe CHIP edges LINE N   wait for N edges, print each wake-up
  *   gpio-probe CHIP info - -       print "LINE n name=... dir=in|out" per line
  *
@@ -144,7 +150,7 @@ int main(int argc, char **argv)
 	long n, i, lost = 0;
 
 	if (argc != 5) {
-		fprintf(stderr, "usage: %s CHIP get|set|dirout|loop|rw|edges|info LINE N\n",
+		fprintf(stderr, "usage: %s CHIP get|set|dirout|loop|rw|getafter|edges|info LINE N\n",
 			argv[0]);
 		return 2;
 	}
@@ -176,6 +182,21 @@ int main(int argc, char **argv)
 			printf("LINE %ld name=%s dir=%s\n", i, li.name,
 			       li.flags & GPIO_V2_LINE_FLAG_OUTPUT ? "out" : "in");
 		}
+		return 0;
+	}
+
+	if (!strcmp(mode, "getafter")) {
+		const char *name = strrchr(argv[4], '/');
+
+		name = name ? name + 1 : argv[4];
+		if (!strncmp(name, "go.", 3))
+			name += 3;
+		fd = request_line(chip, line, GPIO_V2_LINE_FLAG_INPUT, 0);
+		printf("SYNC %s\n", name);
+		fflush(stdout);
+		while (access(argv[4], F_OK))
+			usleep(20000);
+		fprintf(stderr, "GOT %d\n", get_value(fd));
 		return 0;
 	}
 
