@@ -123,7 +123,7 @@ struct vgpio_host_ops {
  * @bad_value: replies or events with an out-of-range value
  * @unexpected: replies for a line with no request of that type pending
  * @bad_token: used buffers that were not ours
- * @rx_repost_failed: receive buffers the queue refused to take back
+ * @rx_repost_failed: receive or eventq buffers the queue refused to take
  * @irq_invalid: eventq buffers the device returned unused (standard)
  */
 struct vgpio_stats {
