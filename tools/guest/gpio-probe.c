@@ -146,7 +146,7 @@ int main(int argc, char **argv)
 	const char *chip, *mode;
 	int64_t *t, start, begin;
 	unsigned int line;
-	int fd, in_fd = -1;
+	int fd, in_fd = -1, level = 0;
 	long n, i, lost = 0;
 
 	if (argc != 5) {
@@ -245,8 +245,14 @@ int main(int argc, char **argv)
 			 * timed section, then count an edge that never came.
 			 */
 			usleep(2000);
+			/*
+			 * Every attempt changes the level, an edge lost or
+			 * not: driving the level it already has again would
+			 * make no edge at all, and every retry would be lost.
+			 */
+			level = !level;
 			start = now_ns(CLOCK_MONOTONIC);
-			set_value(fd, (i + 1) & 1);
+			set_value(fd, level);
 			if (!wait_edge(in_fd)) {
 				lost++;
 				i--;
