@@ -408,3 +408,21 @@ def test_ring_restarted_after_stop_keeps_serving(standard):
     front.send(vu.Request.SET_VRING_ENABLE, struct.pack("<II", 0, 1), need_reply=True)
     assert struct.unpack("<Q", front.recv())[0] == 0
     assert std_request(front, Msg.GET_VALUE, 2) == b"\0\x01"
+
+
+def test_standard_ring_set_up_anew_forgets_held_irq_buffers(standard):
+    # UML's virtio_uml re-initialises the rings after a driver reset with
+    # SET_VRING_BASE and no GET_VRING_BASE before it.
+    from virtio_gpio.standard_device import IrqType, Msg
+    front, backend, device = standard
+    std_request(front, Msg.SET_IRQ_TYPE, 1, IrqType.EDGE_BOTH)
+    front.post_chain(1, struct.pack("<H", 1), 1)
+    front.notify(1)
+    deadline = time.monotonic() + 5
+    while 1 not in device.held_irq_lines():
+        assert time.monotonic() < deadline
+        time.sleep(0.001)
+    front.send(vu.Request.SET_VRING_BASE, struct.pack("<II", 1, 0),
+               need_reply=True)
+    assert struct.unpack("<Q", front.recv())[0] == 0
+    assert device.held_irq_lines() == {}

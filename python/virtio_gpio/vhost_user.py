@@ -317,6 +317,9 @@ class Connection:
     def on_set_vring_base(self, payload, fds):
         vring = self._vring(payload)
         vring.last_avail = vring.used_idx = struct.unpack_from("<I", payload, 4)[0]
+        # A ring set up anew holds none of the old chains. UML re-initialises
+        # rings after a driver reset without stopping them first.
+        self.queues.ring_stopped(vring.index)
 
     def on_get_vring_base(self, payload, fds):
         vring = self._vring(payload)
