@@ -363,18 +363,23 @@ def test_standard_noop_handler_answers_without_the_model(standard):
     assert std_request(front, Msg.GET_VALUE, 1) == b"\0\x01"
 
 
+def hold_irq_buffer(front, device, line):
+    """Arm ``line`` for both edges and wait until the device holds its buffer."""
+    from virtio_gpio.standard_device import IrqType, Msg
+    std_request(front, Msg.SET_IRQ_TYPE, line, IrqType.EDGE_BOTH)
+    front.post_chain(1, struct.pack("<H", line), 1)
+    front.notify(1)
+    deadline = time.monotonic() + 5
+    while line not in device.held_irq_lines():
+        assert time.monotonic() < deadline
+        time.sleep(0.001)
+
+
 def test_standard_stopped_eventq_forgets_held_irq_buffers(standard):
     # A reset driver's eventq chains are gone: the next driver's buffer for
     # the same line must be held, not refused as a second one.
-    from virtio_gpio.standard_device import IrqType, Msg
     front, backend, device = standard
-    std_request(front, Msg.SET_IRQ_TYPE, 1, IrqType.EDGE_BOTH)
-    front.post_chain(1, struct.pack("<H", 1), 1)
-    front.notify(1)
-    deadline = time.monotonic() + 5
-    while 1 not in device.held_irq_lines():
-        assert time.monotonic() < deadline
-        time.sleep(0.001)
+    hold_irq_buffer(front, device, 1)
     front.send(vu.Request.GET_VRING_BASE, struct.pack("<II", 1, 0))
     front.recv()
     assert device.held_irq_lines() == {}
@@ -413,15 +418,8 @@ def test_ring_restarted_after_stop_keeps_serving(standard):
 def test_standard_ring_set_up_anew_forgets_held_irq_buffers(standard):
     # UML's virtio_uml re-initialises the rings after a driver reset with
     # SET_VRING_BASE and no GET_VRING_BASE before it.
-    from virtio_gpio.standard_device import IrqType, Msg
     front, backend, device = standard
-    std_request(front, Msg.SET_IRQ_TYPE, 1, IrqType.EDGE_BOTH)
-    front.post_chain(1, struct.pack("<H", 1), 1)
-    front.notify(1)
-    deadline = time.monotonic() + 5
-    while 1 not in device.held_irq_lines():
-        assert time.monotonic() < deadline
-        time.sleep(0.001)
+    hold_irq_buffer(front, device, 1)
     front.send(vu.Request.SET_VRING_BASE, struct.pack("<II", 1, 0),
                need_reply=True)
     assert struct.unpack("<Q", front.recv())[0] == 0
