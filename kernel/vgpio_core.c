@@ -86,6 +86,55 @@ void vgpio_kick(struct vgpio_core *core, unsigned int vq, bool kick)
 		core->ops->notify(core->ctx, vq);
 }
 
+/* Under the lock: re-arm @line's interrupt if due; true to kick. */
+bool vgpio_irq_arm_locked(struct vgpio_core *core, unsigned int line)
+{
+	return core->proto->irq_arm && core->proto->irq_arm(core, line) &&
+	       core->ops->kick_prepare(core->ctx, core->proto->irq_vq);
+}
+
+/*
+ * Drain every used buffer of @vq: @one judges each under the lock and
+ * says whether it posted a buffer on @vq again; what it decided is
+ * carried out unlocked. After an interrupt handler ran, the line is
+ * re-armed: a level-triggered handler masks the line first (re-armed on
+ * unmask), a host without masking gets the buffer back now. One kick at
+ * the end covers every buffer posted on @vq.
+ */
+void vgpio_drain(struct vgpio_core *core, unsigned int vq,
+		 bool (*one)(struct vgpio_core *core, void *token, u32 len,
+			     struct vgpio_rx_action *act))
+{
+	unsigned long flags = 0;
+	bool posted = false, kick;
+
+	for (;;) {
+		struct vgpio_rx_action act = VGPIO_RX_ACTION_INIT;
+		unsigned int len;
+		void *token;
+
+		vgpio_lock(&core->lock, flags);
+		token = core->ops->get_buf(core->ctx, vq, &len);
+		if (token)
+			posted |= one(core, token, len, &act);
+		vgpio_unlock(&core->lock, flags);
+		if (!token)
+			break;
+		vgpio_act(core, &act);
+		if (act.irq >= 0 && core->proto->irq_arm) {
+			vgpio_lock(&core->lock, flags);
+			posted |= core->proto->irq_arm(core, act.irq);
+			vgpio_unlock(&core->lock, flags);
+		}
+	}
+	if (!posted)
+		return;
+	vgpio_lock(&core->lock, flags);
+	kick = core->ops->kick_prepare(core->ctx, vq);
+	vgpio_unlock(&core->lock, flags);
+	vgpio_kick(core, vq, kick);
+}
+
 /* ------------------------------------------------------------------ */
 /* Config space                                                         */
 
@@ -518,9 +567,9 @@ static int vgpio_irq_update(struct vgpio_core *core, unsigned int line,
 	if (set_enable)
 		l->irq_enabled = enable;
 	l->irq_masked = masked;
-	kick = core->proto->irq_arm && core->proto->irq_arm(core, line);
+	kick = vgpio_irq_arm_locked(core, line);
 	vgpio_unlock(&core->lock, flags);
-	vgpio_kick(core, VGPIO_STD_VQ_EVENT, kick);
+	vgpio_kick(core, core->proto->irq_vq, kick);
 	return 0;
 }
 

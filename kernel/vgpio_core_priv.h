@@ -81,6 +81,7 @@ struct vgpio_core;
  * struct vgpio_proto - what differs between the two protocols
  * @vq_names: the spec's queue names, indexed by queue
  * @req_vq: the queue requests go out on
+ * @irq_vq: the queue @irq_arm posts on
  * @read_config: validate the config space, set ngpio, allocate what the
  *	protocol needs; @why on failure
  * @start: make the device usable (see vgpio_core_start())
@@ -92,12 +93,13 @@ struct vgpio_core;
  * @vq_done: drain used buffers of queue @vq
  * @irq_types: supported VGPIO_IRQ_* bits
  * @irq_arm: optional; under the lock, hand the line's interrupt buffer
- *	to the device if it should have it; true when the queue needs a kick
+ *	to the device if it should have it; true when it posted one
  * @irq_sync: optional; tell the device the line's interrupt configuration
  */
 struct vgpio_proto {
 	const char *const *vq_names;
 	unsigned int req_vq;
+	unsigned int irq_vq;
 	int (*read_config)(struct vgpio_core *core,
 			   const struct vgpio_dev_info *info, const char **why);
 	int (*start)(struct vgpio_core *core);
@@ -185,6 +187,10 @@ int vgpio_xfer(struct vgpio_core *core, unsigned int line,
 int vgpio_check_ngpio(u16 ngpio, const char **why);
 void vgpio_parse_names(struct vgpio_core *core, u32 size);
 void vgpio_kick(struct vgpio_core *core, unsigned int vq, bool kick);
+bool vgpio_irq_arm_locked(struct vgpio_core *core, unsigned int line);
+void vgpio_drain(struct vgpio_core *core, unsigned int vq,
+		 bool (*one)(struct vgpio_core *core, void *token, u32 len,
+			     struct vgpio_rx_action *act));
 
 u8 vgpio_cfg_u8(struct vgpio_core *core, unsigned int off);
 u16 vgpio_cfg_le16(struct vgpio_core *core, unsigned int off);

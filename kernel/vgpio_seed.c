@@ -306,53 +306,30 @@ static void vgpio_seed_msg(struct vgpio_core *core,
 				 act);
 }
 
-static void vgpio_seed_rx(struct vgpio_core *core)
+/* One used receive buffer; true when it was posted again. */
+static bool vgpio_seed_rx(struct vgpio_core *core, void *token, u32 len,
+			  struct vgpio_rx_action *act)
 {
-	const struct vgpio_host_ops *ops = core->ops;
-	bool reposted = false, kick;
-	unsigned long flags = 0;
+	struct vgpio_msg msg;
+	bool reposted = true;
+	int idx;
 
-	for (;;) {
-		struct vgpio_rx_action act = VGPIO_RX_ACTION_INIT;
-		struct vgpio_msg msg;
-		unsigned int len;
-		void *token;
-		int idx;
-
-		vgpio_lock(&core->lock, flags);
-		token = ops->get_buf(core->ctx, VGPIO_VQ_RX, &len);
-		if (!token) {
-			vgpio_unlock(&core->lock, flags);
-			break;
-		}
-		idx = vgpio_token_index(core->rx, sizeof(*core->rx),
-					VGPIO_RX_BUFS, token);
-		if (idx < 0) {
-			vgpio_drop(core, &act, &core->stats.bad_token, -EFAULT,
-				   "used buffer that is not ours");
-			vgpio_unlock(&core->lock, flags);
-			vgpio_act(core, &act);
-			continue;
-		}
-		/* Copy out first: the buffer goes straight back to the device. */
-		memcpy(&msg, &core->rx[idx].msg, sizeof(msg));
-		if (vgpio_seed_post_rx(core, idx)) {
-			core->stats.rx_repost_failed++;
-			core->rx_posted--;
-		} else {
-			reposted = true;
-		}
-		vgpio_seed_msg(core, &msg, len, &act);
-		vgpio_unlock(&core->lock, flags);
-		vgpio_act(core, &act);
+	idx = vgpio_token_index(core->rx, sizeof(*core->rx), VGPIO_RX_BUFS,
+				token);
+	if (idx < 0) {
+		vgpio_drop(core, act, &core->stats.bad_token, -EFAULT,
+			   "used buffer that is not ours");
+		return false;
 	}
-
-	if (!reposted)
-		return;
-	vgpio_lock(&core->lock, flags);
-	kick = ops->kick_prepare(core->ctx, VGPIO_VQ_RX);
-	vgpio_unlock(&core->lock, flags);
-	vgpio_kick(core, VGPIO_VQ_RX, kick);
+	/* Copy out first: the buffer goes straight back to the device. */
+	memcpy(&msg, &core->rx[idx].msg, sizeof(msg));
+	if (vgpio_seed_post_rx(core, idx)) {
+		core->stats.rx_repost_failed++;
+		core->rx_posted--;
+		reposted = false;
+	}
+	vgpio_seed_msg(core, &msg, len, act);
+	return reposted;
 }
 
 static void vgpio_seed_vq_done(struct vgpio_core *core, unsigned int vq)
@@ -360,7 +337,7 @@ static void vgpio_seed_vq_done(struct vgpio_core *core, unsigned int vq)
 	unsigned long flags = 0;
 
 	if (vq == VGPIO_VQ_RX) {
-		vgpio_seed_rx(core);
+		vgpio_drain(core, vq, vgpio_seed_rx);
 		return;
 	}
 	vgpio_lock(&core->lock, flags);

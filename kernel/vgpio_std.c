@@ -207,7 +207,8 @@ bad_value:
 	return -EINVAL;
 }
 
-static void vgpio_std_response(struct vgpio_core *core, void *token, u32 len,
+/* One used requestq chain; it is never posted again (vgpio_drain()). */
+static bool vgpio_std_response(struct vgpio_core *core, void *token, u32 len,
 			       struct vgpio_rx_action *act)
 {
 	struct vgpio_slot_state *st;
@@ -218,7 +219,7 @@ static void vgpio_std_response(struct vgpio_core *core, void *token, u32 len,
 	if (idx < 0 || !core->tx_state[idx].busy) {
 		vgpio_drop(core, act, &core->stats.bad_token, -EFAULT,
 			   "used buffer that is not ours");
-		return;
+		return false;
 	}
 	st = &core->tx_state[idx];
 	st->busy = false;
@@ -226,38 +227,19 @@ static void vgpio_std_response(struct vgpio_core *core, void *token, u32 len,
 	if (st->orphan) {
 		st->orphan = false;
 		core->stats.late_replies++;
-		return;
+		return false;
 	}
 	/* A slot in flight and not orphaned is its line's live request. */
 	l = &core->lines[st->line];
 	if (l->slot != idx || !l->live || l->done) {
 		vgpio_drop(core, act, &core->stats.unexpected, -ENOMSG,
 			   "response without a matching request");
-		return;
+		return false;
 	}
 	/* A bad response still ends its request: the chain is back. */
 	vgpio_complete(core, st->line, vgpio_std_check(core, idx, len, act),
 		       act);
-}
-
-static void vgpio_std_responses(struct vgpio_core *core)
-{
-	unsigned long flags = 0;
-
-	for (;;) {
-		struct vgpio_rx_action act = VGPIO_RX_ACTION_INIT;
-		unsigned int len;
-		void *token;
-
-		vgpio_lock(&core->lock, flags);
-		token = core->ops->get_buf(core->ctx, VGPIO_STD_VQ_REQUEST, &len);
-		if (token)
-			vgpio_std_response(core, token, len, &act);
-		vgpio_unlock(&core->lock, flags);
-		if (!token)
-			break;
-		vgpio_act(core, &act);
-	}
+	return false;
 }
 
 /* ------------------------------------------------------------------ */
@@ -292,14 +274,15 @@ static bool vgpio_std_irq_arm(struct vgpio_core *core, unsigned int line)
 		return false;
 	}
 	l->irq_queued = true;
-	return core->ops->kick_prepare(core->ctx, VGPIO_STD_VQ_EVENT);
+	return true;
 }
 
 /*
- * One returned eventq buffer. An INVALID return is re-armed once (the
- * type may have changed back while the device was returning it); a
- * device that keeps returning buffers unused gets them back only at the
- * next sync, so it cannot keep this callback spinning.
+ * One returned eventq buffer; true when it was posted again. An INVALID
+ * return is re-armed once (the type may have changed back while the
+ * device was returning it); a device that keeps returning buffers unused
+ * gets them back only at the next sync, so it cannot keep this callback
+ * spinning.
  */
 static bool vgpio_std_event(struct vgpio_core *core, void *token, u32 len,
 			    struct vgpio_rx_action *act)
@@ -344,38 +327,6 @@ static bool vgpio_std_event(struct vgpio_core *core, void *token, u32 len,
 	return vgpio_std_irq_arm(core, idx);
 }
 
-static void vgpio_std_events(struct vgpio_core *core)
-{
-	unsigned long flags = 0;
-	bool kick = false;
-
-	for (;;) {
-		struct vgpio_rx_action act = VGPIO_RX_ACTION_INIT;
-		unsigned int len;
-		void *token;
-
-		vgpio_lock(&core->lock, flags);
-		token = core->ops->get_buf(core->ctx, VGPIO_STD_VQ_EVENT, &len);
-		if (token)
-			kick |= vgpio_std_event(core, token, len, &act);
-		vgpio_unlock(&core->lock, flags);
-		if (!token)
-			break;
-		vgpio_act(core, &act);
-		/*
-		 * Re-arm after the handler ran: a level-triggered handler
-		 * masks the line first (re-armed on unmask), a host without
-		 * masking gets the buffer back now.
-		 */
-		if (act.irq >= 0) {
-			vgpio_lock(&core->lock, flags);
-			kick |= vgpio_std_irq_arm(core, act.irq);
-			vgpio_unlock(&core->lock, flags);
-		}
-	}
-	vgpio_kick(core, VGPIO_STD_VQ_EVENT, kick);
-}
-
 static int vgpio_std_irq_sync(struct vgpio_core *core, unsigned int line)
 {
 	struct vgpio_line *l = &core->lines[line];
@@ -399,7 +350,7 @@ static int vgpio_std_irq_sync(struct vgpio_core *core, unsigned int line)
 	vgpio_lock(&core->lock, flags);
 	l->dev_irq_type = want;
 	l->irq_rearmed = false;
-	kick = vgpio_std_irq_arm(core, line);
+	kick = vgpio_irq_arm_locked(core, line);
 	vgpio_unlock(&core->lock, flags);
 	vgpio_kick(core, VGPIO_STD_VQ_EVENT, kick);
 	return 0;
@@ -408,14 +359,15 @@ static int vgpio_std_irq_sync(struct vgpio_core *core, unsigned int line)
 static void vgpio_std_vq_done(struct vgpio_core *core, unsigned int vq)
 {
 	if (vq == VGPIO_STD_VQ_REQUEST)
-		vgpio_std_responses(core);
+		vgpio_drain(core, vq, vgpio_std_response);
 	else
-		vgpio_std_events(core);
+		vgpio_drain(core, vq, vgpio_std_event);
 }
 
 const struct vgpio_proto vgpio_std_proto = {
 	.vq_names	= vgpio_std_vq_names,
 	.req_vq		= VGPIO_STD_VQ_REQUEST,
+	.irq_vq		= VGPIO_STD_VQ_EVENT,
 	.read_config	= vgpio_std_read_config,
 	.start		= vgpio_std_start,
 	.op		= vgpio_std_op,
