@@ -178,13 +178,12 @@ class SimTransport:
         self.tx_interrupts = tx_interrupts
         self.core = ffi.NULL
         self.config = device.config_space()
-        self.standard = device.device_id == lib.VGPIO_STD_DEVICE_ID
-        self.wire = (StandardWire if self.standard else SeedWire)(self)
+        standard = device.device_id == lib.VGPIO_STD_DEVICE_ID
+        self.wire = (StandardWire if standard else SeedWire)(self)
         self.info = ffi.new("struct vgpio_dev_info *", {
             "device_id": device.device_id,
             "cfg_size": len(self.config),
-            "irq": bool(device.features & (1 << lib.VGPIO_STD_F_IRQ))
-            if self.standard else False,
+            "irq": standard and bool(device.features & (1 << lib.VGPIO_STD_F_IRQ)),
         })
         self._cfg = ffi.new("unsigned char[]", self.config)
         self.host = ffi.new("struct vgpio_uhost *")

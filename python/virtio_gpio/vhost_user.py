@@ -465,20 +465,17 @@ class StandardQueues:
 
     def __init__(self, conn):
         self.conn = conn
-        #: request chains the device keeps for good (dropped replies)
-        self.held: List = []
 
     def close(self):
         # Chains of a departed front end can never be returned.
-        self.conn.backend.device.forget_irq_buffers()
-        self.held = []
+        for index in (self.REQUESTQ, self.EVENTQ):
+            self.ring_stopped(index)
 
     def ring_stopped(self, index):
         device = self.conn.backend.device
         if index == self.EVENTQ:
             device.forget_irq_buffers()
         elif index == self.REQUESTQ:
-            self.held = []
             device.delayed = []
 
     def _scatter(self, parts, payload):
@@ -510,9 +507,7 @@ class StandardQueues:
             reply = device.handle(_readable(conn.mem, chain[1]), capacity,
                                   chain)
             if reply is None:
-                if not device.delayed or device.delayed[-1].token is not chain:
-                    self.held.append(chain)  # dropped: kept for good
-                continue
+                continue  # dropped for good, or delayed (the model keeps it)
             replies.append(reply)
         for reply in replies:
             head, parts = reply.token
