@@ -21,11 +21,11 @@ class BuildError(RuntimeError):
     """A module did not build; the message carries the build log."""
 
 
-def _make(kdir, src, arch=None, flags=()):
+def _make(kdir, src, arch=None):
     cmd = ["make", "-C", kdir, "M=" + os.path.abspath(src)]
     if arch:
         cmd.append("ARCH=" + arch)
-    proc = subprocess.run(cmd + list(flags) + ["modules"],
+    proc = subprocess.run(cmd + ["modules"],
                           capture_output=True, text=True)
     if proc.returncode:
         raise BuildError("building in %s failed:\n%s%s"
