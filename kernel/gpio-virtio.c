@@ -24,6 +24,7 @@
 #include <linux/virtio_ring.h>
 #include <linux/wait.h>
 
+#include "vgpio_compat.h"
 #include "vgpio_core.h"
 
 static unsigned int timeout_ms = 2000;
@@ -277,17 +278,10 @@ static int vgpio_drv_get(struct gpio_chip *gc, unsigned int line)
 	return ret ? ret : value;
 }
 
-static void vgpio_drv_set(struct gpio_chip *gc, unsigned int line, int value)
+static int vgpio_drv_set(struct gpio_chip *gc, unsigned int line, int value)
 {
-	struct vgpio_drv *vg = gpiochip_get_data(gc);
-	int ret;
-
-	/* gpiolib's set() cannot report failure; the log must. */
-	ret = vgpio_drv_request_op(vg, line, VGPIO_OP_SET_VALUE, !!value,
-				   NULL);
-	if (ret)
-		dev_warn_ratelimited(&vg->vdev->dev,
-				     "setting line %u failed: %d\n", line, ret);
+	return vgpio_drv_request_op(gpiochip_get_data(gc), line,
+				    VGPIO_OP_SET_VALUE, !!value, NULL);
 }
 
 /* ---- irq_chip ---------------------------------------------------------- */
@@ -388,15 +382,14 @@ static void vgpio_drv_free(struct vgpio_drv *vg)
 
 static int vgpio_drv_find_vqs(struct vgpio_drv *vg)
 {
-	vq_callback_t *callbacks[VGPIO_MAX_VQS];
-	const char *names[VGPIO_MAX_VQS];
+	struct virtqueue_info vqs_info[VGPIO_MAX_VQS] = {};
 	unsigned int i, n = vgpio_core_num_vqs(vg->core);
 
 	for (i = 0; i < n; i++) {
-		callbacks[i] = vgpio_drv_vq_done;
-		names[i] = vgpio_core_vq_name(vg->core, i);
+		vqs_info[i].callback = vgpio_drv_vq_done;
+		vqs_info[i].name = vgpio_core_vq_name(vg->core, i);
 	}
-	return virtio_find_vqs(vg->vdev, n, vg->vqs, callbacks, names, NULL);
+	return vgpio_find_vqs(vg->vdev, n, vg->vqs, vqs_info);
 }
 
 static void vgpio_drv_init_chip(struct vgpio_drv *vg)
@@ -419,7 +412,7 @@ static void vgpio_drv_init_chip(struct vgpio_drv *vg)
 	gc->direction_output = vgpio_drv_direction_output;
 	gc->get_direction = vgpio_drv_get_direction;
 	gc->get = vgpio_drv_get;
-	gc->set = vgpio_drv_set;
+	gc->set = vgpio_compat_gpio_set;
 
 	types = vgpio_core_irq_types(vg->core);
 	if (!types)
