@@ -1,10 +1,12 @@
 """Build the two guest drivers compared end to end: ours and Linux's.
 
 ``ours`` is vgpio.ko from ``kernel/``; ``upstream`` is Linux's own
-drivers/gpio/gpio-virtio.c from Debian's linux-source-6.1, built out of
-tree (Debian's kernel has CONFIG_GPIO_VIRTIO unset). Both are built from
-a private copy, for Debian's headers or for the UML kernel, so a test or
-the benchmark never writes into the source tree.
+drivers/gpio/gpio-virtio.c from a Debian linux-source tree, built out of
+tree (Debian's 6.1 and 6.12 kernels have CONFIG_GPIO_VIRTIO unset). Give
+it the tree of the same series as the kernel it is built for: the driver
+follows the kernel's internal API. Both are built from a private copy,
+for Debian's headers or for the UML kernel, so a test or the benchmark
+never writes into the source tree.
 """
 
 import os

@@ -1,13 +1,16 @@
 """Boot a Debian kernel under QEMU with a throwaway busybox initramfs.
 
-Used by the kernel load test (and the QEMU end-to-end runs): the initramfs
+Used by the kernel load test and the QEMU end-to-end runs: the initramfs
 holds busybox-static, the modules to load and an ``/init`` script; the
 serial console is the only output. TCG is the default because KVM guests
 hang on some hosts; set ``VGPIO_QEMU_KVM=1`` to opt in to KVM.
 """
 
+import glob
 import gzip
+import lzma
 import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -16,7 +19,40 @@ from .console import ConsoleGuest
 
 BUSYBOX = "/bin/busybox"
 APPLETS = ("sh", "mount", "insmod", "rmmod", "lsmod", "dmesg", "poweroff",
-           "echo", "cat", "ls", "sleep", "grep", "test", "[")
+           "echo", "cat", "ls", "sleep", "grep", "test", "[", "timeout",
+           "readlink", "basename", "cut", "wc", "head")
+
+# What a kernel prints when something went wrong in it. Case matters:
+# "report a bug" in an ACPI notice is not a "BUG:" line.
+KERNEL_LOG_PROBLEMS = re.compile(
+    r"BUG|WARNING|Oops|Call Trace|general protection|Kernel panic|"
+    r"refcount_t|list_del corruption|list_add corruption|lockdep|"
+    r"possible circular locking|inconsistent lock state|"
+    r"scheduling while atomic|sleeping function called|hung_task|"
+    r"blocked for more than|UBSAN|KASAN|kmemleak|double free|"
+    r"use-after-free|Unknown symbol|disagrees about version|"
+    r"unknown parameter|segfault")
+
+
+def kernel_log_problems(lines):
+    """The lines of a kernel log that report a bug, warning or oops."""
+    return [line for line in lines if KERNEL_LOG_PROBLEMS.search(line)]
+
+
+def kernel_image(release):
+    """``/boot/vmlinuz-RELEASE``; fails if that kernel image is missing."""
+    path = "/boot/vmlinuz-%s" % release
+    assert os.path.isfile(path), ("%s missing: install the linux-image "
+                                  "package of %s" % (path, release))
+    return path
+
+
+def series_release(series):
+    """Newest installed Debian amd64 kernel image of ``series``: its release."""
+    images = glob.glob("/boot/vmlinuz-%s.*-amd64" % series)
+    assert images, "no /boot/vmlinuz-%s.*-amd64 installed" % series
+    best = sorted(images, key=lambda p: version_key(os.path.basename(p)))[-1]
+    return os.path.basename(best)[len("vmlinuz-"):]
 
 
 def version_key(release):
@@ -36,7 +72,9 @@ def module_path(name, release):
 def load_order(names, release):
     """In-tree modules ``names`` plus their dependencies, dependencies first.
 
-    Returns ``[(name, host_path), ...]``, ready for a sequence of insmods.
+    Returns ``[(name, host_path), ...]``, ready for a sequence of insmods;
+    modules built into ``release`` (6.12 has virtio_pci built in) are left
+    out, as there is nothing to load.
     """
     order, seen = [], set()
 
@@ -49,7 +87,9 @@ def load_order(names, release):
                               text=True).stdout.strip()
         for dep in filter(None, deps.split(",")):
             visit(dep)
-        order.append((name, module_path(name, release)))
+        path = module_path(name, release)
+        if path != "(builtin)":
+            order.append((name, path))
 
     for name in names:
         visit(name)
@@ -75,7 +115,13 @@ def build_initramfs(dest, init_script, files):
         for guest, host in files.items():
             target = os.path.join(root, guest.lstrip("/"))
             os.makedirs(os.path.dirname(target), exist_ok=True)
-            shutil.copy2(host, target)
+            if host.endswith(".xz"):
+                # Debian 6.12 ships its modules xz-compressed; busybox
+                # insmod passes the file to init_module() as it is.
+                with lzma.open(host) as src, open(target, "wb") as dst:
+                    shutil.copyfileobj(src, dst)
+            else:
+                shutil.copy2(host, target)
         listing = subprocess.run(["find", "."], cwd=root, check=True,
                                  capture_output=True).stdout
         archive = subprocess.run(["cpio", "-o", "-H", "newc", "--quiet"],
@@ -89,8 +135,10 @@ def build_initramfs(dest, init_script, files):
 def command(kernel, initrd, append="", extra_args=(), memory="512M"):
     """The qemu-system-x86_64 command line for a serial-console boot."""
     accel = "kvm" if os.environ.get("VGPIO_QEMU_KVM") == "1" else "tcg"
+    # No network card: its option ROM (iPXE) only slows the boot down.
     cmd = ["qemu-system-x86_64", "-accel", accel, "-m", memory, "-smp", "1",
-           "-nographic", "-no-reboot", "-kernel", kernel, "-initrd", initrd,
+           "-nographic", "-no-reboot", "-nic", "none",
+           "-kernel", kernel, "-initrd", initrd,
            "-append", "console=ttyS0 panic=-1 loglevel=4 " + append]
     return cmd + list(extra_args)
 
@@ -110,9 +158,10 @@ class Guest(ConsoleGuest):
     """A QEMU guest whose serial console is read line by line."""
 
     def __init__(self, kernel, initrd, extra_args=(), memory="512M",
-                 log_path=None):
-        super().__init__(command(kernel, initrd, extra_args=extra_args,
-                                 memory=memory), log_path)
+                 log_path=None, append=""):
+        super().__init__(command(kernel, initrd, append=append,
+                                 extra_args=extra_args, memory=memory),
+                         log_path)
 
 
 def run(kernel, initrd, append="", timeout=300, extra_args=(), memory="512M"):
