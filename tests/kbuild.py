@@ -1,27 +1,25 @@
 """Helpers shared by the kernel-side tests: find headers, build the module."""
 
 import dataclasses
-import glob
 import os
 import re
 import shutil
 import subprocess
 
-from virtio_gpio.qemu import version_key
+from virtio_gpio import kernels
+from virtio_gpio.qemu import version_key  # noqa: F401 (used by the tests)
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 KERNEL_SRC = os.path.join(ROOT, "kernel")
 # Compiler, sparse and modpost diagnostics all contain one of these words.
 DIAGNOSTIC = re.compile(r"\b(warning|error)\b", re.IGNORECASE)
+# What a kernel Makefile prints when it turns C=1 off instead of checking.
+CHECKER_OFF = re.compile(r"C=\d specified, but .* not available")
 
 
 def debian_headers(series="6.1"):
     """Newest installed Debian amd64 headers of ``series``: (dir, release)."""
-    dirs = [d for d in glob.glob("/usr/src/linux-headers-%s.*-amd64" % series)
-            if os.path.isfile(os.path.join(d, "Module.symvers"))]
-    assert dirs, "linux-headers-amd64 (%s) is not installed" % series
-    best = sorted(dirs, key=lambda d: version_key(os.path.basename(d)))[-1]
-    return best, os.path.basename(best)[len("linux-headers-"):]
+    return kernels.debian_headers(series)
 
 
 @dataclasses.dataclass
@@ -35,7 +33,8 @@ class Build:
         return os.path.join(self.src, "vgpio.ko")
 
     def diagnostics(self):
-        return [line for line in self.log.splitlines() if DIAGNOSTIC.search(line)]
+        return [line for line in self.log.splitlines()
+                if DIAGNOSTIC.search(line) or CHECKER_OFF.search(line)]
 
 
 def copy_sources(dest):
@@ -46,6 +45,9 @@ def copy_sources(dest):
 
 
 def build(src, kdir, *flags):
-    proc = subprocess.run(["make", "-C", src, "KDIR=" + kdir] + list(flags),
-                          capture_output=True, text=True)
+    """make -C src KDIR=kdir flags; with C=1, a sparse that ``kdir`` accepts."""
+    extra = kernels.check_flags(kdir) if any(
+        f.startswith("C=") and f != "C=0" for f in flags) else []
+    proc = subprocess.run(["make", "-C", src, "KDIR=" + kdir] + list(flags) +
+                          extra, capture_output=True, text=True)
     return Build(src, proc.stdout + proc.stderr, proc.returncode)

@@ -1,6 +1,7 @@
-"""DKMS: add, build and install vgpio for the installed Debian 6.1 kernel."""
+"""DKMS: add, build and install vgpio for every installed kernel's headers."""
 
 import os
+import re
 import shutil
 import subprocess
 
@@ -11,6 +12,28 @@ import kbuild
 pytestmark = pytest.mark.system
 
 NAME, VERSION = "vgpio", "0.1.0"
+
+
+def installed_header_releases():
+    """Kernel release of every installed linux-headers-* package that is
+    one kernel's headers (it ships /lib/modules/RELEASE/build, the tree
+    DKMS builds against); metapackages and -common ones do not."""
+    listing = subprocess.run(
+        ["dpkg-query", "-W", "-f=${Package} ${db:Status-Status}\n",
+         "linux-headers-*"], check=True, capture_output=True, text=True).stdout
+    releases = []
+    for line in listing.splitlines():
+        package, status = line.split()
+        if status != "installed":
+            continue
+        files = subprocess.run(["dpkg-query", "-L", package], check=True,
+                               capture_output=True, text=True).stdout
+        releases += re.findall(r"^/lib/modules/([^/\s]+)/build$", files,
+                               re.MULTILINE)
+    return sorted(set(releases), key=kbuild.version_key)
+
+
+RELEASES = installed_header_releases()
 
 
 def dkms(*args, check=True):
@@ -33,8 +56,14 @@ def dkms_clean():
     clean()
 
 
-def test_dkms_add_build_install(dkms_clean, tmp_path):
-    headers, release = kbuild.debian_headers()
+def test_every_supported_debian_series_has_installed_headers():
+    # The discovery must find the headers the module gates build against.
+    for series in ("6.1", "6.12"):
+        assert kbuild.debian_headers(series)[1] in RELEASES, RELEASES
+
+
+@pytest.mark.parametrize("release", RELEASES)
+def test_dkms_add_build_install(dkms_clean, tmp_path, release):
     src = kbuild.copy_sources(str(tmp_path / ("%s-%s" % (NAME, VERSION))))
     dkms("add", src)
     built = dkms("build", "-m", NAME, "-v", VERSION, "-k", release, check=False)
@@ -48,3 +77,6 @@ def test_dkms_add_build_install(dkms_clean, tmp_path):
                           capture_output=True, text=True).stdout.strip()
     assert path.startswith("/lib/modules/%s/" % release)
     assert "dkms" in path or "extra" in path
+    vermagic = subprocess.run(["modinfo", "-F", "vermagic", path], check=True,
+                              capture_output=True, text=True).stdout
+    assert vermagic.startswith(release + " ")
