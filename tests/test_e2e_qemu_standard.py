@@ -40,26 +40,26 @@ echo
 mount -t proc proc /proc
 mount -t sysfs sys /sys
 mount -t devtmpfs dev /dev
-%(insmods)s
+@INSMODS@
 insmod /lib/driver.ko || echo "STD-FAIL insmod"
 echo "STD-BOUND $(basename "$(readlink /sys/bus/virtio/devices/virtio0/driver)")"
 echo "STD-FEATURES $(cat /sys/bus/virtio/devices/virtio0/features)"
 gpio-probe /dev/gpiochip0 info - -
 gpio-probe /dev/gpiochip0 rw 1 50
 echo "STD-LAT-GET $(gpio-probe /dev/gpiochip0 get 0 200)"
-timeout 60 gpio-probe /dev/gpiochip0 edges %(edge_line)d %(host_edges)d
+timeout 60 gpio-probe /dev/gpiochip0 edges @EDGE_LINE@ @HOST_EDGES@
 echo "STD-EDGES rc=$?"
-loop=$(timeout 60 gpio-probe /dev/gpiochip0 loop %(loop_out)d %(loop_edges)d)
+loop=$(timeout 60 gpio-probe /dev/gpiochip0 loop @LOOP_OUT@ @LOOP_EDGES@)
 echo "STD-LOOP rc=$? $loop"
 for l in 0 1 3; do gpio-probe /dev/gpiochip0 rw $l 100 & done
 wait
-rmmod %(module)s; echo "RMMOD rc=$?"
+rmmod @MODULE@; echo "RMMOD rc=$?"
 i=0
 while [ $i -lt 10 ]; do
 	insmod /lib/driver.ko || break
 	[ -e /dev/gpiochip0 ] || break
 	gpio-probe /dev/gpiochip0 rw 3 2 >/dev/null || break
-	rmmod %(module)s || break
+	rmmod @MODULE@ || break
 	i=$((i + 1))
 done
 echo "CYCLES $i"
@@ -76,14 +76,16 @@ def linux_source(series):
                           capture_output=True, text=True).stdout.strip()
 
 
-@pytest.fixture(scope="module",
-                params=[(s, d) for s in SERIES for d in DRIVERS],
-                ids=["%s-%s" % (s, d) for s in SERIES for d in DRIVERS])
-def run(request, tmp_path_factory, timings):
+def start(series, driver, work, init, backend_args, values=None):
+    """Build ``driver`` for Debian's ``series`` and boot it with ``init``.
+
+    ``init`` is the /init text; ``@INSMODS@`` in it becomes the insmods
+    of the kernel's own modules the device needs, ``@MODULE@`` the name
+    rmmod knows the driver by, ``@KEY@`` the value of ``KEY`` in
+    ``values``. Returns (guest, backend, release).
+    """
     import kbuild
-    series, driver = request.param
     kdir, release = kbuild.debian_headers(series)
-    work = tmp_path_factory.mktemp("std-%s-%s" % (series, driver))
     module = drivers.build(driver, kdir, str(work), kernel_src=KERNEL_SRC,
                            linux_source=linux_source(series))
     probe = build_gpio_probe(str(work / "gpio-probe"), static=True)
@@ -92,18 +94,45 @@ def run(request, tmp_path_factory, timings):
     files["/lib/driver.ko"] = module
     files["/bin/gpio-probe"] = probe
     initrd = str(work / "initrd.gz")
-    qemu.build_initramfs(initrd, INIT % {
-        "insmods": "\n".join("insmod /lib/%s.ko" % name for name, _ in deps),
-        "module": drivers.MODULE_NAMES[driver],
-        "edge_line": HOST_EDGE_LINE, "host_edges": HOST_EDGES,
-        "loop_out": LOOPBACK[0], "loop_edges": LOOP_EDGES}, files)
+    values = dict(values or {}, MODULE=drivers.MODULE_NAMES[driver],
+                  INSMODS="\n".join("insmod /lib/%s.ko" % name
+                                    for name, _ in deps))
+    for key, value in values.items():
+        init = init.replace("@%s@" % key, str(value))
+    qemu.build_initramfs(initrd, init, files)
     backend = Backend(str(work), "std", "--protocol", "standard",
-                      "--names", ",".join(NAMES),
-                      "--loopback", "%d:%d" % LOOPBACK, "--once")
-    start = time.monotonic()
+                      "--names", ",".join(NAMES), "--once", *backend_args)
     guest = qemu.Guest(qemu.kernel_image(release), initrd,
                        extra_args=qemu.vhost_user_gpio_args(backend.sock),
                        log_path=str(work / "guest.log"))
+    return guest, backend, release
+
+
+def finish(guest, backend, result):
+    """Wait for the guest's power-off; collect its console and the backend's log."""
+    try:
+        guest.expect("STD-DMESG-END", timeout=300)
+        guest.wait(60)
+    finally:
+        guest.kill()
+    result["lines"] = guest.lines
+    result["backend_exit"] = backend.proc.wait(30)
+    result["backend_log"] = backend.text()
+    backend.stop()
+    return result
+
+
+@pytest.fixture(scope="module",
+                params=[(s, d) for s in SERIES for d in DRIVERS],
+                ids=["%s-%s" % (s, d) for s in SERIES for d in DRIVERS])
+def run(request, tmp_path_factory, timings):
+    series, driver = request.param
+    work = tmp_path_factory.mktemp("std-%s-%s" % (series, driver))
+    begin = time.monotonic()
+    guest, backend, release = start(
+        series, driver, work, INIT, ("--loopback", "%d:%d" % LOOPBACK),
+        {"EDGE_LINE": HOST_EDGE_LINE, "HOST_EDGES": HOST_EDGES,
+         "LOOP_OUT": LOOPBACK[0], "LOOP_EDGES": LOOP_EDGES})
     result = {"series": series, "driver": driver, "edges": [],
               "edge_error": None}
     try:
@@ -116,18 +145,45 @@ def run(request, tmp_path_factory, timings):
         except TimeoutError as exc:
             # Recorded for the edge test; the other checks still run.
             result["edge_error"] = str(exc)
-        guest.expect("STD-DMESG-END", timeout=300)
-        guest.wait(60)
     finally:
-        guest.kill()
+        finish(guest, backend, result)
     timings.append("QEMU %s standard-protocol run (Debian %s, %s driver, "
                    "our backend): %.1f s"
                    % (qemu_version(), release, driver,
-                      time.monotonic() - start))
-    result["lines"] = guest.lines
-    result["backend_exit"] = backend.proc.wait(30)
-    result["backend_log"] = backend.text()
-    backend.stop()
+                      time.monotonic() - begin))
+    return result
+
+
+# A device without VIRTIO_GPIO_F_IRQ: our module has no eventq then, and
+# an edge request must fail at once, while values keep working.
+NO_IRQ_INIT = """#!/bin/sh
+echo
+mount -t proc proc /proc
+mount -t sysfs sys /sys
+mount -t devtmpfs dev /dev
+@INSMODS@
+insmod /lib/driver.ko || echo "STD-FAIL insmod"
+echo "STD-FEATURES $(cat /sys/bus/virtio/devices/virtio0/features)"
+timeout 60 gpio-probe /dev/gpiochip0 edges 2 1; echo "STD-EDGES rc=$?"
+gpio-probe /dev/gpiochip0 rw 1 20
+rmmod @MODULE@; echo "RMMOD rc=$?"
+echo "STD-DMESG-BEGIN"
+dmesg
+echo "STD-DMESG-END"
+poweroff -f
+"""
+
+
+@pytest.fixture(scope="module", params=SERIES)
+def no_irq_run(request, tmp_path_factory, timings):
+    series = request.param
+    work = tmp_path_factory.mktemp("std-noirq-%s" % series)
+    begin = time.monotonic()
+    guest, backend, release = start(series, "ours", work, NO_IRQ_INIT,
+                                    ("--no-irq",))
+    result = finish(guest, backend, {"series": series})
+    timings.append("QEMU standard-protocol run without F_IRQ (Debian %s, "
+                   "ours): %.1f s" % (release, time.monotonic() - begin))
     return result
 
 
@@ -156,7 +212,7 @@ def test_values_round_trip(run):
 def test_irq_feature_negotiated(run):
     # Bit 0 of the features the guest driver accepted: VIRTIO_GPIO_F_IRQ.
     guest = next(l for l in run["lines"] if l.startswith("STD-FEATURES "))
-    assert guest.split()[1][0] == "1", guest
+    assert guest.split()[1][0] == "1", (qemu_version(), guest)
     # ... and what the backend was told at the last (re)negotiation.
     told = [l for l in run["backend_log"].splitlines() if "driver features" in l]
     assert told and int(told[-1].split()[-1], 16) & 1, told
@@ -204,3 +260,20 @@ def test_clean_log_and_backend_exit(run):
         assert [l for l in dmesg if "not an immutable chip" in l] == []
     assert "STD-FAIL insmod" not in run["lines"]
     assert run["backend_exit"] == 0
+
+
+def test_without_irq_feature_edge_requests_are_refused(no_irq_run):
+    lines = no_irq_run["lines"]
+    guest = next(l for l in lines if l.startswith("STD-FEATURES "))
+    assert guest.split()[1][0] == "0", guest
+    told = [l for l in no_irq_run["backend_log"].splitlines()
+            if "driver features" in l]
+    assert told and all(int(l.split()[-1], 16) & 1 == 0 for l in told), told
+    assert "request line 2: No such device or address" in lines
+    assert "STD-EDGES rc=1" in lines
+    assert "RW-OK line=1 n=20" in lines
+    assert "RMMOD rc=0" in lines
+    start = lines.index("STD-DMESG-BEGIN")
+    dmesg = lines[start:lines.index("STD-DMESG-END")]
+    assert qemu.kernel_log_problems(dmesg) == []
+    assert no_irq_run["backend_exit"] == 0

@@ -6,7 +6,6 @@ serial console is the only output. TCG is the default because KVM guests
 hang on some hosts; set ``VGPIO_QEMU_KVM=1`` to opt in to KVM.
 """
 
-import glob
 import gzip
 import lzma
 import os
@@ -45,14 +44,6 @@ def kernel_image(release):
     assert os.path.isfile(path), ("%s missing: install the linux-image "
                                   "package of %s" % (path, release))
     return path
-
-
-def series_release(series):
-    """Newest installed Debian amd64 kernel image of ``series``: its release."""
-    images = glob.glob("/boot/vmlinuz-%s.*-amd64" % series)
-    assert images, "no /boot/vmlinuz-%s.*-amd64 installed" % series
-    best = sorted(images, key=lambda p: version_key(os.path.basename(p)))[-1]
-    return os.path.basename(best)[len("vmlinuz-"):]
 
 
 def version_key(release):
@@ -163,11 +154,3 @@ class Guest(ConsoleGuest):
                                  extra_args=extra_args, memory=memory),
                          log_path)
 
-
-def run(kernel, initrd, append="", timeout=300, extra_args=(), memory="512M"):
-    """Boot and return the serial console output (the guest powers off)."""
-    cmd = command(kernel, initrd, append, extra_args, memory)
-    proc = subprocess.run(cmd, stdin=subprocess.DEVNULL, capture_output=True,
-                          timeout=timeout)
-    return proc.stdout.decode(errors="replace") + proc.stderr.decode(
-        errors="replace")
