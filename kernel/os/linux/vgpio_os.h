@@ -32,8 +32,14 @@ struct vgpio_lock {
 #define vgpio_lock(l, flags)		raw_spin_lock_irqsave(&(l)->raw, flags)
 #define vgpio_unlock(l, flags)		raw_spin_unlock_irqrestore(&(l)->raw, flags)
 
-/* Device-written buffers never share a cache line with anything else. */
-#define VGPIO_DMA_ALIGN			SMP_CACHE_BYTES
+/*
+ * Device-written buffers never share a cache line with anything else. On
+ * non-coherent architectures the line DMA maintenance works on can be
+ * larger than SMP_CACHE_BYTES (arm64: 128 bytes against 64): the larger of
+ * the two, as newer upstream gpio-virtio.c has it (DMA groups).
+ */
+#define VGPIO_DMA_ALIGN		((ARCH_DMA_MINALIGN > SMP_CACHE_BYTES) ?	\
+				 ARCH_DMA_MINALIGN : SMP_CACHE_BYTES)
 
 /* Only called at probe time, in process context, with no lock held. */
 #define vgpio_zalloc(size)		kzalloc(size, GFP_KERNEL)
