@@ -17,11 +17,13 @@ import time
 
 import pytest
 
-from e2e_helpers import KERNEL_SRC, ROOT, Backend, build_gpio_probe
-from virtio_gpio import drivers, qemu
+from e2e_helpers import KERNEL_SRC, Backend, build_gpio_probe
+from virtio_gpio import drivers, kernels, qemu
 
 pytestmark = pytest.mark.system
 
+#: the kernel series whose Debian images are installed to boot (the
+#: newest series is a source tree only, see virtio_gpio.kernels)
 SERIES = ("6.1", "6.12")
 DRIVERS = ("ours", "upstream")
 NAMES = ["s0", "s1", "s2", "s3", "s4", "s5"]
@@ -70,12 +72,6 @@ poweroff -f
 """
 
 
-def linux_source(series):
-    """Debian's linux-source tree of ``series``, unpacked once in the cache."""
-    return subprocess.run([ROOT + "/tools/linux-source", series], check=True,
-                          capture_output=True, text=True).stdout.strip()
-
-
 def start(series, driver, work, init, backend_args, values=None):
     """Build ``driver`` for Debian's ``series`` and boot it with ``init``.
 
@@ -84,10 +80,9 @@ def start(series, driver, work, init, backend_args, values=None):
     rmmod knows the driver by, ``@KEY@`` the value of ``KEY`` in
     ``values``. Returns (guest, backend, release).
     """
-    import kbuild
-    kdir, release = kbuild.debian_headers(series)
+    kdir, release = kernels.debian_headers(series)
     module = drivers.build(driver, kdir, str(work), kernel_src=KERNEL_SRC,
-                           linux_source=linux_source(series))
+                           linux_source=kernels.source(series))
     probe = build_gpio_probe(str(work / "gpio-probe"), static=True)
     deps = qemu.load_order(["virtio_pci"], release)
     files = {"/lib/%s.ko" % name: path for name, path in deps}

@@ -16,10 +16,11 @@ import time
 import pytest
 
 from e2e_helpers import KERNEL_SRC, Backend, build_gpio_probe
-from virtio_gpio import drivers, qemu
+from virtio_gpio import drivers, kernels, qemu
 
 pytestmark = pytest.mark.system
 
+#: the kernel series whose Debian images are installed to boot
 SERIES = ("6.1", "6.12")
 CYCLES = 50
 NAMES = ["k0", "k1", "k2", "k3", "k4", "k5"]
@@ -77,9 +78,8 @@ poweroff -f
 
 @pytest.fixture(scope="module", params=SERIES)
 def boot(request, tmp_path_factory, timings):
-    import kbuild
     series = request.param
-    kdir, release = kbuild.debian_headers(series)
+    kdir, release = kernels.debian_headers(series)
     work = tmp_path_factory.mktemp("load-" + series)
     module = drivers.build("ours", kdir, str(work), kernel_src=KERNEL_SRC)
     probe = build_gpio_probe(str(work / "gpio-probe"), static=True)

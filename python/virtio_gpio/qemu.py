@@ -14,6 +14,7 @@ import shutil
 import subprocess
 import tempfile
 
+from . import kernels
 from .console import ConsoleGuest
 
 BUSYBOX = "/bin/busybox"
@@ -41,16 +42,14 @@ def kernel_log_problems(lines):
 def kernel_image(release):
     """``/boot/vmlinuz-RELEASE``; fails if that kernel image is missing."""
     path = "/boot/vmlinuz-%s" % release
-    assert os.path.isfile(path), ("%s missing: install the linux-image "
-                                  "package of %s" % (path, release))
+    if not os.path.isfile(path):
+        raise FileNotFoundError("%s missing: install the linux-image package "
+                                "of %s" % (path, release))
     return path
 
 
-def version_key(release):
-    parts = []
-    for chunk in release.replace("-", ".").split("."):
-        parts.append((0, int(chunk), "") if chunk.isdigit() else (1, 0, chunk))
-    return parts
+#: kept here for the callers that import it from this module
+version_key = kernels.version_key
 
 
 def module_path(name, release):
