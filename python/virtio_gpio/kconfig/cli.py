@@ -12,9 +12,11 @@ import os
 import shutil
 import sys
 import tempfile
+import textwrap
 
 import kconfiglib
 
+from .. import progress
 from . import conf, loops, randconfig, rules, satisfy, tree
 
 EPILOG = """\
@@ -32,14 +34,16 @@ checks:
   random-config     with --random: an invariant broken in a random config
   conf-disagrees    with --conf-check: the kernel's conf tool disagrees
 
-compatibility step:
-  %s
+compatibility steps (staged copy for kconfiglib only; conf reads the tree as is):
+%s
 
 exit status:
   0  no findings
   1  findings
   2  usage error, unreadable tree or snippet, or a parse error
-""" % tree.COMPAT_NOTE
+""" % "\n".join(textwrap.fill(line, 79, initial_indent="  ",
+                               subsequent_indent="    ")
+                 for line in tree.COMPAT_NOTE.splitlines())
 
 
 def parse_args(argv):
@@ -73,8 +77,10 @@ def parse_args(argv):
     parser.add_argument("--conf-check", action="store_true",
                         help="cross-check loops and --config verdicts with "
                              "the kernel's conf tool")
-    parser.add_argument("--conf", default=conf.DEFAULT_CONF, metavar="PATH",
-                        help="conf binary (default: %(default)s)")
+    parser.add_argument("--conf", metavar="PATH",
+                        help="conf binary (default: built from the tree's "
+                             "scripts/kconfig and cached; for a tree without "
+                             "one, %s)" % conf.DEFAULT_CONF.replace("%", "%%"))
     parser.add_argument("--format", choices=("human", "json"),
                         default="human", help="output format")
     return parser.parse_args(argv)
@@ -105,6 +111,8 @@ def lint_arch(args, arch, snippet, names, workdir):
         "snippet": {"inserted_into": staged.inserted_into,
                     "replaced_existing": staged.replaced_existing},
         "compat_rewrites": ["%s:%d" % edit for edit in staged.compat_rewrites],
+        "compat_steps": {name: ["%s:%d" % edit for edit in edits]
+                         for name, edits in staged.compat_steps.items()},
         "symbols": names,
         "loops": [[vars(step) for step in loop]
                   for loop in loops.find_loops(kconf, prefer=names)],
@@ -156,8 +164,11 @@ def cross_check(args, arch, snippet, workdir, report):
     """Ask the kernel's conf the same questions; disagreement is a finding."""
     staged = tree.stage(args.tree, os.path.join(workdir, arch + "-conf"),
                         snippet, compat=False)
-    result = {"recursive_dependency": conf.recursive_dependencies(
-        staged.root, arch, args.conf)}
+    if not args.conf:
+        args.conf = conf.for_tree(args.tree)
+    result = {"binary": args.conf,
+              "recursive_dependency": conf.recursive_dependencies(
+                  staged.root, arch, args.conf)}
     conf_loop = any("recursive dependency" in line
                     for line in result["recursive_dependency"])
     if conf_loop != bool(report["loops"]):
@@ -189,9 +200,11 @@ def human(reports):
                 "replaced the existing entry in" if
                 report["snippet"]["replaced_existing"] else "inserted into",
                 report["snippet"]["inserted_into"]))
-        for edit in report["compat_rewrites"]:
-            out.append("compat: %s: 'modules' -> 'option modules' "
-                       "(kconfiglib 14.1 predates the bare keyword)" % edit)
+        changes = {step.name: step.change for step in tree.COMPAT_STEPS}
+        for name, edits in report["compat_steps"].items():
+            for edit in edits:
+                out.append("compat: %s: %s (%s step: kconfiglib 14.1 "
+                           "predates it)" % (edit, changes[name], name))
         for loop in report["loops"]:
             first = loop[0]
             out.append("%s:error: recursive dependency detected!"
@@ -206,7 +219,8 @@ def human(reports):
             out.append("random: %d configs, %s enabled in %d" % (
                 info["configs"], name, info["enabled"]))
         if "conf" in report:
-            out.append("conf: recursive dependency %s; reachable %s" % (
+            out.append("conf (%s): recursive dependency %s; reachable %s" % (
+                report["conf"]["binary"],
                 "reported" if any("recursive" in l for l in
                                   report["conf"]["recursive_dependency"])
                 else "none",
@@ -244,7 +258,7 @@ def main(argv=None):
         finally:
             shutil.rmtree(workdir, ignore_errors=True)
     except (OSError, tree.StagingError, kconfiglib.KconfigError,
-            conf.ConfError, KeyError) as exc:
+            conf.ConfError, progress.BuildFailed, KeyError) as exc:
         print("vgpio-kconfig-lint: error: %s" % str(exc).strip(),
               file=sys.stderr)
         return 2
