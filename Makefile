@@ -87,3 +87,38 @@ $(BENCH_C): python/csrc/bench_loopback.c python/csrc/simvq.c \
 clean:
 	rm -rf $(BUILD) *.egg-info python/*.egg-info
 	$(MAKE) -C kernel clean
+
+## fuzz: the libFuzzer harnesses of the core (tests/fuzz/), each run for
+## FUZZ_SECONDS from the seed corpus kept in the repository; any finding
+## (crash, sanitizer report, broken invariant) fails, its input is left in
+## $(FUZZ_DIR)/findings/. Not part of test: tests/test_fuzz.py runs it short.
+FUZZ_SECONDS ?= 60
+FUZZ_HARNESSES := probe stream
+FUZZ_DIR ?= $(BUILD)/fuzz
+FUZZ_CC ?= clang
+FUZZ_CFLAGS ?=
+FUZZ_FLAGS := -g -O1 -fsanitize=fuzzer,address,undefined \
+	-fno-sanitize-recover=all -std=gnu11 -Wall -Wextra -Werror \
+	-Wno-unused-parameter -Ikernel -Ikernel/os/posix -Itests/fuzz
+FUZZ_CORE := kernel/vgpio_core.c kernel/vgpio_seed.c kernel/vgpio_std.c \
+	kernel/os/posix/vgpio_os.c
+FUZZ_BINS := $(FUZZ_HARNESSES:%=$(FUZZ_DIR)/fuzz_%)
+
+.PHONY: fuzz fuzz-build
+fuzz-build: $(FUZZ_BINS)
+
+$(FUZZ_DIR)/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz_host.c \
+		tests/fuzz/fuzz_host.h $(FUZZ_CORE) kernel/*.h \
+		kernel/os/posix/vgpio_os.h
+	mkdir -p $(FUZZ_DIR)
+	$(FUZZ_CC) $(FUZZ_FLAGS) $(FUZZ_CFLAGS) -o $@ $(filter %.c,$^)
+
+fuzz: fuzz-build
+	@set -e; for h in $(FUZZ_HARNESSES); do \
+		mkdir -p $(FUZZ_DIR)/corpus/$$h $(FUZZ_DIR)/findings; \
+		echo "fuzz: $$h for $(FUZZ_SECONDS) s"; \
+		$(FUZZ_DIR)/fuzz_$$h -max_total_time=$(FUZZ_SECONDS) \
+			-timeout=10 -print_final_stats=1 \
+			-artifact_prefix=$(FUZZ_DIR)/findings/$$h- \
+			$(FUZZ_DIR)/corpus/$$h tests/fuzz/corpus/$$h; \
+	done
