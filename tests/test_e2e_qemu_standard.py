@@ -97,23 +97,23 @@ def start(series, driver, work, init, backend_args, values=None):
     qemu.build_initramfs(initrd, init, files)
     backend = Backend(str(work), "std", "--protocol", "standard",
                       "--names", ",".join(NAMES), "--once", *backend_args)
-    guest = qemu.Guest(qemu.kernel_image(release), initrd,
-                       extra_args=qemu.vhost_user_gpio_args(backend.sock),
-                       log_path=str(work / "guest.log"))
+    try:
+        guest = qemu.Guest(qemu.kernel_image(release), initrd,
+                           extra_args=qemu.vhost_user_gpio_args(backend.sock),
+                           log_path=str(work / "guest.log"))
+    except BaseException:
+        backend.stop()
+        raise
     return guest, backend, release
 
 
 def finish(guest, backend, result):
     """Wait for the guest's power-off; collect its console and the backend's log."""
-    try:
-        guest.expect("STD-DMESG-END", timeout=300)
-        guest.wait(60)
-    finally:
-        guest.kill()
+    guest.expect("STD-DMESG-END", timeout=300)
+    guest.wait(60)
     result["lines"] = guest.lines
     result["backend_exit"] = backend.proc.wait(30)
     result["backend_log"] = backend.text()
-    backend.stop()
     return result
 
 
@@ -140,8 +140,10 @@ def run(request, tmp_path_factory, timings):
         except TimeoutError as exc:
             # Recorded for the edge test; the other checks still run.
             result["edge_error"] = str(exc)
-    finally:
         finish(guest, backend, result)
+    finally:
+        guest.kill()
+        backend.stop()
     timings.append("QEMU %s standard-protocol run (Debian %s, %s driver, "
                    "our backend): %.1f s"
                    % (qemu_version(), release, driver,
@@ -176,7 +178,11 @@ def no_irq_run(request, tmp_path_factory, timings):
     begin = time.monotonic()
     guest, backend, release = start(series, "ours", work, NO_IRQ_INIT,
                                     ("--no-irq",))
-    result = finish(guest, backend, {"series": series})
+    try:
+        result = finish(guest, backend, {"series": series})
+    finally:
+        guest.kill()
+        backend.stop()
     timings.append("QEMU standard-protocol run without F_IRQ (Debian %s, "
                    "ours): %.1f s" % (release, time.monotonic() - begin))
     return result

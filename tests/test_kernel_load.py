@@ -103,15 +103,15 @@ def boot(request, tmp_path_factory, timings):
     try:
         guest.expect("LOAD-DMESG-END", timeout=600)
         guest.wait(60)
+        result = {"series": series, "release": release, "lines": guest.lines,
+                  "backend_exit": backend.proc.wait(30),
+                  "backend_log": backend.text()}
     finally:
         guest.kill()
+        backend.stop()
     timings.append("QEMU (TCG) boot of Debian %s + %d probe/remove cycles "
                    "with a device: %.1f s"
                    % (release, CYCLES, time.monotonic() - start))
-    result = {"series": series, "release": release, "lines": guest.lines,
-              "backend_exit": backend.proc.wait(30),
-              "backend_log": backend.text()}
-    backend.stop()
     return result
 
 
