@@ -144,23 +144,22 @@ def _release(out):
         return f.read().strip()
 
 
-def prepare(series="newest", cache=None, jobs=2, stream=None):
-    """Return (kdir, release) of the prepared tree, building it if needed.
+def prepare(cache=None, jobs=None, stream=None):
+    """(kdir, release) of the newest series' tree, building it if needed.
 
     Stages: x86_64_defconfig, the fragment and olddefconfig, then
     ``vmlinux modules``: modules_prepare alone leaves no Module.symvers,
     and without it modpost fails every out-of-tree module on unresolved
-    symbols. Trees of an older package or fragment are removed.
+    symbols. Trees of an older package, series or fragment are removed.
     """
-    _check_series(series)
     root = os.path.abspath(cache or cache_root())
     with _locked(root, "kdir"):
-        return _prepare(series, root, jobs, stream)
+        return _prepare(root, jobs or os.cpu_count() or 2, stream)
 
 
-def _prepare(series, root, jobs, stream):
-    name, version = source_version(series)
-    src = source(series)
+def _prepare(root, jobs, stream):
+    name, version = source_version("newest")
+    src = source("newest")
     out = os.path.join(root, tree_key(name, version))
     stamp = os.path.join(out, ".complete")
     if os.path.isfile(stamp) and os.path.isfile(os.path.join(out, "Module.symvers")):
@@ -200,7 +199,7 @@ def headers(series, stream=None):
     """
     _check_series(series)
     if series == "newest":
-        return prepare(series, stream=stream)
+        return prepare(stream=stream)
     return debian_headers(series)
 
 
