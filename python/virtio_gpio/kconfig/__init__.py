@@ -1,9 +1,10 @@
 """Kconfig lint for the GPIO_VIRTIO entry, built on kconfiglib.
 
-``tree`` stages a Kconfig tree (snippet inserted, compatibility step
-applied), ``loops`` finds recursive dependencies the way the kernel's
-kconfig reports them, ``rules`` holds the named checks, ``satisfy`` says
-whether a symbol can be m or y under a given .config, ``conf`` asks the
-kernel's own ``conf`` tool for a second opinion, and ``cli`` ties them
+``tree`` stages a Kconfig tree (snippet inserted, the compatibility steps
+that let kconfiglib 14.1 read newer kernels' syntax applied), ``loops``
+finds recursive dependencies the way the kernel's kconfig reports them,
+``rules`` holds the named checks, ``satisfy`` says whether a symbol can be
+m or y under a given .config, ``conf`` asks the kernel's own ``conf`` tool,
+built from the linted tree, for a second opinion, and ``cli`` ties them
 together (``python -m virtio_gpio.kconfig``).
 """
