@@ -208,9 +208,10 @@ COMPAT_STEPS = (
         "successor and is never written out (kconfig-language.rst). The staged "
         "copy drops the attribute: kconfiglib then sees an ordinary promptless "
         "symbol without default, which is n whatever an old .config says "
-        "(conf would read the old value). Only migration paths differ; no "
-        "transitional symbol bears on the snippet's symbols, which the tests "
-        "check.", _rewrite_transitional),
+        "(conf would read the old value). Only migration from an old "
+        ".config differs; --conf-check, whose conf reads the attribute, "
+        "reports any verdict on the snippet's symbols that this changes.",
+        _rewrite_transitional),
     CompatStep(
         "conditional-depends", "'depends on X if Y' -> "
         "'depends on (X) || Y = n'",
