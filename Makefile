@@ -19,7 +19,8 @@ docs: build
 
 ## kconfig-lint: Kconfig.snippet inside Debian's 6.1 tree, checked
 ## against this machine's Debian kernel config, with conf as second opinion
-DEBIAN_CONFIG := $(lastword $(sort $(wildcard /boot/config-*-amd64)))
+# The 6.1 tree is checked against Debian's 6.1 config, not a newer one.
+DEBIAN_CONFIG := $(lastword $(sort $(wildcard /boot/config-6.1.*-amd64)))
 kconfig-lint: build
 	$(PYTHON) -m virtio_gpio.kconfig --tree "$$(tools/linux-source)" \
 		--snippet Kconfig.snippet --arch x86 \
