@@ -137,3 +137,37 @@ def uml_kernel(linux_source, timings):
     timings.append("UML kernel ready (built or cached): %.1f s"
                    % (time.monotonic() - start))
     return out
+
+
+@pytest.fixture(scope="session")
+def uml_build(timings):
+    """series -> (UML build directory, its source tree), built once per run.
+
+    ``series`` is an argument of tools/linux-source ("6.1", "newest"; see
+    e2e_helpers.UML_SERIES); its tools/uml-patches are applied.
+
+    A function rather than a build per fixture instance, so each series is
+    built only when a test asks for it, and only once.
+    """
+    import time
+
+    from virtio_gpio import uml
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    built = {}
+
+    def build(series):
+        if series not in built:
+            source = subprocess.run(
+                [os.path.join(root, "tools", "linux-source"), series],
+                check=True, capture_output=True, text=True).stdout.strip()
+            start = time.monotonic()
+            out = uml.build_kernel(source, patches=os.path.join(
+                root, "tools", "uml-patches"))
+            timings.append("UML %s kernel (%s %s) ready (built or cached): "
+                           "%.1f s" % (series, uml.tree_series(source),
+                                       uml.source_version(source),
+                                       time.monotonic() - start))
+            built[series] = (out, source)
+        return built[series]
+
+    return build

@@ -42,6 +42,11 @@ class Backend:
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 KERNEL_SRC = os.path.join(ROOT, "kernel")
 
+#: the UML kernel series the end-to-end runs boot (tools/linux-source
+#: arguments): Debian's 6.1 LTS, with tools/uml-patches/6.1, and the newest
+#: series Debian carries
+UML_SERIES = ("6.1", "newest")
+
 
 def build_gpio_probe(path, static=False):
     """Compile tools/guest/gpio-probe.c (static for a busybox initramfs)."""

@@ -1,18 +1,27 @@
-"""User-Mode Linux guest for the end-to-end tests.
+"""User-Mode Linux guests for the end-to-end tests and the bench.
 
-Builds a UML kernel from Debian's linux-source-6.1 (ARCH=um) with
-virtio_uml, gpiolib and the GPIO character device, and vgpio.ko against
-it. Both are cached under a directory keyed by the source package version
-and the config fragment, and rebuilt when either changes. The guest boots
-with the host's filesystem as root (hostfs), so host tools such as
-libgpiod's run inside it.
+Builds a UML kernel (ARCH=um) from an unpacked Debian linux-source tree
+of any series (tools/linux-source 6.1, tools/linux-source newest) with
+virtio_uml, gpiolib and the GPIO character device, and modules against it.
+A series may need build-time patches, kept in the checkout as
+tools/uml-patches/<series>/*.patch: they are applied to a private copy of
+the tree (hard links, the patched files copied first), so the shared
+unpacked tree is never changed, let alone half-patched. Each build is
+cached under a directory keyed by series, source package version, config
+fragment and patch content, and rebuilt when any of them changes. The
+guest boots with the host's filesystem as root (hostfs), so host tools
+such as libgpiod's run inside it.
 """
 
+import fcntl
+import glob
 import hashlib
 import os
+import re
 import shutil
 import subprocess
 
+from . import progress
 from .console import ConsoleGuest
 
 # What the guest needs on top of ARCH=um defconfig. GPIO_VIRTIO=m (the
@@ -23,6 +32,10 @@ from .console import ConsoleGuest
 # gpiochip's) cannot map a single interrupt and edge requests fail with
 # ENXIO; with it NR_IRQS = 128. Its device ID is one nothing will offer
 # (the default, -1, makes its init print a WARNING at every boot).
+# In 6.1 UML_PCI_OVER_VIRTIO selects PCI_MSI itself; since 6.16 it selects
+# the hidden UML_PCI, which selects PCI_MSI (arch/um/drivers/Kconfig), and
+# NR_IRQS still hangs on CONFIG_PCI_MSI (arch/um/include/asm/irq.h): the
+# same lines serve both, and PCI_MSI is checked after olddefconfig.
 CONFIG_FRAGMENT = """\
 CONFIG_UML_PCI_OVER_VIRTIO=y
 CONFIG_UML_PCI_OVER_VIRTIO_DEVICE_ID=65535
@@ -42,8 +55,19 @@ CONFIG_DEFAULT_HUNG_TASK_TIMEOUT=20
 CONFIG_PRINTK_TIME=y
 """
 
-REQUIRED = [line.split("=")[0][len("CONFIG_"):]
-            for line in CONFIG_FRAGMENT.splitlines() if line.endswith("=y")]
+#: series -> lines added to CONFIG_FRAGMENT for that series only
+SERIES_FRAGMENT = {}
+
+
+def config_fragment(series):
+    """The config lines a UML kernel of ``series`` is built with."""
+    return CONFIG_FRAGMENT + SERIES_FRAGMENT.get(series, "")
+
+
+def required_symbols(series):
+    return [line.split("=")[0][len("CONFIG_"):]
+            for line in config_fragment(series).splitlines()
+            if line.endswith("=y")]
 
 
 def cache_root():
@@ -52,66 +76,155 @@ def cache_root():
         os.path.expanduser("~"), ".cache", "virtio-gpio")
 
 
-def source_version():
-    return subprocess.run(["dpkg-query", "-W", "-f=${Version}",
-                           "linux-source-6.1"], check=True,
-                          capture_output=True, text=True).stdout.strip()
+def tree_series(source):
+    """"6.1" for a tree unpacked as .../linux-source-6.1 by tools/linux-source."""
+    match = re.fullmatch(r"linux-source-(\d+\.\d+)",
+                         os.path.basename(os.path.normpath(source)))
+    if not match:
+        raise ValueError("%s is not a tree unpacked by tools/linux-source"
+                         % source)
+    return match.group(1)
 
 
-def cache_key():
-    digest = hashlib.sha256((source_version() + "\n" + CONFIG_FRAGMENT)
-                            .encode()).hexdigest()[:16]
-    return "uml-6.1-%s" % digest
+def source_version(source):
+    """The Debian package version the tree was unpacked from."""
+    try:
+        with open(os.path.join(source, ".unpacked")) as f:
+            return f.read().strip()
+    except FileNotFoundError:
+        return subprocess.run(
+            ["dpkg-query", "-W", "-f=${Version}",
+             "linux-source-" + tree_series(source)], check=True,
+            capture_output=True, text=True).stdout.strip()
 
 
-def _make(args, log, **kwargs):
-    with open(log, "a") as f:
-        subprocess.run(["make"] + args, check=True, stdout=f,
-                       stderr=subprocess.STDOUT, **kwargs)
+def series_patches(patches, series):
+    """The sorted .patch files of ``series`` under ``patches`` (may be none)."""
+    if not patches:
+        return []
+    return sorted(glob.glob(os.path.join(patches, series, "*.patch")))
 
 
-def build_kernel(source, cache=None, jobs=None):
+def cache_key(source, patches=None):
+    series = tree_series(source)
+    digest = hashlib.sha256()
+    digest.update((source_version(source) + "\n" + config_fragment(series))
+                  .encode())
+    for path in series_patches(patches, series):
+        with open(path, "rb") as f:
+            digest.update(os.path.basename(path).encode() + b"\0" + f.read())
+    return "uml-%s-%s" % (series, digest.hexdigest()[:16])
+
+
+def _patched_files(patch):
+    with open(patch, errors="replace") as f:
+        return [line[4:].split("\t")[0].strip().split("/", 1)[1]
+                for line in f if line.startswith("+++ ")]
+
+
+def private_tree(source, dest, patch_files, log):
+    """A copy of ``source`` at ``dest`` with ``patch_files`` applied.
+
+    The copy is hard links, except for the files a patch touches, which are
+    real copies before ``patch`` writes them. Every patch is dry-run first.
+    :raises progress.BuildFailed: when a patch does not apply
+    """
+    subprocess.run(["cp", "-al", source, dest], check=True)
+    for patch in patch_files:
+        for name in _patched_files(patch):
+            path = os.path.join(dest, name)
+            if os.path.exists(path):
+                shutil.copy2(path, path + ".unlinked")
+                os.replace(path + ".unlinked", path)
+        base = ["patch", "-p1", "--forward", "--batch", "-d", dest,
+                "-i", os.path.abspath(patch)]
+        progress.run(base + ["--dry-run"], log,
+                     "check %s applies" % os.path.basename(patch))
+        progress.run(base, log, "apply " + os.path.basename(patch))
+    return dest
+
+
+def _lock(cache, series):
+    lock = open(os.path.join(cache, ".uml-%s.lock" % series), "w")
+    fcntl.flock(lock, fcntl.LOCK_EX)
+    return lock
+
+
+def build_kernel(source, patches=None, cache=None, jobs=2):
     """Return the UML build directory (with ``linux``), building if needed.
 
-    ``source`` must itself live in the cache (tools/linux-source puts it
-    there): the build directory refers to it by absolute path.
+    :param source: an unpacked tree from tools/linux-source, which must
+        itself live in the cache: the build refers to it by absolute path
+    :param patches: the checkout's tools/uml-patches directory; the
+        patches of the tree's series (its subdirectory) are applied
+    :param jobs: make -j (the machines this runs on have 2 cores, shared)
     """
-    out = os.path.join(os.path.abspath(cache or cache_root()), cache_key())
-    binary = os.path.join(out, "linux")
-    stamp = os.path.join(out, ".complete")
-    if os.path.isfile(stamp) and os.path.isfile(binary):
-        return out
-    shutil.rmtree(out, ignore_errors=True)
-    os.makedirs(out)
-    log = os.path.join(out, "build.log")
-    jobs = str(jobs or os.cpu_count() or 2)
-    common = ["-C", source, "O=" + out, "ARCH=um"]
-    _make(common + ["defconfig"], log)
-    with open(os.path.join(out, ".config"), "a") as f:
-        f.write(CONFIG_FRAGMENT)
-    _make(common + ["olddefconfig"], log)
-    with open(os.path.join(out, ".config")) as f:
-        config = f.read()
-    missing = [name for name in REQUIRED if "CONFIG_%s=y" % name not in config]
-    if missing:
-        raise RuntimeError("UML config lacks %s (see %s)" % (missing, log))
-    _make(common + ["-j", jobs, "linux", "modules_prepare"], log)
-    with open(stamp, "w") as f:
-        f.write(cache_key() + "\n")
-    # Builds for an older source package or config are dead weight now.
-    parent = os.path.dirname(out)
-    for name in os.listdir(parent):
-        if name.startswith("uml-") and name != os.path.basename(out):
-            shutil.rmtree(os.path.join(parent, name), ignore_errors=True)
+    source = os.path.abspath(source)
+    series = tree_series(source)
+    cache = os.path.abspath(cache or cache_root())
+    os.makedirs(cache, exist_ok=True)
+    key = cache_key(source, patches)
+    top = os.path.join(cache, key)
+    out = os.path.join(top, "build")
+    stamp = os.path.join(top, ".complete")
+    with _lock(cache, series):
+        if all(os.path.isfile(path) for path in (
+                stamp, os.path.join(out, "linux"),
+                os.path.join(out, "Module.symvers"))):
+            return out
+        shutil.rmtree(top, ignore_errors=True)
+        os.makedirs(out)
+        log = os.path.join(top, "build.log")
+        patch_files = series_patches(patches, series)
+        tree = source
+        if patch_files:
+            tree = private_tree(source, os.path.join(top, "source"),
+                                patch_files, log)
+        progress.say("UML %s (%s): building into %s"
+                     % (series, source_version(source), top))
+        common = ["make", "-C", tree, "O=" + out, "ARCH=um"]
+        progress.run(common + ["defconfig"], log, "UML %s defconfig" % series)
+        with open(os.path.join(out, ".config"), "a") as f:
+            f.write(config_fragment(series))
+        progress.run(common + ["olddefconfig"], log,
+                     "UML %s olddefconfig" % series)
+        with open(os.path.join(out, ".config")) as f:
+            config = f.read()
+        missing = [name for name in required_symbols(series)
+                   if "CONFIG_%s=y" % name not in config]
+        if missing:
+            raise progress.BuildFailed("UML %s config lacks %s (see %s)"
+                                       % (series, missing, log))
+        # "modules" too: since 6.2 Module.symvers, which modpost needs to
+        # link an out-of-tree module against the kernel, comes only from
+        # the modules step (6.1 wrote it when linking the kernel).
+        progress.run(common + ["-j", str(jobs), "linux", "modules",
+                               "modules_prepare"],
+                     log, "UML %s kernel" % series)
+        with open(stamp, "w") as f:
+            f.write(key + "\n")
+        # Builds of this series for an older package, config or patch set
+        # are dead weight now; other series' builds stay.
+        for name in os.listdir(cache):
+            if name.startswith("uml-%s-" % series) and name != key:
+                shutil.rmtree(os.path.join(cache, name), ignore_errors=True)
     return out
 
 
 def build_module(kernel_out, src, log=None):
     """Build vgpio.ko from ``src`` (a copy of kernel/) for the UML kernel."""
     log = log or os.path.join(src, "build.log")
-    _make(["-C", kernel_out, "ARCH=um", "M=" + os.path.abspath(src),
-           "W=1", "modules"], log)
+    progress.run(["make", "-C", kernel_out, "ARCH=um",
+                  "M=" + os.path.abspath(src), "W=1", "modules"], log,
+                 "vgpio.ko for UML " + kernel_release(kernel_out))
     return os.path.join(src, "vgpio.ko")
+
+
+def kernel_release(kernel_out):
+    """The release string of the kernel built in ``kernel_out``."""
+    with open(os.path.join(kernel_out, "include", "config",
+                           "kernel.release")) as f:
+        return f.read().strip()
 
 
 class Guest(ConsoleGuest):
@@ -119,12 +232,16 @@ class Guest(ConsoleGuest):
 
     :param kernel_out: directory holding the UML ``linux`` binary
     :param init: host path of the guest's init script (run as PID 1)
-    :param devices: vhost-user sockets, each attached as device ID 30
+    :param devices: vhost-user sockets, each attached as ``device_id``
+    :param device_id: the virtio device ID they are offered as (30: the
+        2020 proposal; 41: the virtio 1.2 GPIO device)
     """
 
-    def __init__(self, kernel_out, init, devices, memory="384M", log_path=None):
+    def __init__(self, kernel_out, init, devices, device_id=30,
+                 memory="384M", log_path=None):
         cmd = [os.path.join(kernel_out, "linux"), "mem=" + memory,
                "rootfstype=hostfs", "rootflags=/", "rw", "init=" + init,
                "con=null", "con0=null,fd:1", "ssl=null"]
-        cmd += ["virtio_uml.device=%s:30" % sock for sock in devices]
+        cmd += ["virtio_uml.device=%s:%d" % (sock, device_id)
+                for sock in devices]
         super().__init__(cmd, log_path)
