@@ -1,6 +1,8 @@
 """End to end in a real kernel: UML guest + vgpio.ko + vhost-user backend.
 
-One guest boot runs tests/guest/e2e-init.sh against three backends: the
+Every check runs once per UML kernel series (conftest.UML_SERIES: Debian's
+6.1 LTS, patched so it boots on hosts with a large XSAVE area, and the
+newest series Debian carries). One guest boot runs tests/guest/e2e-init.sh against three backends: the
 main device (8 named lines) and two with invalid config spaces, which the
 driver must refuse at probe. The script prints markers; at each "SYNC x"
 this test checks the backend's model or injects a fault, then lets the
@@ -13,11 +15,12 @@ import re
 import shutil
 import signal
 import statistics
+import subprocess
 
 import pytest
 
 import kbuild
-from e2e_helpers import Backend, build_gpio_probe
+from e2e_helpers import UML_SERIES, Backend, build_gpio_probe
 from virtio_gpio import uml
 
 pytestmark = pytest.mark.system
@@ -43,9 +46,10 @@ def block(lines, name):
     return lines[start + 1:lines.index(name + "-END", start)]
 
 
-@pytest.fixture(scope="module")
-def run(uml_kernel, tmp_path_factory, timings):
-    work = str(tmp_path_factory.mktemp("e2e"))
+@pytest.fixture(scope="module", params=UML_SERIES)
+def run(request, uml_build, tmp_path_factory):
+    uml_kernel, source = uml_build(request.param)
+    work = str(tmp_path_factory.mktemp("e2e-" + request.param))
     src = kbuild.copy_sources(os.path.join(work, "kernel"))
     shutil.copy(uml.build_module(uml_kernel, src), os.path.join(work, "vgpio.ko"))
     build_gpio_probe(os.path.join(work, "gpio-probe"))
@@ -53,7 +57,8 @@ def run(uml_kernel, tmp_path_factory, timings):
     bogus = [Backend(work, "version2", "--config-fault", "version2", "--once"),
              Backend(work, "names", "--config-fault", "names_beyond_space",
                      "--once")]
-    result = {"work": work, "main": main, "bogus": bogus}
+    result = {"work": work, "main": main, "bogus": bogus,
+              "series": request.param, "kernel": uml_kernel, "source": source}
 
     def go(name):
         open(os.path.join(work, "go." + name), "w").close()
@@ -113,6 +118,51 @@ def run(uml_kernel, tmp_path_factory, timings):
         b.stop()
     main.stop()
     yield result
+
+
+def host_xstate_size():
+    """The host's NT_X86_XSTATE size, measured apart from UML."""
+    work = os.path.join(ROOT, "build")
+    os.makedirs(work, exist_ok=True)
+    binary = os.path.join(work, "xstate-size")
+    subprocess.run(["gcc", "-O2", "-Wall", "-Wextra", "-Werror", "-o", binary,
+                    os.path.join(ROOT, "tests", "guest", "xstate-size.c")],
+                   check=True)
+    return int(subprocess.run([binary], check=True, capture_output=True,
+                              text=True).stdout)
+
+
+def test_fp_state_transfers_sized_by_the_host(run):
+    """The guest moves FP state in the host's XSAVE size, not a fixed one.
+
+    Hosts with AMX refuse UML 6.1's fixed 2696 bytes (EFAULT at the first
+    PTRACE_SETREGSET); tools/uml-patches/6.1 makes UML ask the host. This
+    host's size differs from 2696 whatever the CPU, so the boot line shows
+    the probe really ran; the newest series has the upstream fix.
+    """
+    registers = os.path.join("arch", "x86", "um", "os-Linux", "registers.c")
+    if run["series"] == "6.1":
+        built_from = os.path.join(os.path.dirname(run["kernel"]), "source")
+        with open(os.path.join(built_from, registers)) as f:
+            assert "host_fp_size = iov.iov_len" in f.read()
+        # The patch went into a private copy; the shared tree is untouched.
+        with open(os.path.join(run["source"], registers)) as f:
+            assert "host_fp_size" not in f.read()
+        line = next(l for l in run["lines"]
+                    if l.startswith("x86/um: host FP state "))
+        size, kept = map(int, re.match(
+            r"x86/um: host FP state (\d+) bytes \(NT_X86_XSTATE\), (\d+) kept",
+            line).groups())
+        assert size == host_xstate_size(), line
+        assert kept == min(size, 2696), line
+    else:
+        with open(os.path.join(run["source"], registers)) as f:
+            text = f.read()
+        assert "host_fp_size = iov.iov_len" in text
+        assert ".iov_len = host_fp_size" in text
+        assert not os.path.isdir(os.path.join(os.path.dirname(run["kernel"]),
+                                              "source"))
+    assert "E2E-END" in run["lines"]
 
 
 def test_chip_appears_with_device_name_and_line_names(run):
@@ -194,6 +244,7 @@ def test_backends_exit_cleanly_and_serve_a_restarted_guest(run):
 
 
 def test_latency_figures(run, timings):
+    series = run["series"]
     def figures(prefix):
         line = next(l for l in run["lines"] if l.startswith(prefix))
         median, p99, rate = map(float, line.split()[1:4])
@@ -202,14 +253,15 @@ def test_latency_figures(run, timings):
     for prefix, what in (("LAT-GET", "get"), ("LAT-SET", "set")):
         median, p99, rate = figures(prefix)
         assert 0 < median <= p99
-        timings.append("UML guest %s: median %.0f us, p99 %.0f us, %.0f ops/s"
-                       % (what, median, p99, rate))
+        timings.append("UML %s guest %s: median %.0f us, p99 %.0f us, "
+                       "%.0f ops/s" % (series, what, median, p99, rate))
     edges = [l.split() for l in run["edges"]]
     assert len(edges) == 20
     assert [e[1] for e in edges] == ["rising", "falling"] * 10
     assert all(e[3] == "line=4" for e in edges)
     lat = sorted((a - t) * 1e6 for a, t in zip(run["arrivals"], run["toggles"]))
     assert all(l > 0 for l in lat), lat
-    timings.append("UML edge latency, backend toggle -> guest program awake "
-                   "(seen on the host console, an upper bound): median %.0f us, "
-                   "max of 20 %.0f us" % (statistics.median(lat), lat[-1]))
+    timings.append("UML %s edge latency, backend toggle -> guest program "
+                   "awake (seen on the host console, an upper bound): median "
+                   "%.0f us, max of 20 %.0f us"
+                   % (series, statistics.median(lat), lat[-1]))
