@@ -11,6 +11,11 @@ answers every request at once without the device model: that get round
 trip is the floor, what the guest, UML and the vhost-user path cost
 before any driver or device logic.
 
+The UML kernel is built from the tree --linux-source names (make bench:
+the newest series Debian carries, so the guest boots on any x86 host and
+Linux's gpio-virtio is that series' own), with that series' patches from
+--uml-patches. Both drivers are built from it as well.
+
 UML rather than QEMU: QEMU 7.2's vhost-user-gpio never offers
 VIRTIO_GPIO_F_IRQ, so edges could not be timed there. Only ratios mean
 something; absolute figures depend on the machine.
@@ -26,7 +31,6 @@ import tempfile
 import time
 
 from . import drivers, uml
-from .console import ConsoleGuest
 from .vhost_user import send_control
 
 OPS = ("get", "set", "dirout", "loop")
@@ -84,7 +88,7 @@ def _parse(line):
 
 def run_guest(args, work):
     """Boot the guest, collect every measurement line; returns the lines."""
-    kernel = uml.build_kernel(args.linux_source)
+    kernel = uml.build_kernel(args.linux_source, patches=args.uml_patches)
     for driver in ("ours", "upstream"):
         ko = drivers.build(driver, kernel, work, kernel_src=args.kernel_src,
                            linux_source=args.linux_source, arch="um")
@@ -111,11 +115,8 @@ def run_guest(args, work):
             if backend.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError("backend did not start (see backend.log)")
             time.sleep(0.05)
-        guest = ConsoleGuest(
-            [os.path.join(kernel, "linux"), "mem=256M", "rootfstype=hostfs",
-             "rootflags=/", "rw", "init=" + init, "con=null",
-             "con0=null,fd:1", "ssl=null", "virtio_uml.device=%s:41" % sock],
-            log_path=os.path.join(work, "guest.log"))
+        guest = uml.Guest(kernel, init, [sock], device_id=41, memory="256M",
+                          log_path=os.path.join(work, "guest.log"))
         try:
             guest.expect("FLOOR-READY", timeout=args.timeout)
             send_control(ctl, {"cmd": "noop", "on": True})
@@ -175,6 +176,8 @@ def _verdict(low, high, faster_below_one):
 
 def report(table, floor, args, out=sys.stdout):
     p = lambda *a: print(*a, file=out)  # noqa: E731
+    p("UML kernel: linux-source-%s %s" % (uml.tree_series(args.linux_source),
+                                          uml.source_version(args.linux_source)))
     p("Standard protocol (ID 41), one UML guest, one backend, one host;")
     p("%d rounds x %d ops (%d edges), driver order alternating per round."
       % (args.rounds, args.ops, args.edges))
@@ -221,7 +224,10 @@ def report(table, floor, args, out=sys.stdout):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--linux-source", required=True)
+    parser.add_argument("--linux-source", required=True,
+                        help="unpacked tree from tools/linux-source SERIES")
+    parser.add_argument("--uml-patches", default="tools/uml-patches",
+                        help="the checkout's tools/uml-patches")
     parser.add_argument("--kernel-src", required=True, help="this project's kernel/")
     parser.add_argument("--probe-src", required=True, help="tools/guest/gpio-probe.c")
     parser.add_argument("--rounds", type=int, default=3)

@@ -4,7 +4,7 @@ Builds a UML kernel (ARCH=um) from an unpacked Debian linux-source tree
 of any series (tools/linux-source 6.1, tools/linux-source newest) with
 virtio_uml, gpiolib and the GPIO character device, and modules against it.
 A series may need build-time patches, kept in the checkout as
-tools/uml-patches/<series>/*.patch: they are applied to a private copy of
+``tools/uml-patches/<series>/*.patch``: they are applied to a private copy of
 the tree (hard links, the patched files copied first), so the shared
 unpacked tree is never changed, let alone half-patched. Each build is
 cached under a directory keyed by series, source package version, config
