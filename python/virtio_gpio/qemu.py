@@ -7,6 +7,7 @@ hang on some hosts; set ``VGPIO_QEMU_KVM=1`` to opt in to KVM.
 """
 
 import gzip
+import hashlib
 import lzma
 import os
 import re
@@ -14,8 +15,10 @@ import shutil
 import subprocess
 import tempfile
 
-from . import kernels
+from . import kernels, uml
 from .console import ConsoleGuest
+
+SYSTEM_QEMU = "qemu-system-x86_64"
 
 BUSYBOX = "/bin/busybox"
 APPLETS = ("sh", "mount", "insmod", "rmmod", "lsmod", "dmesg", "poweroff",
@@ -122,11 +125,12 @@ def build_initramfs(dest, init_script, files):
     return dest
 
 
-def command(kernel, initrd, append="", extra_args=(), memory="512M"):
+def command(kernel, initrd, append="", extra_args=(), memory="512M",
+            binary=SYSTEM_QEMU):
     """The qemu-system-x86_64 command line for a serial-console boot."""
     accel = "kvm" if os.environ.get("VGPIO_QEMU_KVM") == "1" else "tcg"
     # No network card: its option ROM (iPXE) only slows the boot down.
-    cmd = ["qemu-system-x86_64", "-accel", accel, "-m", memory, "-smp", "1",
+    cmd = [binary, "-accel", accel, "-m", memory, "-smp", "1",
            "-nographic", "-no-reboot", "-nic", "none",
            "-kernel", kernel, "-initrd", initrd,
            "-append", "console=ttyS0 panic=-1 loglevel=4 " + append]
@@ -144,12 +148,93 @@ def vhost_user_gpio_args(socket_path, memory="512M"):
             "-device", "vhost-user-gpio-pci,chardev=gpio0,id=gpio0"]
 
 
+def vhost_user_device_args(socket_path, virtio_id, num_vqs, config_size,
+                           vq_size=64, memory="512M"):
+    """Attach QEMU's generic vhost-user-device-pci on ``socket_path``.
+
+    The device is whatever the backend serves: QEMU only needs the virtio
+    device ID, the number of queues, their size and the config-space size
+    (read from the backend with VHOST_USER_GET_CONFIG whenever the guest
+    reads config space). See :func:`generic_vhost_user_qemu` for a QEMU
+    that lets ``-device`` create it.
+    """
+    return ["-object", "memory-backend-memfd,id=mem,size=%s,share=on" % memory,
+            "-numa", "node,memdev=mem",
+            "-chardev", "socket,id=vud0,path=%s" % socket_path,
+            "-device", "vhost-user-device-pci,chardev=vud0,id=vud0,"
+            "virtio-id=%d,num_vqs=%d,config_size=%d,vq_size=%d"
+            % (virtio_id, num_vqs, config_size, vq_size)]
+
+
+def _lists_device(binary, name):
+    out = subprocess.run([binary, "-device", "help"], check=True,
+                         capture_output=True, text=True).stdout
+    return ('name "%s"' % name) in out
+
+
+#: QEMU 10.0 registers vhost-user-device-pci with ``user_creatable =
+#: false`` ("stop users confusing themselves"); its documentation says to
+#: patch that line out and rebuild (upstream lifted the restriction after
+#: 10.0). For the builds listed here the same one-byte change is made to a
+#: copy of the binary: sha256 of the binary -> (file offset, old bytes, new
+#: bytes). Debian's 1:10.0.2+ds-2+deb13u1~bpo12+1: class_init of
+#: vhost-user-device-pci (found through the name's TypeInfo) stores
+#: ``movb $0x0,0x82(%rbx)`` into DeviceClass.user_creatable; the immediate
+#: becomes 1.
+USER_CREATABLE_PATCHES = {
+    "e8f995668153f7c1af1896a15ed1642848ff5d3722a0ca69d6fd3c9864b1a87e":
+        (0x6fe38d, bytes.fromhex("c6838200000000"),
+         bytes.fromhex("c6838200000001")),
+}
+
+
+def generic_vhost_user_qemu(system=SYSTEM_QEMU):
+    """A qemu-system-x86_64 whose ``-device`` accepts vhost-user-device-pci.
+
+    The system binary when it already does; otherwise a copy patched as
+    :data:`USER_CREATABLE_PATCHES` says, cached under the build cache.
+    Fails for a build with neither, naming what to do.
+    """
+    if _lists_device(system, "vhost-user-device-pci"):
+        return system
+    path = shutil.which(system)
+    if path is None:
+        raise FileNotFoundError("%s not found" % system)
+    with open(path, "rb") as f:
+        image = bytearray(f.read())
+    digest = hashlib.sha256(image).hexdigest()
+    if digest not in USER_CREATABLE_PATCHES:
+        raise RuntimeError(
+            "%s (sha256 %s) does not let -device create vhost-user-device-pci "
+            "and no patch for this build is known: use a QEMU where it is "
+            "user-creatable, or add the build to qemu.USER_CREATABLE_PATCHES"
+            % (path, digest))
+    offset, old, new = USER_CREATABLE_PATCHES[digest]
+    if bytes(image[offset:offset + len(old)]) != old:
+        raise RuntimeError("%s: unexpected bytes at %#x" % (path, offset))
+    target = os.path.join(uml.cache_root(), "qemu-%s" % digest[:16],
+                          os.path.basename(path))
+    if not os.path.exists(target):
+        image[offset:offset + len(new)] = new
+        os.makedirs(os.path.dirname(target), exist_ok=True)
+        tmp = "%s.%d.tmp" % (target, os.getpid())
+        with open(tmp, "wb") as f:
+            f.write(image)
+        os.chmod(tmp, 0o755)
+        os.replace(tmp, target)
+    if not _lists_device(target, "vhost-user-device-pci"):
+        raise RuntimeError("%s: the patch did not make vhost-user-device-pci "
+                           "creatable" % target)
+    return target
+
+
 class Guest(ConsoleGuest):
     """A QEMU guest whose serial console is read line by line."""
 
     def __init__(self, kernel, initrd, extra_args=(), memory="512M",
-                 log_path=None, append=""):
+                 log_path=None, append="", binary=SYSTEM_QEMU):
         super().__init__(command(kernel, initrd, append=append,
-                                 extra_args=extra_args, memory=memory),
+                                 extra_args=extra_args, memory=memory,
+                                 binary=binary),
                          log_path)
 
