@@ -148,6 +148,11 @@ def vhost_user_gpio_args(socket_path, memory="512M"):
             "-device", "vhost-user-gpio-pci,chardev=gpio0,id=gpio0"]
 
 
+#: QEMU 10 asserts (and aborts) at the guest's first config read when a
+#: vhost-user device's config space is larger than this
+VHOST_USER_MAX_CONFIG_SIZE = 256
+
+
 def vhost_user_device_args(socket_path, virtio_id, num_vqs, config_size,
                            vq_size=64, memory="512M"):
     """Attach QEMU's generic vhost-user-device-pci on ``socket_path``.
@@ -155,9 +160,14 @@ def vhost_user_device_args(socket_path, virtio_id, num_vqs, config_size,
     The device is whatever the backend serves: QEMU only needs the virtio
     device ID, the number of queues, their size and the config-space size
     (read from the backend with VHOST_USER_GET_CONFIG whenever the guest
-    reads config space). See :func:`generic_vhost_user_qemu` for a QEMU
-    that lets ``-device`` create it.
+    reads config space; bytes beyond ``config_size`` read as 0xff in the
+    guest). See :func:`generic_vhost_user_qemu` for a QEMU that lets
+    ``-device`` create it.
     """
+    if not 0 <= config_size <= VHOST_USER_MAX_CONFIG_SIZE:
+        raise ValueError("QEMU serves a vhost-user config space of 0..%d "
+                         "bytes, not %d"
+                         % (VHOST_USER_MAX_CONFIG_SIZE, config_size))
     return ["-object", "memory-backend-memfd,id=mem,size=%s,share=on" % memory,
             "-numa", "node,memdev=mem",
             "-chardev", "socket,id=vud0,path=%s" % socket_path,
