@@ -5,7 +5,7 @@ The single place that knows the supported kernel series:
 * ``6.1`` and ``6.12`` - Debian's installed amd64 headers
   (``/usr/src/linux-headers-<series>.*-amd64``, with ``Module.symvers``);
 * ``newest`` - the newest Debian linux-source series (found at run time by
-  ``tools/linux-source newest``), configured from ``x86_64_defconfig`` plus
+  ``tools/linux-source newest``), configured as ``allnoconfig`` plus
   :data:`CONFIG_FRAGMENT` and built once into the cache, outside the
   checkout, keyed by series, package version and fragment.
 
@@ -34,12 +34,20 @@ from . import progress
 
 SERIES = ("6.1", "6.12", "newest")
 
-#: What the newest tree needs on top of x86_64_defconfig: the virtio bus
-#: over PCI (as QEMU offers it), gpiolib, and GPIO_VIRTIO=m for the
-#: GPIOLIB_IRQCHIP it selects, which an out-of-tree module cannot select.
+#: The newest tree is configured with everything off but what the driver
+#: needs: the virtio bus over PCI (as QEMU offers it), gpiolib, and
+#: GPIO_VIRTIO=m for the GPIOLIB_IRQCHIP it selects, which an out-of-tree
+#: module cannot select; SMP and printk so that locks and log calls compile
+#: as on a distribution kernel. An out-of-tree build needs the tree's
+#: Module.symvers, which only a full build writes: from x86_64_defconfig
+#: that build took 47 minutes on a busy 2-core machine, from this 7.
 CONFIG_FRAGMENT = """\
+CONFIG_64BIT=y
+CONFIG_SMP=y
+CONFIG_PRINTK=y
 CONFIG_MODULES=y
 CONFIG_MODULE_UNLOAD=y
+CONFIG_PCI=y
 CONFIG_VIRTIO_MENU=y
 CONFIG_VIRTIO=y
 CONFIG_VIRTIO_PCI=y
@@ -147,10 +155,9 @@ def _release(out):
 def prepare(cache=None, jobs=None, stream=None):
     """(kdir, release) of the newest series' tree, building it if needed.
 
-    Stages: x86_64_defconfig, the fragment and olddefconfig, then
-    ``vmlinux modules``: modules_prepare alone leaves no Module.symvers,
-    and without it modpost fails every out-of-tree module on unresolved
-    symbols. Trees of an older package, series or fragment are removed.
+    Stages: allnoconfig with the fragment, then ``vmlinux modules``:
+    modules_prepare alone leaves no Module.symvers, and without it modpost
+    fails every out-of-tree module on unresolved symbols. Trees of an older package, series or fragment are removed.
     """
     root = os.path.abspath(cache or cache_root())
     with _locked(root, "kdir"):
@@ -169,18 +176,17 @@ def _prepare(root, jobs, stream):
     log = os.path.join(out, "build.log")
     make = ["make", "-C", src, "O=" + out]
     what = "linux-source-%s %s" % (name, version)
-    progress.run(make + ["x86_64_defconfig"], log,
-                 "%s: x86_64_defconfig" % what, stream)
-    with open(os.path.join(out, ".config"), "a") as f:
+    fragment = os.path.join(out, "fragment.config")
+    with open(fragment, "w") as f:
         f.write(CONFIG_FRAGMENT)
-    progress.run(make + ["olddefconfig"], log, "%s: olddefconfig" % what,
-                 stream)
+    progress.run(make + ["KCONFIG_ALLCONFIG=" + fragment, "allnoconfig"],
+                 log, "%s: allnoconfig + fragment" % what, stream)
     with open(os.path.join(out, ".config")) as f:
         config = set(f.read().splitlines())
     missing = [line for line in CONFIG_FRAGMENT.splitlines()
                if line not in config]
     if missing:
-        raise progress.BuildFailed("%s: olddefconfig dropped %s (log %s)"
+        raise progress.BuildFailed("%s: allnoconfig dropped %s (log %s)"
                                    % (what, ", ".join(missing), log))
     progress.run(make + ["-j%d" % jobs, "vmlinux", "modules"], log,
                  "%s: vmlinux and modules (for Module.symvers)" % what, stream)
