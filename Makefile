@@ -5,7 +5,7 @@ PYTHON  ?= python
 BUILD   := build
 ASAN_DIR := $(BUILD)/asan
 
-.PHONY: main build module demo kconfig-lint docs e2e test test-unit test-asan bench clean
+.PHONY: main build module demo kconfig-lint docs prepare e2e test test-unit test-asan bench clean
 
 ## main: build everything, lint the Kconfig entry, render the docs, show
 ## the core working against the simulated device
@@ -39,15 +39,25 @@ build:
 demo: build
 	$(PYTHON) -m virtio_gpio.demo
 
-## e2e: UML guest running vgpio.ko against the vhost-user backend (the
-## UML kernel is built once into ~/.cache/virtio-gpio, about 6 minutes)
-e2e: build
-	$(PYTHON) -m pytest tests/test_e2e_uml.py
+## prepare: every long build the tests need, each once into the cache
+## (~/.cache/virtio-gpio or $$VGPIO_CACHE_DIR) with a progress line per stage
+## and per minute: the newest kernel tree (and a sparse that can check it),
+## the UML kernels of 6.1 (patched) and of the newest series
+UML_SERIES := 6.1 newest
+prepare: build
+	$(PYTHON) -m virtio_gpio.kernels prepare
+	$(PYTHON) -m virtio_gpio.uml --patches tools/uml-patches \
+		$(foreach s,$(UML_SERIES),--source "$$(tools/linux-source $(s))")
+
+## e2e: UML guests (6.1 and the newest series) running vgpio.ko, and
+## Linux's gpio-virtio, against the vhost-user backend
+e2e: prepare
+	$(PYTHON) -m pytest tests/test_e2e_uml.py tests/test_e2e_uml_standard.py
 
 ## test: the whole suite, as CI runs it
 test: test-unit test-asan
 
-test-unit: build
+test-unit: prepare
 	$(PYTHON) -m pytest -m "not sanitizer" tests
 
 # The same tests against a second build of the core with ASan and UBSan;
@@ -71,7 +81,7 @@ test-asan:
 BENCH_C := $(BUILD)/bench_loopback
 bench: build $(BENCH_C)
 	$(PYTHON) -m virtio_gpio.bench --c-binary $(BENCH_C)
-	$(PYTHON) -m virtio_gpio.bench_guest --linux-source "$$(tools/linux-source)" \
+	$(PYTHON) -m virtio_gpio.bench_guest --linux-source "$$(tools/linux-source newest)" \
 		--kernel-src kernel --probe-src tools/guest/gpio-probe.c \
 		--rounds $(BENCH_ROUNDS) --workdir $(BUILD)/bench-guest
 BENCH_ROUNDS ?= 8

@@ -127,19 +127,6 @@ def pytest_terminal_summary(terminalreporter):
 
 
 @pytest.fixture(scope="session")
-def uml_kernel(linux_source, timings):
-    """The UML kernel build directory (built once, then from the cache)."""
-    import time
-
-    from virtio_gpio import uml
-    start = time.monotonic()
-    out = uml.build_kernel(linux_source)
-    timings.append("UML kernel ready (built or cached): %.1f s"
-                   % (time.monotonic() - start))
-    return out
-
-
-@pytest.fixture(scope="session")
 def uml_build(timings):
     """series -> (UML build directory, its source tree), built once per run.
 

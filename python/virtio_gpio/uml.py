@@ -13,6 +13,7 @@ guest boots with the host's filesystem as root (hostfs), so host tools
 such as libgpiod's run inside it.
 """
 
+import argparse
 import fcntl
 import glob
 import hashlib
@@ -20,6 +21,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 
 from . import progress
 from .console import ConsoleGuest
@@ -245,3 +247,24 @@ class Guest(ConsoleGuest):
         cmd += ["virtio_uml.device=%s:%d" % (sock, device_id)
                 for sock in devices]
         super().__init__(cmd, log_path)
+
+
+def main(argv=None):
+    """Build (or find in the cache) the UML kernel of each ``--source``."""
+    parser = argparse.ArgumentParser(
+        prog="python -m virtio_gpio.uml",
+        description="Build the UML kernels of the end-to-end runs into the "
+        "cache, with a progress line per stage and per minute.")
+    parser.add_argument("--source", action="append", required=True,
+                        help="an unpacked tree from tools/linux-source "
+                        "(repeat for several series)")
+    parser.add_argument("--patches", help="the checkout's tools/uml-patches")
+    args = parser.parse_args(argv)
+    for source in args.source:
+        out = build_kernel(source, patches=args.patches)
+        progress.say("UML %s: %s" % (tree_series(source), out))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
