@@ -202,7 +202,7 @@ def generic_vhost_user_qemu(system=SYSTEM_QEMU):
     """A qemu-system-x86_64 whose ``-device`` accepts vhost-user-device-pci.
 
     The system binary when it already does; otherwise a copy patched as
-    :data:`USER_CREATABLE_PATCHES` says, cached under the build cache.
+    ``USER_CREATABLE_PATCHES`` says, cached under the build cache.
     Fails for a build with neither, naming what to do.
     """
     if _lists_device(system, "vhost-user-device-pci"):

@@ -1,6 +1,6 @@
 """A second opinion from the kernel's own kconfig ``conf`` tool.
 
-conf is built from the linted tree's own scripts/kconfig (:func:`for_tree`),
+conf is built from the linted tree's own scripts/kconfig (``for_tree()``),
 because each kernel series' parser knows that series' syntax; a fixture
 tree without scripts/kconfig uses Debian's linux-kbuild-6.1 conf. conf reads
 the staged tree unchanged (no compatibility rewrite) and answers two
