@@ -10,12 +10,12 @@ own collection.
 
 import os
 import re
-import subprocess
-import sys
 
 import docutils.core
 import pytest
 from docutils import nodes
+
+from collection import collect
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TABLE = os.path.join(ROOT, "Documentation", "conformance.rst")
@@ -153,17 +153,6 @@ def unknown_tests(found, collected):
                         c.startswith(test + "[") for c in collected):
                     unknown.append((row["id"], test))
     return unknown
-
-
-def collect(files):
-    """Node IDs pytest collects from ``files``, from pytest itself."""
-    proc = subprocess.run(
-        [sys.executable, "-m", "pytest", "--collect-only", "-q",
-         "-p", "no:cacheprovider", *sorted(files)],
-        cwd=ROOT, capture_output=True, text=True, timeout=300)
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    return {line.strip() for line in proc.stdout.splitlines()
-            if "::" in line}
 
 
 @pytest.fixture(scope="module")

@@ -1,8 +1,8 @@
 """The standard protocol with interrupts: UML + a driver + our backend.
 
-QEMU 7.2 withholds VIRTIO_GPIO_F_IRQ (see test_e2e_qemu_standard.py);
-UML's virtio_uml attaches our backend as device ID 41 with the feature
-negotiated, so the eventq path (irq buffers held per line, completed on
+UML's virtio_uml attaches our backend as device ID 41 with
+VIRTIO_GPIO_F_IRQ negotiated (as QEMU 10 does over virtio-pci, see
+test_e2e_qemu_standard.py), so the eventq path (irq buffers held per line, completed on
 edges) is exercised here, with our module and with Linux's gpio-virtio,
 on each UML kernel series (e2e_helpers.UML_SERIES), Linux's driver built
 from that series' own source tree.
