@@ -54,3 +54,37 @@ def build_gpio_probe(path, static=False):
            os.path.join(ROOT, "tools", "guest", "gpio-probe.c")]
     subprocess.run(cmd + (["-static"] if static else []), check=True)
     return path
+
+
+# What every QEMU guest's /init starts with. The first echo ends the line
+# the firmware's escape codes left open.
+QEMU_INIT_HEAD = """#!/bin/sh
+echo
+mount -t proc proc /proc
+mount -t sysfs sys /sys
+mount -t devtmpfs dev /dev
+"""
+
+
+def qemu_initramfs(work, release, modules, body, values=None):
+    """The initramfs of a QEMU boot of Debian's kernel ``release``.
+
+    It holds busybox, a static gpio-probe, ``modules`` ({file name in /lib:
+    host path}) and an /init that mounts the pseudo file systems, loads
+    virtio_pci with what it needs from ``release``, then runs ``body``, in
+    which ``@KEY@`` becomes ``values[KEY]``. Returns the initramfs path.
+    """
+    from virtio_gpio import qemu
+
+    probe = build_gpio_probe(os.path.join(str(work), "gpio-probe"),
+                             static=True)
+    deps = qemu.load_order(["virtio_pci"], release)
+    files = {"/lib/%s.ko" % name: path for name, path in deps}
+    files.update(("/lib/" + name, path) for name, path in modules.items())
+    files["/bin/gpio-probe"] = probe
+    init = QEMU_INIT_HEAD + "".join("insmod /lib/%s.ko\n" % name
+                                    for name, _ in deps) + body
+    for key, value in (values or {}).items():
+        init = init.replace("@%s@" % key, str(value))
+    return qemu.build_initramfs(os.path.join(str(work), "initrd.gz"), init,
+                                files)

@@ -20,7 +20,7 @@ import time
 
 import pytest
 
-from e2e_helpers import KERNEL_SRC, Backend, build_gpio_probe
+from e2e_helpers import KERNEL_SRC, Backend, qemu_initramfs
 from virtio_gpio import drivers, kernels, qemu
 from virtio_gpio.device import SeedDevice
 from virtio_gpio.protocol import DEVICE_ID, Direction
@@ -41,15 +41,9 @@ CYCLES = 10
 #: both queues of the 2020 protocol: device->driver messages, requests
 NUM_QUEUES = 2
 
-# The first echo ends the line the firmware's escape codes left open.
 # "getafter" reads its line once, after the file named exists (here at
 # once): the level the host drove, on stderr.
-INIT = """#!/bin/sh
-echo
-mount -t proc proc /proc
-mount -t sysfs sys /sys
-mount -t devtmpfs dev /dev
-@INSMODS@
+INIT = """\
 insmod /lib/vgpio.ko || echo "ID30-FAIL insmod"
 echo "ID30-DEVICE $(cat /sys/bus/virtio/devices/virtio0/device)"
 echo "ID30-BOUND $(basename "$(readlink /sys/bus/virtio/devices/virtio0/driver)")"
@@ -88,20 +82,10 @@ def run(request, tmp_path_factory, timings):
     binary = qemu.generic_vhost_user_qemu()
     kdir, release = kernels.debian_headers(series)
     module = drivers.build("ours", kdir, str(work), kernel_src=KERNEL_SRC)
-    probe = build_gpio_probe(str(work / "gpio-probe"), static=True)
-    deps = qemu.load_order(["virtio_pci"], release)
-    files = {"/lib/%s.ko" % name: path for name, path in deps}
-    files["/lib/vgpio.ko"] = module
-    files["/bin/gpio-probe"] = probe
-    values = {"INSMODS": "\n".join("insmod /lib/%s.ko" % name
-                                   for name, _ in deps),
-              "LEVEL_LINE": HOST_LEVEL_LINE, "RW_LINE": RW_LINE,
+    values = {"LEVEL_LINE": HOST_LEVEL_LINE, "RW_LINE": RW_LINE,
               "RW_COUNT": RW_COUNT, "EDGE_LINE": HOST_EDGE_LINE,
               "HOST_EDGES": HOST_EDGES, "CYCLES": CYCLES}
-    init = INIT
-    for key, value in values.items():
-        init = init.replace("@%s@" % key, str(value))
-    initrd = qemu.build_initramfs(str(work / "initrd.gz"), init, files)
+    initrd = qemu_initramfs(work, release, {"vgpio.ko": module}, INIT, values)
     backend = Backend(str(work), "id30", "--names", ",".join(NAMES),
                       "--name", DEVICE_NAME, "--once")
     result = {"series": series, "edges": [], "edge_error": None}

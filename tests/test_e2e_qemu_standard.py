@@ -17,7 +17,7 @@ import time
 
 import pytest
 
-from e2e_helpers import KERNEL_SRC, Backend, build_gpio_probe
+from e2e_helpers import KERNEL_SRC, Backend, qemu_initramfs
 from virtio_gpio import drivers, kernels, qemu
 
 pytestmark = pytest.mark.system
@@ -34,15 +34,9 @@ HOST_EDGES = 6
 LOOPBACK = (4, 5)
 LOOP_EDGES = 20
 
-# The first echo ends the line the firmware's escape codes left open.
 # Every wait on an edge is bounded, so a lost interrupt fails the run
 # instead of hanging it.
-INIT = """#!/bin/sh
-echo
-mount -t proc proc /proc
-mount -t sysfs sys /sys
-mount -t devtmpfs dev /dev
-@INSMODS@
+INIT = """\
 insmod /lib/driver.ko || echo "STD-FAIL insmod"
 echo "STD-BOUND $(basename "$(readlink /sys/bus/virtio/devices/virtio0/driver)")"
 echo "STD-FEATURES $(cat /sys/bus/virtio/devices/virtio0/features)"
@@ -75,26 +69,16 @@ poweroff -f
 def start(series, driver, work, init, backend_args, values=None):
     """Build ``driver`` for Debian's ``series`` and boot it with ``init``.
 
-    ``init`` is the /init text; ``@INSMODS@`` in it becomes the insmods
-    of the kernel's own modules the device needs, ``@MODULE@`` the name
-    rmmod knows the driver by, ``@KEY@`` the value of ``KEY`` in
-    ``values``. Returns (guest, backend, release).
+    ``init`` is the /init text after the mounts and virtio_pci (see
+    e2e_helpers.qemu_initramfs); ``@MODULE@`` in it becomes the name rmmod
+    knows the driver by, ``@KEY@`` the value of ``KEY`` in ``values``. Returns (guest, backend, release).
     """
     kdir, release = kernels.debian_headers(series)
     module = drivers.build(driver, kdir, str(work), kernel_src=KERNEL_SRC,
                            linux_source=kernels.source(series))
-    probe = build_gpio_probe(str(work / "gpio-probe"), static=True)
-    deps = qemu.load_order(["virtio_pci"], release)
-    files = {"/lib/%s.ko" % name: path for name, path in deps}
-    files["/lib/driver.ko"] = module
-    files["/bin/gpio-probe"] = probe
-    initrd = str(work / "initrd.gz")
-    values = dict(values or {}, MODULE=drivers.MODULE_NAMES[driver],
-                  INSMODS="\n".join("insmod /lib/%s.ko" % name
-                                    for name, _ in deps))
-    for key, value in values.items():
-        init = init.replace("@%s@" % key, str(value))
-    qemu.build_initramfs(initrd, init, files)
+    values = dict(values or {}, MODULE=drivers.MODULE_NAMES[driver])
+    initrd = qemu_initramfs(work, release, {"driver.ko": module}, init,
+                            values)
     backend = Backend(str(work), "std", "--protocol", "standard",
                       "--names", ",".join(NAMES), "--once", *backend_args)
     try:
@@ -153,12 +137,7 @@ def run(request, tmp_path_factory, timings):
 
 # A device without VIRTIO_GPIO_F_IRQ: our module has no eventq then, and
 # an edge request must fail at once, while values keep working.
-NO_IRQ_INIT = """#!/bin/sh
-echo
-mount -t proc proc /proc
-mount -t sysfs sys /sys
-mount -t devtmpfs dev /dev
-@INSMODS@
+NO_IRQ_INIT = """\
 insmod /lib/driver.ko || echo "STD-FAIL insmod"
 echo "STD-FEATURES $(cat /sys/bus/virtio/devices/virtio0/features)"
 timeout 60 gpio-probe /dev/gpiochip0 edges 2 1; echo "STD-EDGES rc=$?"

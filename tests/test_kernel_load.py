@@ -15,7 +15,7 @@ import time
 
 import pytest
 
-from e2e_helpers import KERNEL_SRC, Backend, build_gpio_probe
+from e2e_helpers import KERNEL_SRC, Backend, qemu_initramfs
 from virtio_gpio import drivers, kernels, qemu
 
 pytestmark = pytest.mark.system
@@ -27,13 +27,7 @@ NAMES = ["k0", "k1", "k2", "k3", "k4", "k5"]
 # Line 4 drives line 5 inside the device model: "gpio-probe loop 4 N".
 LOOPBACK = "4:5"
 
-# The first echo ends the line the firmware's escape codes left open.
-INIT = """#!/bin/sh
-echo
-mount -t proc proc /proc
-mount -t sysfs sys /sys
-mount -t devtmpfs dev /dev
-%(insmod_deps)s
+INIT = """\
 DRV=/sys/bus/virtio/drivers/vgpio
 fail() { echo "LOAD-FAIL cycle $i: $*"; }
 i=0
@@ -82,17 +76,8 @@ def boot(request, tmp_path_factory, timings):
     kdir, release = kernels.debian_headers(series)
     work = tmp_path_factory.mktemp("load-" + series)
     module = drivers.build("ours", kdir, str(work), kernel_src=KERNEL_SRC)
-    probe = build_gpio_probe(str(work / "gpio-probe"), static=True)
-    deps = qemu.load_order(["virtio_pci"], release)
-    files = {"/lib/%s.ko" % name: path for name, path in deps}
-    files["/lib/vgpio.ko"] = module
-    files["/bin/gpio-probe"] = probe
-    initrd = str(work / "initramfs.cpio.gz")
-    qemu.build_initramfs(initrd, INIT % {
-        "cycles": CYCLES, "lines": len(NAMES),
-        "insmod_deps": "\n".join("insmod /lib/%s.ko || echo LOAD-FAIL dep %s"
-                                 % (name, name) for name, _ in deps),
-    }, files)
+    initrd = qemu_initramfs(work, release, {"vgpio.ko": module}, INIT % {
+        "cycles": CYCLES, "lines": len(NAMES)})
     backend = Backend(str(work), "load", "--protocol", "standard",
                       "--names", ",".join(NAMES), "--loopback", LOOPBACK,
                       "--once")
