@@ -15,7 +15,7 @@ import shutil
 import subprocess
 import tempfile
 
-from . import kernels, uml
+from . import kernels, qemu_user_creatable, uml
 from .console import ConsoleGuest
 
 SYSTEM_QEMU = "qemu-system-x86_64"
@@ -182,28 +182,14 @@ def _lists_device(binary, name):
     return ('name "%s"' % name) in out
 
 
-#: QEMU 10.0 registers vhost-user-device-pci with ``user_creatable =
-#: false`` ("stop users confusing themselves"); its documentation says to
-#: patch that line out and rebuild (upstream lifted the restriction after
-#: 10.0). For the builds listed here the same one-byte change is made to a
-#: copy of the binary: sha256 of the binary -> (file offset, old bytes, new
-#: bytes). Debian's 1:10.0.2+ds-2+deb13u1~bpo12+1: class_init of
-#: vhost-user-device-pci (found through the name's TypeInfo) stores
-#: ``movb $0x0,0x82(%rbx)`` into DeviceClass.user_creatable; the immediate
-#: becomes 1.
-USER_CREATABLE_PATCHES = {
-    "e8f995668153f7c1af1896a15ed1642848ff5d3722a0ca69d6fd3c9864b1a87e":
-        (0x6fe38d, bytes.fromhex("c6838200000000"),
-         bytes.fromhex("c6838200000001")),
-}
-
-
 def generic_vhost_user_qemu(system=SYSTEM_QEMU):
     """A qemu-system-x86_64 whose ``-device`` accepts vhost-user-device-pci.
 
-    The system binary when it already does; otherwise a copy patched as
-    ``USER_CREATABLE_PATCHES`` says, cached under the build cache.
-    Fails for a build with neither, naming what to do.
+    The system binary when it already does (QEMU after 10.0); otherwise a
+    copy with the one store that hides the device changed, see
+    :mod:`virtio_gpio.qemu_user_creatable`, cached under the build cache
+    by the checksum of the system binary. Fails for a binary of another
+    shape, naming what to do.
     """
     if _lists_device(system, "vhost-user-device-pci"):
         return system
@@ -211,25 +197,22 @@ def generic_vhost_user_qemu(system=SYSTEM_QEMU):
     if path is None:
         raise FileNotFoundError("%s not found" % system)
     with open(path, "rb") as f:
-        image = bytearray(f.read())
+        image = f.read()
     digest = hashlib.sha256(image).hexdigest()
-    if digest not in USER_CREATABLE_PATCHES:
-        raise RuntimeError(
-            "%s (sha256 %s) does not let -device create vhost-user-device-pci "
-            "and no patch for this build is known: use a QEMU where it is "
-            "user-creatable, or add the build to qemu.USER_CREATABLE_PATCHES"
-            % (path, digest))
-    offset, old, new = USER_CREATABLE_PATCHES[digest]
-    if bytes(image[offset:offset + len(old)]) != old:
-        raise RuntimeError("%s: unexpected bytes at %#x" % (path, offset))
     target = os.path.join(uml.cache_root(), "qemu-%s" % digest[:16],
                           os.path.basename(path))
     if not os.path.exists(target):
-        image[offset:offset + len(new)] = new
+        try:
+            patched, _ = qemu_user_creatable.make_user_creatable(image)
+        except qemu_user_creatable.NotPatchable as e:
+            raise RuntimeError(
+                "%s does not let -device create vhost-user-device-pci and "
+                "cannot be patched to (%s): use a QEMU where the device is "
+                "user-creatable (upstream after 10.0)" % (path, e)) from e
         os.makedirs(os.path.dirname(target), exist_ok=True)
         tmp = "%s.%d.tmp" % (target, os.getpid())
         with open(tmp, "wb") as f:
-            f.write(image)
+            f.write(patched)
         os.chmod(tmp, 0o755)
         os.replace(tmp, target)
     if not _lists_device(target, "vhost-user-device-pci"):
