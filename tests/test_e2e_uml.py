@@ -136,9 +136,12 @@ def test_fp_state_transfers_sized_by_the_host(run):
     """The guest moves FP state in the host's XSAVE size, not a fixed one.
 
     Hosts with AMX refuse UML 6.1's fixed 2696 bytes (EFAULT at the first
-    PTRACE_SETREGSET); tools/uml-patches/6.1 makes UML ask the host. This
-    host's size differs from 2696 whatever the CPU, so the boot line shows
-    the probe really ran; the newest series has the upstream fix.
+    PTRACE_SETREGSET); tools/uml-patches/6.1 makes UML ask the host. The
+    boot line shows the probe ran and found the size the host reports,
+    measured apart by tests/guest/xstate-size.c. A real host takes only
+    its own path; the AMX and refusal paths run against a model of the
+    host in tests/test_uml_fp_patch.py. The newest series has the upstream
+    fix.
     """
     registers = os.path.join("arch", "x86", "um", "os-Linux", "registers.c")
     if run["series"] == "6.1":
