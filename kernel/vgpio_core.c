@@ -186,23 +186,46 @@ int vgpio_check_ngpio(u16 ngpio, const char **why)
 }
 
 /*
+ * Whether a name from the device may be handed to the kernel. Line names
+ * become gc->names: 6.1's gpiod_export() passes one as the printf format
+ * of the sysfs device it creates (so '%' reads kernel memory), '/' cannot
+ * be in a sysfs name, and control bytes in a name forge log lines.
+ * Printable ASCII but for those two is what the kernel can take as it is.
+ */
+bool vgpio_name_ok(const char *name)
+{
+	const unsigned char *c;
+
+	for (c = (const unsigned char *)name; *c; c++)
+		if (*c < 0x20 || *c > 0x7e || *c == '%' || *c == '/')
+			return false;
+	return true;
+}
+
+/*
  * Split the names block into ngpio names. The block is NUL-terminated by
  * its owner one byte past its end, so a missing final NUL is harmless;
- * empty names and missing trailing names leave NULL entries; extra names
- * are ignored.
+ * empty names, names vgpio_name_ok() refuses and missing trailing names
+ * leave NULL entries; extra names are ignored.
  */
 void vgpio_parse_names(struct vgpio_core *core, u32 size)
 {
 	unsigned int idx = 0;
+	bool refused = false;
 	u32 pos = 0;
 
 	while (idx < core->ngpio && pos < size) {
 		const char *s = core->names_block + pos;
 		u32 len = strnlen(s, size - pos);
+		bool ok = vgpio_name_ok(s);
 
-		core->line_names[idx++] = len ? s : NULL;
+		refused |= !ok;
+		core->line_names[idx++] = len && ok ? s : NULL;
 		pos += len + 1;
 	}
+	if (refused)
+		core->ops->rejected(core->ctx, -EINVAL,
+				    "line names holding '%', '/' or unprintable bytes left out");
 }
 
 /* ------------------------------------------------------------------ */

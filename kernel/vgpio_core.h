@@ -63,7 +63,8 @@ enum vgpio_protocol {
 /**
  * struct vgpio_dev_info - what the host knows about the device at probe
  * @device_id: the virtio device ID; picks the protocol
- * @cfg_size: size of the config space when the host knows it, else 0
+ * @cfg_size: size of the config space when the transport says it, else 0:
+ *	then nothing beyond VGPIO_CFG_WINDOW is read
  * @irq: the standard protocol's VIRTIO_GPIO_F_IRQ was negotiated
  */
 struct vgpio_dev_info {

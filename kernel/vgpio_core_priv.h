@@ -185,6 +185,7 @@ void vgpio_complete(struct vgpio_core *core, unsigned int line, s32 result,
 int vgpio_xfer(struct vgpio_core *core, unsigned int line,
 	       const struct vgpio_xfer *x, s32 *res);
 int vgpio_check_ngpio(u16 ngpio, const char **why);
+bool vgpio_name_ok(const char *name);
 void vgpio_parse_names(struct vgpio_core *core, u32 size);
 void vgpio_kick(struct vgpio_core *core, unsigned int vq, bool kick);
 bool vgpio_irq_arm_locked(struct vgpio_core *core, unsigned int line);

@@ -40,6 +40,16 @@
  */
 #define VGPIO_CFG_MAX_SIZE		4096
 
+/*
+ * How much config space the driver reads when the transport does not say
+ * how much there is (the kernel's transports do not): what every one of
+ * them can serve. virtio-mmio maps 0x100..0x1ff, vhost-user's GET_CONFIG
+ * carries at most 256 bytes (VHOST_USER_MAX_CONFIG_SIZE in QEMU). Reading
+ * further runs past virtio-mmio's window and into virtio-pci's
+ * BUG_ON(offset + len > device_len).
+ */
+#define VGPIO_CFG_WINDOW		256
+
 /* Most lines one device may declare (gpiolib's dynamic base range). */
 #define VGPIO_MAX_LINES			256
 

@@ -43,7 +43,7 @@ static int vgpio_seed_read_config(struct vgpio_core *core,
 				  const struct vgpio_dev_info *info,
 				  const char **why)
 {
-	unsigned int limit = VGPIO_CFG_MAX_SIZE;
+	unsigned int limit = VGPIO_CFG_WINDOW;
 	u32 names_size;
 	u8 version;
 	u16 ngpio;
@@ -53,8 +53,9 @@ static int vgpio_seed_read_config(struct vgpio_core *core,
 		*why = "config space smaller than its fixed part";
 		return -ENODEV;
 	}
-	if (info->cfg_size && info->cfg_size < limit)
-		limit = info->cfg_size;
+	if (info->cfg_size)
+		limit = info->cfg_size < VGPIO_CFG_MAX_SIZE ? info->cfg_size :
+							       VGPIO_CFG_MAX_SIZE;
 
 	version = vgpio_cfg_u8(core, VGPIO_CFG_VERSION);
 	if (version != VGPIO_PROTO_VERSION) {
@@ -67,13 +68,29 @@ static int vgpio_seed_read_config(struct vgpio_core *core,
 		return ret;
 	names_size = vgpio_cfg_le32(core, VGPIO_CFG_NAMES_SIZE);
 	if (names_size > limit - VGPIO_CFG_LINE_NAMES) {
-		*why = "line-names block extends beyond the config space";
-		return -EINVAL;
+		if (info->cfg_size) {
+			/* The device says where its config ends: a lie. */
+			*why = "line-names block extends beyond the config space";
+			return -EINVAL;
+		}
+		/*
+		 * Nobody says where the config ends; reading on may crash.
+		 * The lines work without names.
+		 */
+		core->ops->rejected(core->ctx, -E2BIG,
+				    "line names past the 256 config bytes every transport serves left out");
+		names_size = 0;
 	}
 	core->ngpio = ngpio;
 	core->num_vqs = VGPIO_NUM_VQS;
 	vgpio_cfg_bytes(core, VGPIO_CFG_NAME, core->name, VGPIO_CFG_NAME_LEN);
 	core->name[VGPIO_CFG_NAME_LEN] = '\0';
+	if (!vgpio_name_ok(core->name)) {
+		/* The glue then names the chip after the virtio device. */
+		core->name[0] = '\0';
+		core->ops->rejected(core->ctx, -EINVAL,
+				    "device name holding '%', '/' or unprintable bytes left out");
+	}
 
 	*why = "out of memory";
 	core->rx = vgpio_alloc_dma(VGPIO_RX_BUFS * sizeof(*core->rx),

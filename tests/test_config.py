@@ -11,8 +11,8 @@ from virtio_gpio import protocol
 from virtio_gpio._binding import lib
 
 
-def probe_raw(config):
-    transport = SimTransport(RawConfigDevice(config))
+def probe_raw(config, **transport_options):
+    transport = SimTransport(RawConfigDevice(config), **transport_options)
     try:
         return Chip(transport)
     except BaseException:
@@ -42,7 +42,7 @@ def test_probe_should_read_config_field_by_field(chip):
     (ConfigFault.VERSION_2, errno.ENODEV),
     (ConfigFault.ZERO_LINES, errno.EINVAL),
     (ConfigFault.TOO_MANY_LINES, errno.EINVAL),
-    (ConfigFault.NAMES_BEYOND_SPACE, errno.EINVAL),
+    # NAMES_BEYOND_SPACE: see test_untold_config_size_reads_nothing_past_256
 ])
 def test_probe_should_reject_bogus_config(make_chip, fault, err):
     with pytest.raises(ProbeError) as info:
@@ -83,19 +83,79 @@ def test_probe_should_accept_device_name_without_nul(no_leaks):
         chip.close()
 
 
-def test_probe_should_bound_names_by_real_config_size(no_leaks):
+def test_told_config_size_bounds_the_names_block(no_leaks):
     # names_size claims 100 bytes but the space holds only 10 of them.
     config = header(ngpio=2, names_size=100) + b"a\0b\0cdefgh"
     with pytest.raises(ProbeError) as info:
-        probe_raw(config)
+        probe_raw(config, tell_config_size=True)
     assert info.value.errno == errno.EINVAL
-    assert "beyond" in info.value.reason
+    assert "beyond the config space" in info.value.reason
 
 
-def test_probe_should_reject_truncated_config(no_leaks):
+def test_told_config_smaller_than_its_fixed_part_is_refused(no_leaks):
     with pytest.raises(ProbeError) as info:
-        probe_raw(header()[:protocol.CFG_LINE_NAMES - 1])
+        probe_raw(header()[:protocol.CFG_LINE_NAMES - 1],
+                  tell_config_size=True)
     assert info.value.errno == errno.ENODEV
+
+
+@pytest.mark.parametrize("names_size", [
+    protocol.CFG_WINDOW - protocol.CFG_LINE_NAMES + 1, 1000,
+    protocol.CFG_MAX_SIZE, 0xffffffff])
+def test_untold_config_size_reads_nothing_past_256_bytes(no_leaks,
+                                                         names_size):
+    # What the kernel glue presents: no size. Before the fix the core read
+    # names_size bytes (up to 4 KiB) of config: a BUG_ON on virtio-pci.
+    # Now the names are left out, and that is said once.
+    chip = probe_raw(header(ngpio=2, names_size=names_size) + b"a\0b\0")
+    try:
+        assert chip.transport.host.cfg_reads_past_window == 0
+        assert chip.line_names == [None, None]
+        assert [r for r in chip.transport.rejections
+                if "256 config bytes" in r[1]] == \
+            [(errno.E2BIG, "line names past the 256 config bytes every "
+              "transport serves left out")]
+    finally:
+        chip.close()
+
+
+def test_names_past_the_window_leave_working_lines(make_chip):
+    chip = make_chip(4, config_fault=ConfigFault.NAMES_BEYOND_SPACE)
+    assert chip.line_names == [None] * 4
+    chip.direction_output(3, 1)
+    assert chip.get_value(3) == 1
+
+
+def test_untold_names_block_may_fill_the_window_exactly(no_leaks):
+    block = b"x" * 190 + b"\0y"
+    assert protocol.CFG_LINE_NAMES + len(block) == protocol.CFG_WINDOW
+    chip = probe_raw(header(ngpio=2, names_size=len(block)) + block)
+    try:
+        assert chip.line_names == ["x" * 190, "y"]
+    finally:
+        chip.close()
+
+
+def test_untold_names_past_a_short_config_read_as_all_ones(no_leaks):
+    # The device's config ends 90 bytes before its names block claims to;
+    # within the window the transport serves all ones there, as QEMU does.
+    config = header(ngpio=3, names_size=100) + b"a\0b\0cdefgh"
+    chip = probe_raw(config)
+    try:
+        assert chip.line_names[:2] == ["a", "b"]
+        assert chip.line_names[2] is None     # "cdefgh" + 0xff bytes
+    finally:
+        chip.close()
+
+
+def test_a_transport_serving_less_than_it_promises_is_caught(no_leaks):
+    # The harness's own check, so that the tests above can fail: a window
+    # of 64 bytes that the core is not told about, and a names block past
+    # it, is a read the kernel would crash on.
+    from virtio_gpio.errors import ConfigWindowOverrun
+    with pytest.raises(ConfigWindowOverrun):
+        probe_raw(header(ngpio=2, names_size=100) + b"a\0b\0",
+                  config_window=64)
 
 
 def test_v3_other_protocol_on_id30_rejected_at_probe(no_leaks):
@@ -138,3 +198,38 @@ def test_v3_allocation_failures_fail_probe_without_leaks(proto, no_leaks):
     # core, lines, names, tx slots and state, plus rx and the name block
     # (seed) or the names response and the eventq buffers (standard)
     assert failures >= 6
+
+
+HOSTILE_NAMES = ["%s%s%px", "a/b", "forged\nvgpio: line", "tab\there",
+                 "caf\u00e9", "del\x7f"]
+
+
+@pytest.mark.parametrize("protocol_name", ["seed", "standard"])
+def test_line_names_the_kernel_cannot_take_as_they_are_are_left_out(
+        make_chip, protocol_name):
+    # '%' became a printf format in 6.1's gpiod_export(), '/' cannot be
+    # in a sysfs name, control and non-ASCII bytes forge or garble logs.
+    names = ["ok-0"] + HOSTILE_NAMES + ["with space", "ok_9"]
+    chip = make_chip(names, protocol=protocol_name)
+    assert chip.line_names == (["ok-0"] + [None] * len(HOSTILE_NAMES) +
+                               ["with space", "ok_9"])
+    refused = [r for r in chip.transport.rejections if "line names" in r[1]]
+    assert refused == [(errno.EINVAL, "line names holding '%', '/' or "
+                        "unprintable bytes left out")]
+
+
+def test_clean_line_names_raise_no_complaint(make_chip):
+    chip = make_chip(["a", "b c", "d-e_f.g:h"])
+    assert chip.line_names == ["a", "b c", "d-e_f.g:h"]
+    assert not chip.transport.rejections
+
+
+@pytest.mark.parametrize("name", ["%s%s%px", "x\ny", "a/b"])
+def test_a_device_name_the_kernel_cannot_take_is_left_out(no_leaks, name):
+    chip = probe_raw(header(name=name.encode()))
+    try:
+        assert chip.name == ""      # the glue then uses the device's name
+        assert (errno.EINVAL, "device name holding '%', '/' or unprintable "
+                "bytes left out") in chip.transport.rejections
+    finally:
+        chip.close()

@@ -65,8 +65,15 @@ def drift(spec, header):
     cfg = {row[3]: int(row[0], 16) for row in table_rows(spec, "config-layout")}
     for symbol, offset in cfg.items():
         expect(symbol, offset, "config-layout")
+    sizes = ("VGPIO_CFG_NAME_LEN", "VGPIO_CFG_MAX_SIZE", "VGPIO_CFG_WINDOW")
+    for value, symbol in re.findall(r"(\d+) bytes \(``(VGPIO_CFG_\w+)``\)",
+                                    spec):
+        expect(symbol, int(value), "config sizes")
+    for symbol in sizes[1:]:
+        if "``%s``" % symbol not in spec:
+            problems.append("config size missing from the spec: " + symbol)
     offsets = {k for k in consts if k.startswith("VGPIO_CFG_") and
-               k not in ("VGPIO_CFG_NAME_LEN", "VGPIO_CFG_MAX_SIZE")}
+               k not in sizes}
     if offsets - set(cfg):
         problems.append("config fields missing from the spec: %s"
                         % ", ".join(sorted(offsets - set(cfg))))

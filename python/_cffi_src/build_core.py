@@ -18,7 +18,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 
 # Baked into the extension and checked at import (see virtio_gpio/_binding.py)
 # so a stale build fails loudly instead of misbehaving.
-BINDING_ABI = 3
+BINDING_ABI = 4
 
 SOURCES = [
     "kernel/vgpio_core.c",
@@ -40,6 +40,7 @@ CONSTANTS = """
 #define VGPIO_CFG_NAME_LEN ...
 #define VGPIO_CFG_LINE_NAMES ...
 #define VGPIO_CFG_MAX_SIZE ...
+#define VGPIO_CFG_WINDOW ...
 #define VGPIO_MAX_LINES ...
 #define VGPIO_VQ_RX ...
 #define VGPIO_VQ_TX ...
@@ -103,8 +104,10 @@ struct vgpio_uhost {
     struct simvq *vq[2];
     const unsigned char *cfg;
     unsigned int cfg_len;
+    unsigned int cfg_window;
     unsigned int cfg_reads;
     unsigned int cfg_widest_read;
+    unsigned int cfg_reads_past_window;
     void *handle;
     int (*wait)(void *handle, unsigned int line);
     void (*notify)(void *handle, unsigned int vq);

@@ -15,8 +15,11 @@ struct vgpio_uhost {
 	struct simvq *vq[VGPIO_MAX_VQS];
 	const unsigned char *cfg;
 	unsigned int cfg_len;
+	/* config bytes the transport serves; a read past them is a crash */
+	unsigned int cfg_window;
 	unsigned int cfg_reads;
 	unsigned int cfg_widest_read;
+	unsigned int cfg_reads_past_window;
 	void *handle;
 	int (*wait)(void *handle, unsigned int line);
 	void (*notify)(void *handle, unsigned int vq);

@@ -52,6 +52,13 @@ class Chip:
         why = ffi.new("const char **")
         ret = lib.vgpio_core_probe(ffi.addressof(lib.vgpio_uhost_ops),
                                    transport.host, transport.info, core, why)
+        if transport.host.cfg_reads_past_window:
+            if not ret:
+                lib.vgpio_core_destroy(core[0])
+            raise errors.ConfigWindowOverrun(
+                "%d config reads past the %d bytes the transport serves"
+                % (transport.host.cfg_reads_past_window,
+                   transport.host.cfg_window))
         if ret:
             raise errors.ProbeError(-ret, ffi.string(why[0]).decode())
         self._core = core[0]

@@ -28,6 +28,15 @@ class ProbeError(VirtioGpioError):
         self.reason = reason
 
 
+class ConfigWindowOverrun(RuntimeError):
+    """The core read config space past what the transport serves.
+
+    Not a device error: a bug of the core that in the kernel is a crash
+    (virtio-pci's BUG_ON, a stray access past virtio-mmio's window). The
+    simulated transport counts such reads and the probe raises this.
+    """
+
+
 def check(ret, what=""):
     """Return ``ret`` when it is not a negative errno, else raise."""
     if ret < 0:
@@ -35,4 +44,5 @@ def check(ret, what=""):
     return ret
 
 
-__all__ = ["VirtioGpioError", "ProbeError", "check", "errno"]
+__all__ = ["VirtioGpioError", "ProbeError", "ConfigWindowOverrun", "check",
+           "errno"]

@@ -28,7 +28,7 @@ APPLETS = ("sh", "mount", "insmod", "rmmod", "lsmod", "dmesg", "poweroff",
 # What a kernel prints when something went wrong in it. Case matters:
 # "report a bug" in an ACPI notice is not a "BUG:" line.
 KERNEL_LOG_PROBLEMS = re.compile(
-    r"BUG|WARNING|Oops|Call Trace|general protection|Kernel panic|"
+    r"\bBUG\b|WARNING|Oops|Call Trace|general protection|Kernel panic|"
     r"refcount_t|list_del corruption|list_add corruption|lockdep|"
     r"possible circular locking|inconsistent lock state|"
     r"scheduling while atomic|sleeping function called|hung_task|"

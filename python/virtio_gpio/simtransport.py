@@ -171,24 +171,36 @@ class SimTransport:
     :param ring_size: entries per virtqueue
     :param tx_interrupts: whether the device signals used transmit buffers
         (seed protocol); without it the driver must reclaim them on its own
+    :param config_window: how many config bytes the transport serves (past
+        the device's own, all ones); a read beyond is counted, and the
+        probe raises :class:`~virtio_gpio.errors.ConfigWindowOverrun`. The
+        default is virtio-mmio's 256.
+    :param tell_config_size: whether the core is told the config size. The
+        kernel's transports do not tell it, so by default neither does
+        this one; when told, the window is the device's config itself.
     """
 
-    def __init__(self, device, ring_size=16, tx_interrupts=True):
+    def __init__(self, device, ring_size=16, tx_interrupts=True,
+                 config_window=lib.VGPIO_CFG_WINDOW, tell_config_size=False):
         self.device = device
         self.tx_interrupts = tx_interrupts
         self.core = ffi.NULL
         self.config = device.config_space()
+        # A size of 0 is how the core hears "not told".
+        tell_config_size = tell_config_size and len(self.config) > 0
         standard = device.device_id == lib.VGPIO_STD_DEVICE_ID
         self.wire = (StandardWire if standard else SeedWire)(self)
         self.info = ffi.new("struct vgpio_dev_info *", {
             "device_id": device.device_id,
-            "cfg_size": len(self.config),
+            "cfg_size": len(self.config) if tell_config_size else 0,
             "irq": standard and bool(device.features & (1 << lib.VGPIO_STD_F_IRQ)),
         })
         self._cfg = ffi.new("unsigned char[]", self.config)
         self.host = ffi.new("struct vgpio_uhost *")
         self.host.cfg = self._cfg
         self.host.cfg_len = len(self.config)
+        self.host.cfg_window = len(self.config) if tell_config_size \
+            else config_window
         self._handle = ffi.new_handle(self)
         self.host.handle = self._handle
         self.host.wait = lib._vgpio_py_wait

@@ -27,17 +27,6 @@
 
 #include "vgpio_core_priv.h"
 
-/*
- * Whether a config read past a window the core was NOT told about is a
- * finding (virtio-pci's vp_get() BUG()s on it). Off by default: today the
- * kernel glue tells no size, and bounding the reads then is issue 13
- * item 1, owned elsewhere; make fuzz FUZZ_CFLAGS=-DFUZZ_UNTOLD_WINDOW_FATAL=1
- * turns it on.
- */
-#ifndef FUZZ_UNTOLD_WINDOW_FATAL
-#define FUZZ_UNTOLD_WINDOW_FATAL 0
-#endif
-
 /* A broken invariant is a finding: print it and abort, so libFuzzer stops. */
 #define FUZZ_CHECK(cond, ...)						\
 	do {								\

@@ -83,11 +83,10 @@ static void check_probed(struct fuzz_host *h, const struct vgpio_dev_info *info)
 
 		FUZZ_CHECK(h->cfg[VGPIO_CFG_VERSION] == VGPIO_PROTO_VERSION,
 			   "accepted version %u", h->cfg[VGPIO_CFG_VERSION]);
-		if (h->cfg_told)
-			FUZZ_CHECK(VGPIO_CFG_LINE_NAMES + names_size <=
-				   h->cfg_window,
-				   "names block of %u in a window of %u",
-				   names_size, h->cfg_window);
+		FUZZ_CHECK(VGPIO_CFG_LINE_NAMES + names_size <=
+			   (h->cfg_told ? h->cfg_window : VGPIO_CFG_WINDOW),
+			   "names block of %u in a window of %u (told: %d)",
+			   names_size, h->cfg_window, h->cfg_told);
 	}
 	for (i = 0; i < ngpio; i++) {
 		if (!names[i])
