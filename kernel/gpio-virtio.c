@@ -32,6 +32,16 @@ module_param(timeout_ms, uint, 0644);
 MODULE_PARM_DESC(timeout_ms,
 		 "How long a GPIO operation waits for the device's reply, in ms (default 2000, at least 1)");
 
+/*
+ * The virtio spec gives device ID 30 to the video encoder; only the 2020
+ * GPIO proposal used it (it moved to 41 in its v4). Binding it is asked
+ * for, never assumed, and never autoloaded.
+ */
+static bool bind_id30;
+module_param(bind_id30, bool, 0444);
+MODULE_PARM_DESC(bind_id30,
+		 "Also bind virtio device ID 30, as the 2020 virtio-gpio proposal numbered it (the virtio spec's video encoder; default off)");
+
 /* The core's trigger types are the kernel's; checked so it stays true. */
 static_assert(VGPIO_IRQ_EDGE_RISING == IRQ_TYPE_EDGE_RISING);
 static_assert(VGPIO_IRQ_EDGE_FALLING == IRQ_TYPE_EDGE_FALLING);
@@ -58,6 +68,9 @@ struct vgpio_drv_line {
  * @callers: held for reading by every gpio_chip operation, for writing by
  *	remove() to wait until the last one has left the driver
  * @irq_lock: the irq_chip's bus lock (slow-bus irq configuration)
+ * @probing: probe() is registering the chip, under the device lock
+ * @silent_at_probe: a wait timed out while @probing; later requests of
+ *	the probe fail at once
  * @gc: the GPIO chip
  */
 struct vgpio_drv {
@@ -67,8 +80,19 @@ struct vgpio_drv {
 	struct vgpio_drv_line *lines;
 	struct rw_semaphore callers;
 	struct mutex irq_lock; /* irq_bus_lock() .. irq_bus_sync_unlock() */
+	bool probing;
+	bool silent_at_probe;
 	struct gpio_chip gc;
 };
+
+/*
+ * Not gpiochip_get_data(): gpiochip_remove() clears that pointer while an
+ * in-kernel consumer may still be calling in; the chip is embedded here.
+ */
+static struct vgpio_drv *vgpio_drv_from_chip(struct gpio_chip *gc)
+{
+	return container_of(gc, struct vgpio_drv, gc);
+}
 
 /* ---- struct vgpio_host_ops for the kernel ---------------------------- */
 
@@ -149,8 +173,11 @@ static int vgpio_drv_wait(void *ctx, struct vgpio_core *core,
 					  msecs_to_jiffies(max(timeout_ms, 1U)));
 	if (ret > 0)
 		return 0;
-	if (ret == 0)
+	if (ret == 0) {
+		if (READ_ONCE(vg->probing))
+			WRITE_ONCE(vg->silent_at_probe, true);
 		return -ETIMEDOUT;
+	}
 	return -EINTR;
 }
 
@@ -208,12 +235,18 @@ static void vgpio_drv_vq_done(struct virtqueue *vq)
  * The read side of @callers covers the whole operation, per-line mutex
  * included, so remove() cannot free anything a caller still touches; the
  * trylock fails once remove() has started, and the device is going away.
+ *
+ * Registering the chip asks every line's direction, under the device
+ * lock: a device that did not answer the first question gets no more, so
+ * a silent device costs probe one timeout, not ngpio of them.
  */
 static int vgpio_drv_request_op(struct vgpio_drv *vg, unsigned int line,
 				unsigned int type, u32 value, u32 *result)
 {
 	int ret;
 
+	if (READ_ONCE(vg->silent_at_probe))
+		return -ETIMEDOUT;
 	if (!down_read_trylock(&vg->callers))
 		return -ENODEV;
 	ret = mutex_lock_killable(&vg->lines[line].lock);
@@ -227,13 +260,13 @@ static int vgpio_drv_request_op(struct vgpio_drv *vg, unsigned int line,
 
 static int vgpio_drv_gpio_request(struct gpio_chip *gc, unsigned int line)
 {
-	return vgpio_drv_request_op(gpiochip_get_data(gc), line,
+	return vgpio_drv_request_op(vgpio_drv_from_chip(gc), line,
 				    VGPIO_OP_REQUEST, 0, NULL);
 }
 
 static void vgpio_drv_gpio_free(struct gpio_chip *gc, unsigned int line)
 {
-	struct vgpio_drv *vg = gpiochip_get_data(gc);
+	struct vgpio_drv *vg = vgpio_drv_from_chip(gc);
 	int ret;
 
 	ret = vgpio_drv_request_op(vg, line, VGPIO_OP_FREE, 0, NULL);
@@ -244,14 +277,14 @@ static void vgpio_drv_gpio_free(struct gpio_chip *gc, unsigned int line)
 
 static int vgpio_drv_direction_input(struct gpio_chip *gc, unsigned int line)
 {
-	return vgpio_drv_request_op(gpiochip_get_data(gc), line,
+	return vgpio_drv_request_op(vgpio_drv_from_chip(gc), line,
 				    VGPIO_OP_DIRECTION_INPUT, 0, NULL);
 }
 
 static int vgpio_drv_direction_output(struct gpio_chip *gc, unsigned int line,
 				      int value)
 {
-	return vgpio_drv_request_op(gpiochip_get_data(gc), line,
+	return vgpio_drv_request_op(vgpio_drv_from_chip(gc), line,
 				    VGPIO_OP_DIRECTION_OUTPUT, !!value, NULL);
 }
 
@@ -260,7 +293,7 @@ static int vgpio_drv_get_direction(struct gpio_chip *gc, unsigned int line)
 	u32 dir;
 	int ret;
 
-	ret = vgpio_drv_request_op(gpiochip_get_data(gc), line,
+	ret = vgpio_drv_request_op(vgpio_drv_from_chip(gc), line,
 				   VGPIO_OP_GET_DIRECTION, 0, &dir);
 	if (ret)
 		return ret;
@@ -273,14 +306,14 @@ static int vgpio_drv_get(struct gpio_chip *gc, unsigned int line)
 	u32 value;
 	int ret;
 
-	ret = vgpio_drv_request_op(gpiochip_get_data(gc), line,
+	ret = vgpio_drv_request_op(vgpio_drv_from_chip(gc), line,
 				   VGPIO_OP_GET_VALUE, 0, &value);
 	return ret ? ret : value;
 }
 
 static int vgpio_drv_set(struct gpio_chip *gc, unsigned int line, int value)
 {
-	return vgpio_drv_request_op(gpiochip_get_data(gc), line,
+	return vgpio_drv_request_op(vgpio_drv_from_chip(gc), line,
 				    VGPIO_OP_SET_VALUE, !!value, NULL);
 }
 
@@ -295,7 +328,7 @@ static int vgpio_drv_set(struct gpio_chip *gc, unsigned int line, int value)
  */
 static struct vgpio_drv *vgpio_drv_irq_drv(struct irq_data *d)
 {
-	return gpiochip_get_data(irq_data_get_irq_chip_data(d));
+	return vgpio_drv_from_chip(irq_data_get_irq_chip_data(d));
 }
 
 static void vgpio_drv_irq_enable(struct irq_data *d)
@@ -382,7 +415,7 @@ static void vgpio_drv_free(struct vgpio_drv *vg)
 
 static int vgpio_drv_find_vqs(struct vgpio_drv *vg)
 {
-	struct virtqueue_info vqs_info[VGPIO_MAX_VQS] = {};
+	struct vgpio_vq_info vqs_info[VGPIO_MAX_VQS] = {};
 	unsigned int i, n = vgpio_core_num_vqs(vg->core);
 
 	for (i = 0; i < n; i++) {
@@ -474,6 +507,7 @@ static int vgpio_drv_probe(struct virtio_device *vdev)
 		goto err_free;
 	}
 	virtio_device_ready(vdev);
+	WRITE_ONCE(vg->probing, true);
 	ret = vgpio_core_start(vg->core);
 	if (ret) {
 		dev_err(dev, "cannot start the device: %d\n", ret);
@@ -485,6 +519,12 @@ static int vgpio_drv_probe(struct virtio_device *vdev)
 	if (ret) {
 		dev_err(dev, "cannot register GPIO chip: %d\n", ret);
 		goto err_reset;
+	}
+	WRITE_ONCE(vg->probing, false);
+	if (READ_ONCE(vg->silent_at_probe)) {
+		dev_warn(dev, "no reply within %u ms while registering: line directions unknown\n",
+			 timeout_ms);
+		WRITE_ONCE(vg->silent_at_probe, false);
 	}
 	dev_info(dev, "%s: %u lines\n", vg->gc.label, ngpio);
 	return 0;
@@ -533,20 +573,37 @@ static void vgpio_drv_config_changed(struct virtio_device *vdev)
  * Every chain has at most two entries, and they are added under the
  * core's raw spinlock, where allocating an indirect table is not allowed
  * on PREEMPT_RT and buys nothing anyway.
+ *
+ * The 2020 protocol has no feature bits: whatever an ID 30 device offers
+ * in the device-type range means something else (to a video encoder, its
+ * own features), so none of it is acknowledged.
  */
 static int vgpio_drv_validate(struct virtio_device *vdev)
 {
+	unsigned int bit;
+
 	__virtio_clear_bit(vdev, VIRTIO_RING_F_INDIRECT_DESC);
+	if (vdev->id.device == VGPIO_DEVICE_ID)
+		for (bit = 0; bit < VIRTIO_TRANSPORT_F_START; bit++)
+			__virtio_clear_bit(vdev, bit);
 	return 0;
 }
 
-/* The core picks the protocol from the ID at probe. */
+/*
+ * The core picks the protocol from the ID at probe. Only the standard
+ * device autoloads the module; ID 30 is bound with bind_id30 alone.
+ */
 static const struct virtio_device_id vgpio_drv_id_table[] = {
-	{ VGPIO_DEVICE_ID, VIRTIO_DEV_ANY_ID },
 	{ VGPIO_STD_DEVICE_ID, VIRTIO_DEV_ANY_ID },
 	{ 0 },
 };
 MODULE_DEVICE_TABLE(virtio, vgpio_drv_id_table);
+
+static const struct virtio_device_id vgpio_drv_id_table_with_id30[] = {
+	{ VGPIO_DEVICE_ID, VIRTIO_DEV_ANY_ID },
+	{ VGPIO_STD_DEVICE_ID, VIRTIO_DEV_ANY_ID },
+	{ 0 },
+};
 
 static const unsigned int vgpio_drv_features[] = {
 	VGPIO_STD_F_IRQ,
@@ -563,7 +620,20 @@ static struct virtio_driver vgpio_drv_driver = {
 	.remove		= vgpio_drv_remove,
 	.config_changed	= vgpio_drv_config_changed,
 };
-module_virtio_driver(vgpio_drv_driver);
+
+static int __init vgpio_drv_init(void)
+{
+	if (bind_id30)
+		vgpio_drv_driver.id_table = vgpio_drv_id_table_with_id30;
+	return register_virtio_driver(&vgpio_drv_driver);
+}
+module_init(vgpio_drv_init);
+
+static void __exit vgpio_drv_exit(void)
+{
+	unregister_virtio_driver(&vgpio_drv_driver);
+}
+module_exit(vgpio_drv_exit);
 
 MODULE_DESCRIPTION("GPIO driver for virtio-gpio devices (device IDs 30 and 41)");
 MODULE_LICENSE("GPL");

@@ -17,14 +17,18 @@
 
 /* 6.11: virtio_find_vqs() takes struct virtqueue_info[]; older: two arrays. */
 #if LINUX_VERSION_CODE < KERNEL_VERSION(6, 11, 0)
-struct virtqueue_info {
+/*
+ * Our own name for the 6.11 struct, so that a distribution kernel that
+ * carries it under an older version number does not clash with ours.
+ */
+struct vgpio_vq_info {
 	const char *name;
 	vq_callback_t *callback;
 };
 
 static inline int vgpio_find_vqs(struct virtio_device *vdev, unsigned int nvqs,
 				 struct virtqueue *vqs[],
-				 struct virtqueue_info vqs_info[])
+				 struct vgpio_vq_info vqs_info[])
 {
 	vq_callback_t *callbacks[VGPIO_MAX_VQS];
 	const char *names[VGPIO_MAX_VQS];
@@ -39,9 +43,11 @@ static inline int vgpio_find_vqs(struct virtio_device *vdev, unsigned int nvqs,
 	return virtio_find_vqs(vdev, nvqs, vqs, callbacks, names, NULL);
 }
 #else
+#define vgpio_vq_info virtqueue_info
+
 static inline int vgpio_find_vqs(struct virtio_device *vdev, unsigned int nvqs,
 				 struct virtqueue *vqs[],
-				 struct virtqueue_info vqs_info[])
+				 struct vgpio_vq_info vqs_info[])
 {
 	return virtio_find_vqs(vdev, nvqs, vqs, vqs_info, NULL);
 }

@@ -27,7 +27,7 @@ pytestmark = pytest.mark.system
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 NAMES = ["led0", "led1", "in2", "mon3", "edge4", "par5", "par6", "par7"]
-BAD_LOG = re.compile(r"BUG|WARNING|Oops|Call Trace|blocked for more than|"
+BAD_LOG = re.compile(r"\bBUG\b|WARNING|Oops|Call Trace|blocked for more than|"
                      r"hung_task|refcount|list_del|Kernel panic")
 
 
@@ -39,6 +39,11 @@ def render(template, workdir):
         f.write(text)
     os.chmod(path, 0o755)
     return path
+
+
+#: lines of the device that answers nothing; at 500 ms per timeout, one
+#: timeout per line at probe would cost 8 s
+SILENT_LINES = 16
 
 
 def block(lines, name):
@@ -56,7 +61,9 @@ def run(request, uml_build, tmp_path_factory):
     main = Backend(work, "main", "--names", ",".join(NAMES), "--name", "vgpio-e2e")
     bogus = [Backend(work, "version2", "--config-fault", "version2", "--once"),
              Backend(work, "names", "--config-fault", "names_beyond_space",
-                     "--once")]
+                     "--once"),
+             Backend(work, "silent", "--name", "silent", "--lines",
+                     str(SILENT_LINES), "--fault", "drop:100000", "--once")]
     result = {"work": work, "main": main, "bogus": bogus,
               "series": request.param, "kernel": uml_kernel, "source": source}
 
@@ -219,7 +226,37 @@ def test_faults_give_clear_errors(run):
 def test_bogus_config_refused_at_probe_with_reason(run):
     log = "\n".join(run["lines"])
     assert "device rejected: unsupported protocol version" in log
-    assert "device rejected: line-names block extends beyond the config space" in log
+
+
+def test_id30_devices_are_left_alone_unless_asked(run):
+    # Loaded without bind_id30, the module binds none of the four ID 30
+    # devices and their status stays what the transport set (ACKNOWLEDGE).
+    unasked = [l.split()[1:] for l in run["lines"]
+               if l.startswith("ID30-UNASKED ")]
+    assert len(unasked) == 4, unasked
+    assert all(u[1:] == ["status=0x00000001", "driver=none"]
+               for u in unasked), unasked
+
+
+def test_a_silent_device_costs_probe_one_timeout(run):
+    # Registering asks all 16 lines' directions; after the first timeout
+    # the driver asks nothing more until probe is done.
+    log = "\n".join(run["lines"])
+    assert "no reply within 500 ms while registering" in log
+    assert any(re.match(r"gpiochip\d+ \[silent\] \(%d lines\)" % SILENT_LINES,
+                        l) for l in block(run["lines"], "GPIODETECT"))
+    ms = int(next(l for l in run["lines"]
+                  if l.startswith("INSMOD-MS ")).split()[1])
+    assert ms < SILENT_LINES * 500 / 2, ms
+
+
+def test_names_past_the_config_window_are_left_out_not_read(run):
+    # A 4 KiB names block: the module reads no config past 256 bytes (on
+    # virtio-pci, reading on was a BUG_ON) and binds the lines unnamed.
+    log = "\n".join(run["lines"])
+    assert ("dropped device message: line names past the 256 config bytes "
+            "every transport serves left out (-7)") in log
+    assert "device rejected: line-names block" not in log
 
 
 def test_unbind_with_requests_in_flight(run):
@@ -238,7 +275,7 @@ def test_unload_and_20_cycles_leave_a_clean_log(run):
 
 
 def test_backends_exit_cleanly_and_serve_a_restarted_guest(run):
-    assert run["bogus_exit"] == [0, 0]
+    assert run["bogus_exit"] == [0, 0, 0]
     assert run["reconnect"] == "RECONNECT 1"
     assert run["connections"] == 2
     assert run["main_exit"] == 0
