@@ -210,10 +210,18 @@ static int vgpio_seed_op(struct vgpio_core *core, unsigned int line,
 
 	if (op == VGPIO_OP_FREE)
 		return 0;
-	/* A probe clears every owed reply, so one retry always suffices. */
+	/*
+	 * A probe clears every owed reply, so one retry always suffices. The
+	 * probe is the core's question, not the caller's: a device errno in
+	 * its answer still means the line is in step again, and is not the
+	 * caller's result. A timeout or a dead core is.
+	 */
 	for (attempt = 0; attempt < 2; attempt++) {
+		*res = 0;
 		ret = vgpio_xfer(core, line, &x, res);
-		if (ret || !core->lines[line].probe)
+		if (!core->lines[line].probe)
+			return ret;
+		if (ret && *res >= 0)
 			return ret;
 		ret = -EIO;
 	}

@@ -178,3 +178,29 @@ def test_request_is_a_probe_of_last_resort(out_chip):
     assert out_chip.stats["resyncs"] == 1
     sent = [protocol.decode(m)[0] for m in out_chip.device.received]
     assert sent[-2:] == [MsgType.REQUEST, MsgType.GET_VALUE]
+
+
+def test_resync_probe_answered_with_an_errno_is_not_the_callers_error(
+        no_leaks):
+    # The resync probe (GET_DIRECTION here) is the core's question, not
+    # the caller's: the device refusing it still puts the line back in
+    # step, and the caller's GET_VALUE is then sent and answered. Before,
+    # the probe's EIO came back as the GET_VALUE's result.
+    from virtio_gpio import Chip, SimTransport
+    from virtio_gpio.device import SeedDevice
+
+    class DirectionRefused(SeedDevice):
+        def _answer(self, msg_type, line_no, value):
+            if msg_type == MsgType.GET_DIRECTION:
+                return -errno.EIO
+            return super()._answer(msg_type, line_no, value)
+
+    with Chip(SimTransport(DirectionRefused(4))) as chip:
+        chip.direction_output(0, 1)
+        chip.device.inject(Fault.DROP)
+        expect_errno(errno.ETIMEDOUT, chip.get_value, 0)
+        assert chip.get_value(0) == 1
+        assert chip.stats["resyncs"] == 1
+        sent = [protocol.decode(r)[:2] for r in chip.device.received]
+        assert sent[-2:] == [(MsgType.GET_DIRECTION, 0),
+                             (MsgType.GET_VALUE, 0)]
