@@ -207,6 +207,13 @@ static void vgpio_drv_rejected(void *ctx, int err, const char *why)
 			     why, err);
 }
 
+static unsigned int vgpio_drv_vq_size(void *ctx, unsigned int vq)
+{
+	struct vgpio_drv *vg = ctx;
+
+	return virtqueue_get_vring_size(vg->vqs[vq]);
+}
+
 static const struct vgpio_host_ops vgpio_drv_ops = {
 	.cfg_get	= vgpio_drv_cfg_get,
 	.add_chain	= vgpio_drv_add_chain,
@@ -217,6 +224,7 @@ static const struct vgpio_host_ops vgpio_drv_ops = {
 	.wake		= vgpio_drv_wake,
 	.irq		= vgpio_drv_irq,
 	.rejected	= vgpio_drv_rejected,
+	.vq_size	= vgpio_drv_vq_size,
 };
 
 /* ---- virtqueue callbacks --------------------------------------------- */
@@ -513,6 +521,11 @@ static int vgpio_drv_probe(struct virtio_device *vdev)
 		dev_err(dev, "cannot start the device: %d\n", ret);
 		goto err_reset;
 	}
+
+	if (vgpio_core_irq_types(vg->core) &&
+	    vgpio_core_irq_lines(vg->core) < ngpio)
+		dev_warn(dev, "eventq too small for %u lines: interrupts on lines %u and up refused\n",
+			 ngpio, vgpio_core_irq_lines(vg->core));
 
 	vgpio_drv_init_chip(vg);
 	ret = gpiochip_add_data(&vg->gc, vg);

@@ -291,6 +291,7 @@ int vgpio_core_probe(const struct vgpio_host_ops *ops, void *ctx,
 		core->lines[i].level = -1;
 		core->lines[i].slot = -1;
 	}
+	core->irq_lines = core->ngpio;
 	if (core->names_block)
 		vgpio_parse_names(core, core->names_size);
 	*why = NULL;
@@ -543,6 +544,11 @@ void vgpio_vq_callback(struct vgpio_core *core, unsigned int vq)
 /* ------------------------------------------------------------------ */
 /* Interrupt configuration                                              */
 
+unsigned int vgpio_core_irq_lines(const struct vgpio_core *core)
+{
+	return core->irq_lines;
+}
+
 unsigned int vgpio_core_irq_types(const struct vgpio_core *core)
 {
 	return core->proto->irq_types(core);
@@ -569,6 +575,8 @@ int vgpio_irq_set_type(struct vgpio_core *core, unsigned int line,
 	}
 	if (type & ~supported)
 		return -EOPNOTSUPP;
+	if (type != VGPIO_IRQ_NONE && line >= core->irq_lines)
+		return -ENOSPC;
 	vgpio_lock(&core->lock, flags);
 	core->lines[line].irq_type = type;
 	vgpio_unlock(&core->lock, flags);

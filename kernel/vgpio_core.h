@@ -93,6 +93,8 @@ struct vgpio_dev_info {
  *	called without the lock, from a queue callback
  * @rejected: a device message was dropped: @err says which check failed
  *	(see vgpio_core_last_error()), @why in words; without the lock
+ * @vq_size: descriptors in the ring of @vq, which bounds what the core
+ *	posts to it (each part of a chain takes one: no indirect tables)
  */
 struct vgpio_host_ops {
 	void (*cfg_get)(void *ctx, unsigned int offset, void *buf,
@@ -107,6 +109,7 @@ struct vgpio_host_ops {
 	void (*wake)(void *ctx, unsigned int line);
 	void (*irq)(void *ctx, unsigned int line);
 	void (*rejected)(void *ctx, int err, const char *why);
+	unsigned int (*vq_size)(void *ctx, unsigned int vq);
 };
 
 /**
@@ -243,6 +246,15 @@ bool vgpio_line_done(struct vgpio_core *core, unsigned int line);
  * and handled; receive buffers are posted again.
  */
 void vgpio_vq_callback(struct vgpio_core *core, unsigned int vq);
+
+/**
+ * vgpio_core_irq_lines() - how many lines, from line 0, take interrupts
+ * @core: the core, started
+ * Return: ngpio, except on a standard device whose eventq ring cannot
+ * hold one buffer (two descriptors) per line: then as many as fit, and
+ * vgpio_irq_set_type() refuses the others with -ENOSPC.
+ */
+unsigned int vgpio_core_irq_lines(const struct vgpio_core *core);
 
 /**
  * vgpio_core_irq_types() - the trigger types the device supports

@@ -78,6 +78,18 @@ static int vgpio_std_start(struct vgpio_core *core)
 	s32 res;
 	int ret;
 
+	/*
+	 * An armed line holds a two-part chain on the eventq. A ring too
+	 * small for all of them would leave some armed lines silent: only
+	 * as many lines as fit take interrupts at all.
+	 */
+	if (core->has_irq) {
+		unsigned int fit = core->ops->vq_size(core->ctx,
+						      VGPIO_STD_VQ_EVENT) / 2;
+
+		if (fit < core->irq_lines)
+			core->irq_lines = fit;
+	}
 	if (!core->names_size)
 		return 0;
 	ret = vgpio_xfer(core, 0, &x, &res);
@@ -351,9 +363,12 @@ static int vgpio_std_irq_sync(struct vgpio_core *core, unsigned int line)
 	l->dev_irq_type = want;
 	l->irq_rearmed = false;
 	kick = vgpio_irq_arm_locked(core, line);
+	/* Wanted but not handed over: the interrupt would never come. */
+	ret = want != VGPIO_STD_IRQ_TYPE_NONE && l->irq_enabled &&
+	      !l->irq_masked && !l->irq_queued ? -ENOSPC : 0;
 	vgpio_unlock(&core->lock, flags);
 	vgpio_kick(core, VGPIO_STD_VQ_EVENT, kick);
-	return 0;
+	return ret;
 }
 
 static void vgpio_std_vq_done(struct vgpio_core *core, unsigned int vq)

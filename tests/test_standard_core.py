@@ -12,6 +12,7 @@ import struct
 import pytest
 
 from virtio_gpio import ConfigFault, Edge, Fault, ProbeError, VirtioGpioError
+from virtio_gpio import protocol
 from virtio_gpio._binding import ffi, lib
 from virtio_gpio.device import Outgoing
 from virtio_gpio.standard_device import (REQUEST, Direction, IrqType, Msg,
@@ -223,6 +224,32 @@ def test_irq_buffer_is_posted_only_when_watched(std):
     buf = ffi.new("unsigned char[2]")
     lib.simvq_read(ring, desc, buf, 2)
     assert struct.unpack("<H", bytes(buf)) == (1,)
+
+
+@pytest.mark.parametrize("lines,ring_size,fit", [
+    (protocol.MAX_LINES, 256, 128),   # QEMU's eventq: 128 two-part chains
+    (8, 16, 8),                       # exactly one chain per line
+    (9, 16, 8),
+])
+def test_only_lines_the_eventq_can_hold_take_interrupts(make_chip, lines,
+                                                        ring_size, fit):
+    # Without indirect descriptors an armed line takes two descriptors.
+    # Before, every line could be watched; past the ring's room the
+    # buffer was silently not posted and that line's interrupts never came.
+    chip = make_chip(lines, protocol="standard", ring_size=ring_size)
+    assert chip.irq_lines == fit
+    for line in range(fit):
+        chip.direction_input(line)
+        chip.watch(line, Edge.BOTH)
+    chip.poll()
+    assert sorted(chip.device.held_irq_lines()) == list(range(fit))
+    assert chip.stats["rx_repost_failed"] == 0
+    if fit < lines:
+        with pytest.raises(VirtioGpioError) as info:
+            chip.watch(fit, Edge.BOTH)
+        assert info.value.errno == errno.ENOSPC
+    chip.transport.set_input(fit - 1, 1)
+    assert [e.line for e in chip.read_events()] == [fit - 1]
 
 
 def test_unwatch_sets_none_and_buffer_comes_back_invalid(std):

@@ -133,6 +133,7 @@ int vgpio_request(struct vgpio_core *core, unsigned int line,
 bool vgpio_line_done(struct vgpio_core *core, unsigned int line);
 int vgpio_line_level(struct vgpio_core *core, unsigned int line);
 void vgpio_vq_callback(struct vgpio_core *core, unsigned int vq);
+unsigned int vgpio_core_irq_lines(const struct vgpio_core *core);
 unsigned int vgpio_core_irq_types(const struct vgpio_core *core);
 int vgpio_irq_set_type(struct vgpio_core *core, unsigned int line,
                        unsigned int type);

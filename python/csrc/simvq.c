@@ -14,6 +14,7 @@ struct simvq_desc {
 	void *in;
 	unsigned int in_len;
 	void *token;
+	unsigned int ndesc;	/* ring descriptors the chain takes */
 	enum simvq_state state;
 };
 
@@ -30,7 +31,7 @@ struct simvq {
 	unsigned int avail_head, avail_count;
 	struct simvq_used *used;
 	unsigned int used_head, used_count;
-	unsigned int free_count;
+	unsigned int free_count;	/* descriptors, as a split ring counts */
 	unsigned int kicks;
 };
 
@@ -68,23 +69,28 @@ void simvq_free(struct simvq *q)
 int simvq_add(struct simvq *q, void *out, unsigned int out_len, void *in,
 	      unsigned int in_len, void *token)
 {
-	unsigned int id;
+	unsigned int id, ndesc;
 
 	/* As virtqueue_add_sgs(): a chain has a buffer and a token. */
 	if ((!out || !out_len) && (!in || !in_len))
 		return -EINVAL;
 	if (!token)
 		return -EINVAL;
-	if (!q->free_count)
+	/*
+	 * Without indirect descriptors (the driver turns them off) every
+	 * buffer of a chain takes a ring descriptor of its own.
+	 */
+	ndesc = (out && out_len) + (in && in_len);
+	if (q->free_count < ndesc)
 		return -ENOSPC;
 	for (id = 0; q->desc[id].state != SIMVQ_FREE; id++)
 		;
 	q->desc[id] = (struct simvq_desc){
 		.out = out, .out_len = out ? out_len : 0,
 		.in = in, .in_len = in ? in_len : 0,
-		.token = token, .state = SIMVQ_AVAIL,
+		.token = token, .ndesc = ndesc, .state = SIMVQ_AVAIL,
 	};
-	q->free_count--;
+	q->free_count -= ndesc;
 	q->avail[(q->avail_head + q->avail_count++) % q->num] = id;
 	return 0;
 }
@@ -99,7 +105,7 @@ void *simvq_get_used(struct simvq *q, unsigned int *len)
 	q->used_head = (q->used_head + 1) % q->num;
 	q->used_count--;
 	q->desc[u.id].state = SIMVQ_FREE;
-	q->free_count++;
+	q->free_count += q->desc[u.id].ndesc;
 	*len = u.len;
 	return q->desc[u.id].token;
 }

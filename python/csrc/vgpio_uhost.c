@@ -88,6 +88,13 @@ static void uhost_rejected(void *ctx, int err, const char *why)
 	h->rejected(h->handle, err, why);
 }
 
+static unsigned int uhost_vq_size(void *ctx, unsigned int vq)
+{
+	struct vgpio_uhost *h = ctx;
+
+	return vq < VGPIO_MAX_VQS && h->vq[vq] ? simvq_size(h->vq[vq]) : 0;
+}
+
 const struct vgpio_host_ops vgpio_uhost_ops = {
 	.cfg_get = uhost_cfg_get,
 	.add_chain = uhost_add_chain,
@@ -98,4 +105,5 @@ const struct vgpio_host_ops vgpio_uhost_ops = {
 	.wake = uhost_wake,
 	.irq = uhost_irq,
 	.rejected = uhost_rejected,
+	.vq_size = uhost_vq_size,
 };

@@ -160,6 +160,16 @@ class Chip:
                 for i in range(self.ngpio)]
 
     @property
+    def irq_lines(self):
+        """How many lines, from line 0, can be watched (see the C accessor).
+
+        All of them, but on a standard device whose eventq ring cannot
+        hold a buffer for each line: :meth:`watch` refuses the others
+        with ``ENOSPC``.
+        """
+        return lib.vgpio_core_irq_lines(self._live())
+
+    @property
     def stats(self):
         """Counters of what the core saw, as a dict."""
         raw = lib.vgpio_core_stats(self._live())

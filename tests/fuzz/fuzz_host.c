@@ -373,6 +373,14 @@ static void fuzz_rejected(void *ctx, int err, const char *why)
 	h->rejections++;
 }
 
+static unsigned int fuzz_vq_size(void *ctx, unsigned int vq)
+{
+	struct fuzz_host *h = ctx;
+
+	FUZZ_CHECK(vq < VGPIO_MAX_VQS, "size of queue %u", vq);
+	return h->vq[vq].num;
+}
+
 const struct vgpio_host_ops fuzz_host_ops = {
 	.cfg_get	= fuzz_cfg_get,
 	.add_chain	= fuzz_add_chain,
@@ -383,6 +391,7 @@ const struct vgpio_host_ops fuzz_host_ops = {
 	.wake		= fuzz_wake,
 	.irq		= fuzz_irq,
 	.rejected	= fuzz_rejected,
+	.vq_size	= fuzz_vq_size,
 };
 
 void fuzz_host_init(struct fuzz_host *h, const uint8_t *data, size_t size)

@@ -67,6 +67,25 @@ static unsigned int ngpio_of(struct stream_run *run)
 	return vgpio_core_ngpio(run->h.core);
 }
 
+/*
+ * Lines that take interrupts: with the standard protocol's eventq, as
+ * many as the ring holds two-descriptor chains; the core must agree.
+ */
+static unsigned int irq_lines_of(struct stream_run *run)
+{
+	struct vgpio_core *core = run->h.core;
+	unsigned int fit = ngpio_of(run);
+
+	if (vgpio_core_protocol(core) == VGPIO_PROTOCOL_STANDARD &&
+	    vgpio_core_irq_types(core) &&
+	    run->h.vq[VGPIO_STD_VQ_EVENT].num / 2 < fit)
+		fit = run->h.vq[VGPIO_STD_VQ_EVENT].num / 2;
+	FUZZ_CHECK(vgpio_core_irq_lines(core) == fit,
+		   "core takes interrupts on %u lines, the ring holds %u",
+		   vgpio_core_irq_lines(core), fit);
+	return fit;
+}
+
 /* A line number: mostly valid, sometimes ngpio itself. */
 static unsigned int pick_line(struct stream_run *run)
 {
@@ -190,6 +209,8 @@ static int do_set_type(struct stream_run *run, unsigned int line,
 		want = -EINVAL;
 	else if (type & ~supported)
 		want = -EOPNOTSUPP;
+	else if (type != VGPIO_IRQ_NONE && line >= irq_lines_of(run))
+		want = -ENOSPC;
 	else
 		want = 0;
 	FUZZ_CHECK(ret == want, "set_type(%u, %u) returned %d, not %d", line,
