@@ -21,8 +21,11 @@ docs: build
 ## against this machine's Debian kernel config, with conf as second opinion
 # The 6.1 tree is checked against Debian's 6.1 config, not a newer one.
 DEBIAN_CONFIG := $(lastword $(sort $(wildcard /boot/config-6.1.*-amd64)))
+# tools/linux-source runs on its own first: a failure inside "$$(...)" in
+# an argument would not stop the recipe.
 kconfig-lint: build
-	$(PYTHON) -m virtio_gpio.kconfig --tree "$$(tools/linux-source)" \
+	tree=$$(tools/linux-source) && \
+	$(PYTHON) -m virtio_gpio.kconfig --tree "$$tree" \
 		--snippet Kconfig.snippet --arch x86 \
 		$(if $(DEBIAN_CONFIG),--config $(DEBIAN_CONFIG)) --conf-check
 
@@ -46,8 +49,11 @@ demo: build
 UML_SERIES := 6.1 newest
 prepare: build
 	$(PYTHON) -m virtio_gpio.kernels prepare
-	$(PYTHON) -m virtio_gpio.uml --patches tools/uml-patches \
-		$(foreach s,$(UML_SERIES),--source "$$(tools/linux-source $(s))")
+	sources=""; for s in $(UML_SERIES); do \
+		tree=$$(tools/linux-source $$s) || exit 1; \
+		sources="$$sources --source $$tree"; \
+	done; \
+	$(PYTHON) -m virtio_gpio.uml --patches tools/uml-patches $$sources
 
 ## e2e: UML guests (6.1 and the newest series) running vgpio.ko, and
 ## Linux's gpio-virtio, against the vhost-user backend
@@ -81,7 +87,8 @@ test-asan:
 BENCH_C := $(BUILD)/bench_loopback
 bench: build $(BENCH_C)
 	$(PYTHON) -m virtio_gpio.bench --c-binary $(BENCH_C)
-	$(PYTHON) -m virtio_gpio.bench_guest --linux-source "$$(tools/linux-source newest)" \
+	tree=$$(tools/linux-source newest) && \
+	$(PYTHON) -m virtio_gpio.bench_guest --linux-source "$$tree" \
 		--kernel-src kernel --probe-src tools/guest/gpio-probe.c \
 		--rounds $(BENCH_ROUNDS) --workdir $(BUILD)/bench-guest
 BENCH_ROUNDS ?= 8

@@ -7,6 +7,8 @@ of the log), and one when it ends. Only standard library: the guest
 runners use it without the C extension.
 """
 
+import os
+import signal
 import subprocess
 import sys
 import time
@@ -38,6 +40,14 @@ def _tail(log, count=40):
         return ""
 
 
+def _kill_group(proc):
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    proc.wait()
+
+
 def say(message, stream=None):
     """One progress line, flushed at once."""
     stream = stream or sys.stderr
@@ -54,15 +64,25 @@ def run(cmd, log, stage, stream=None, interval=INTERVAL, **kwargs):
     start = time.monotonic()
     say("[%s] started (log: %s)" % (stage, log), stream)
     with open(log, "ab") as out:
+        # A session of its own, so that an interrupted build (Ctrl-C, a
+        # test timeout) takes make's whole process tree down with it.
         proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT,
-                                stdin=subprocess.DEVNULL, **kwargs)
-        while True:
-            try:
-                returncode = proc.wait(timeout=interval)
-                break
-            except subprocess.TimeoutExpired:
-                say("[%s] %d min: %s" % (stage, (time.monotonic() - start)
-                                         // 60, _last_line(log)), stream)
+                                stdin=subprocess.DEVNULL,
+                                start_new_session=True, **kwargs)
+        try:
+            while True:
+                try:
+                    returncode = proc.wait(timeout=interval)
+                    break
+                except subprocess.TimeoutExpired:
+                    say("[%s] %d min: %s" % (stage, (time.monotonic() - start)
+                                             // 60, _last_line(log)), stream)
+        except BaseException:
+            _kill_group(proc)
+            say("[%s] stopped after %.0f s" % (stage,
+                                               time.monotonic() - start),
+                stream)
+            raise
     elapsed = time.monotonic() - start
     if returncode:
         say("[%s] FAILED after %.0f s" % (stage, elapsed), stream)

@@ -152,13 +152,15 @@ def _lock(cache, series):
     return lock
 
 
-def build_kernel(source, patches=None, cache=None, jobs=2):
+def build_kernel(source, *, patches, cache=None, jobs=2):
     """Return the UML build directory (with ``linux``), building if needed.
 
     :param source: an unpacked tree from tools/linux-source, which must
         itself live in the cache: the build refers to it by absolute path
     :param patches: the checkout's tools/uml-patches directory; the
-        patches of the tree's series (its subdirectory) are applied
+        patches of the tree's series (its subdirectory) are applied. No
+        default: a cache keeps one build per series, so an unpatched build
+        (``None``, asked for by name) replaces a patched one.
     :param jobs: make -j (the machines this runs on have 2 cores, shared)
     """
     source = os.path.abspath(source)
@@ -206,9 +208,14 @@ def build_kernel(source, patches=None, cache=None, jobs=2):
         with open(stamp, "w") as f:
             f.write(key + "\n")
         # Builds of this series for an older package, config or patch set
-        # are dead weight now; other series' builds stay.
+        # are dead weight now, and so are builds whose source tree
+        # tools/linux-source removed (a series no longer the newest).
         for name in os.listdir(cache):
-            if name.startswith("uml-%s-" % series) and name != key:
+            built = re.match(r"uml-(\d+\.\d+)-", name)
+            if built and name != key and (
+                    built.group(1) == series or not os.path.isdir(
+                        os.path.join(os.path.dirname(source),
+                                     "linux-source-" + built.group(1)))):
                 shutil.rmtree(os.path.join(cache, name), ignore_errors=True)
     return out
 
@@ -258,7 +265,8 @@ def main(argv=None):
     parser.add_argument("--source", action="append", required=True,
                         help="an unpacked tree from tools/linux-source "
                         "(repeat for several series)")
-    parser.add_argument("--patches", help="the checkout's tools/uml-patches")
+    parser.add_argument("--patches", required=True,
+                        help="the checkout's tools/uml-patches")
     args = parser.parse_args(argv)
     for source in args.source:
         out = build_kernel(source, patches=args.patches)
