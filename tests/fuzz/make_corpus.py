@@ -74,6 +74,10 @@ def probe_seeds():
     yield "seed-name-32-bytes", probe(0, TOLD, 64, seed_config(1, name=b"x" * 32))
     yield "seed-names-past-window", probe(0, TOLD, 64 + 4, seed_config(2, b"a\0b\0", names_size=100))
     yield "seed-names-4096", probe(0, 0, 200, seed_config(2, names_size=4096 - 64))
+    # the first finding: a 64-byte window, untold, and a 1000-byte block
+    yield "seed-names-past-256-untold", probe(0, 0, 64, seed_config(2, names_size=1000))
+    yield "seed-names-hostile", probe(0, TOLD, 64 + 15, seed_config(
+        3, b"%s%px\0a/b\0x\ny\0", b"%n\n"))
     yield "seed-names-no-nul", probe(0, TOLD, 64 + 5, seed_config(3, b"abcde"))
     yield "seed-empty-names", probe(0, TOLD, 64 + 4, seed_config(4, b"\0\0x\0"))
     yield "seed-window-short", probe(0, TOLD, 32, ok)
