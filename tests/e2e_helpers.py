@@ -88,3 +88,26 @@ def qemu_initramfs(work, release, modules, body, values=None):
         init = init.replace("@%s@" % key, str(value))
     return qemu.build_initramfs(os.path.join(str(work), "initrd.gz"), init,
                                 files)
+
+
+def assert_host_edges(run, count, line, done):
+    """The guest saw ``count`` host-driven edges on ``line``, alternating
+    rising and falling, and its gpio-probe printed ``done``."""
+    assert run["edge_error"] is None, run["edge_error"]
+    edges = [e.split() for e in run["edges"]]
+    assert [e[1] for e in edges] == ["rising", "falling"] * (count // 2)
+    assert all(e[3] == "line=%d" % line for e in edges), edges
+    assert done in run["lines"]
+
+
+def drive_host_edges(guest, backend, result, count, line):
+    """Toggle ``line`` ``count`` times from the host, collecting the
+    guest's "EDGE " lines in ``result["edges"]``; a missing one is
+    recorded in ``result["edge_error"]`` so that the other checks of the
+    run still happen."""
+    try:
+        for i in range(count):
+            backend(cmd="set_input", line=line, level=(i + 1) % 2)
+            result["edges"].append(guest.expect("EDGE ", timeout=30))
+    except TimeoutError as exc:
+        result["edge_error"] = str(exc)
