@@ -67,7 +67,8 @@ test-unit: prepare
 	$(PYTHON) -m pytest -m "not sanitizer" tests
 
 # The same tests against a second build of the core with ASan and UBSan;
-# any finding aborts the process and so fails the run.
+# any finding aborts the process and so fails the run. They take about two
+# minutes; a hang stops after 30 and fails the run, not CI's time limit.
 test-asan:
 	rm -rf $(ASAN_DIR)
 	$(PYTHON) python/_cffi_src/build_core.py --sanitize --outdir $(ASAN_DIR)
@@ -80,6 +81,7 @@ test-asan:
 	ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 \
 	UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
 	HYPOTHESIS_PROFILE=sanitizer \
+		timeout --kill-after=30 1800 \
 		$(PYTHON) -m pytest -p no:cacheprovider -m "not system" tests
 
 ## bench: Python/cffi round trip vs the same core driven from C, then our
