@@ -109,6 +109,20 @@ static void vgpio_drv_cfg_get(void *ctx, unsigned int offset, void *buf,
 }
 
 /*
+ * What virtio_cread*() would check, left to the core: it reads the whole
+ * config in one piece and gives up on a device that keeps changing it,
+ * where those helpers would retry forever. virtio-mmio before version 2
+ * and UML have no generation counter.
+ */
+static u32 vgpio_drv_cfg_generation(void *ctx)
+{
+	struct vgpio_drv *vg = ctx;
+	const struct virtio_config_ops *config = vg->vdev->config;
+
+	return config->generation ? config->generation(vg->vdev) : 0;
+}
+
+/*
  * Called under the core's raw spinlock, hence GFP_ATOMIC (v3 used
  * GFP_KERNEL under a spinlock). Nothing is allocated in fact: chains have
  * at most two entries and vgpio_drv_validate() turns indirect descriptor
@@ -216,6 +230,7 @@ static unsigned int vgpio_drv_vq_size(void *ctx, unsigned int vq)
 
 static const struct vgpio_host_ops vgpio_drv_ops = {
 	.cfg_get	= vgpio_drv_cfg_get,
+	.cfg_generation	= vgpio_drv_cfg_generation,
 	.add_chain	= vgpio_drv_add_chain,
 	.get_buf	= vgpio_drv_get_buf,
 	.kick_prepare	= vgpio_drv_kick_prepare,

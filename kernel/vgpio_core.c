@@ -246,6 +246,50 @@ static const struct vgpio_proto *vgpio_pick_proto(unsigned int device_id,
 	}
 }
 
+static u32 vgpio_cfg_generation(const struct vgpio_host_ops *ops, void *ctx)
+{
+	return ops->cfg_generation ? ops->cfg_generation(ctx) : 0;
+}
+
+/*
+ * A fresh core with the device's config read in one piece: the config
+ * generation the same before and after, so no field comes from before a
+ * change and another from after it. NULL with *ret and *why set when the
+ * config is refused or kept changing.
+ */
+static struct vgpio_core *vgpio_core_read(const struct vgpio_host_ops *ops,
+					  void *ctx,
+					  const struct vgpio_dev_info *info,
+					  const struct vgpio_proto *proto,
+					  int *ret, const char **why)
+{
+	struct vgpio_core *core;
+	unsigned int try;
+	u32 generation;
+
+	for (try = 0; try < VGPIO_CFG_TRIES; try++) {
+		*ret = -ENOMEM;
+		*why = "out of memory";
+		core = vgpio_zalloc(sizeof(*core));
+		if (!core)
+			return NULL;
+		core->ops = ops;
+		core->ctx = ctx;
+		core->proto = proto;
+		vgpio_lock_init(&core->lock);
+		generation = vgpio_cfg_generation(ops, ctx);
+		*ret = proto->read_config(core, info, why);
+		if (!*ret && vgpio_cfg_generation(ops, ctx) == generation)
+			return core;
+		vgpio_core_destroy(core);
+		if (*ret)
+			return NULL;
+	}
+	*ret = -EIO;
+	*why = "config space kept changing while it was read";
+	return NULL;
+}
+
 int vgpio_core_probe(const struct vgpio_host_ops *ops, void *ctx,
 		     const struct vgpio_dev_info *info,
 		     struct vgpio_core **out, const char **why)
@@ -262,19 +306,10 @@ int vgpio_core_probe(const struct vgpio_host_ops *ops, void *ctx,
 		*why = "device ID is neither 30 (seed) nor 41 (standard)";
 		return -ENODEV;
 	}
-	*why = "out of memory";
-	core = vgpio_zalloc(sizeof(*core));
+	core = vgpio_core_read(ops, ctx, info, proto, &ret, why);
 	if (!core)
-		return -ENOMEM;
-	core->ops = ops;
-	core->ctx = ctx;
-	core->proto = proto;
+		return ret;
 	core->protocol = which;
-	vgpio_lock_init(&core->lock);
-
-	ret = proto->read_config(core, info, why);
-	if (ret)
-		goto fail;
 
 	ret = -ENOMEM;
 	*why = "out of memory";

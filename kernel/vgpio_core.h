@@ -27,6 +27,13 @@ struct vgpio_core;
 /* Most virtqueues a device of either protocol has. */
 #define VGPIO_MAX_VQS		2
 
+/*
+ * Reads of the whole config at probe before a device whose config keeps
+ * changing meanwhile is refused: a bound, where the kernel's
+ * virtio_cread*() helpers retry for as long as the device likes.
+ */
+#define VGPIO_CFG_TRIES		4
+
 /* Interrupt trigger types; the values are the kernel's IRQ_TYPE_*. */
 #define VGPIO_IRQ_NONE		0
 #define VGPIO_IRQ_EDGE_RISING	1
@@ -95,6 +102,9 @@ struct vgpio_dev_info {
  *	(see vgpio_core_last_error()), @why in words; without the lock
  * @vq_size: descriptors in the ring of @vq, which bounds what the core
  *	posts to it (each part of a chain takes one: no indirect tables)
+ * @cfg_generation: the transport's config generation counter, which a
+ *	device changes whenever its config changes; NULL where the transport
+ *	has none. The core reads the config again when it changed meanwhile.
  */
 struct vgpio_host_ops {
 	void (*cfg_get)(void *ctx, unsigned int offset, void *buf,
@@ -110,6 +120,7 @@ struct vgpio_host_ops {
 	void (*irq)(void *ctx, unsigned int line);
 	void (*rejected)(void *ctx, int err, const char *why);
 	unsigned int (*vq_size)(void *ctx, unsigned int vq);
+	u32 (*cfg_generation)(void *ctx);
 };
 
 /**

@@ -262,7 +262,9 @@ def test_a_row_without_tests_and_a_missing_test_are_caught(found):
 
 
 def test_a_requirement_added_to_our_spec_is_caught(found):
+    last = spec_labels(read(SPEC))[-1]
+    new = "DRV-%d" % (int(last.split("-")[1]) + 1)
     spec = read(SPEC).replace(
-        "DRV-16\n", "DRV-16\n   One more.\nDRV-17\n", 1)
-    assert spec_labels(spec)[-1] == "DRV-17"
+        "\n%s\n" % last, "\n%s\n   One more.\n%s\n" % (new, last), 1)
+    assert new in spec_labels(spec)
     assert [row["id"] for row in found["seed-driver"]] != spec_labels(spec)

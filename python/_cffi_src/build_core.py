@@ -18,7 +18,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 
 # Baked into the extension and checked at import (see virtio_gpio/_binding.py)
 # so a stale build fails loudly instead of misbehaving.
-BINDING_ABI = 4
+BINDING_ABI = 5
 
 SOURCES = [
     "kernel/vgpio_core.c",
@@ -67,6 +67,7 @@ CONSTANTS = """
 #define VGPIO_IRQ_LEVEL_LOW ...
 #define VGPIO_IRQ_LEVEL_BOTH ...
 #define VGPIO_MAX_VQS ...
+#define VGPIO_CFG_TRIES ...
 #define VGPIO_OP_REQUEST ...
 #define VGPIO_OP_DIRECTION_INPUT ...
 #define VGPIO_OP_DIRECTION_OUTPUT ...
@@ -108,6 +109,11 @@ struct vgpio_uhost {
     unsigned int cfg_reads;
     unsigned int cfg_widest_read;
     unsigned int cfg_reads_past_window;
+    unsigned int cfg_generation;
+    unsigned int cfg_change_at;
+    const unsigned char *cfg_next;
+    unsigned int cfg_next_len;
+    bool cfg_always_changing;
     void *handle;
     int (*wait)(void *handle, unsigned int line);
     void (*notify)(void *handle, unsigned int vq);

@@ -25,6 +25,20 @@ static void uhost_cfg_get(void *ctx, unsigned int offset, void *buf,
 	for (i = 0; i < len; i++)
 		((unsigned char *)buf)[i] =
 			offset + i < h->cfg_len ? h->cfg[offset + i] : 0xff;
+	if (h->cfg_reads == h->cfg_change_at && h->cfg_next) {
+		h->cfg = h->cfg_next;
+		h->cfg_len = h->cfg_next_len;
+		h->cfg_generation++;
+	}
+	if (h->cfg_always_changing)
+		h->cfg_generation++;
+}
+
+static u32 uhost_cfg_generation(void *ctx)
+{
+	struct vgpio_uhost *h = ctx;
+
+	return h->cfg_generation;
 }
 
 static int uhost_add_chain(void *ctx, unsigned int vq, void *out,
@@ -106,4 +120,5 @@ const struct vgpio_host_ops vgpio_uhost_ops = {
 	.irq = uhost_irq,
 	.rejected = uhost_rejected,
 	.vq_size = uhost_vq_size,
+	.cfg_generation = uhost_cfg_generation,
 };

@@ -20,6 +20,17 @@ struct vgpio_uhost {
 	unsigned int cfg_reads;
 	unsigned int cfg_widest_read;
 	unsigned int cfg_reads_past_window;
+	/*
+	 * The config generation, and a change the device makes while the
+	 * driver reads: at read number cfg_change_at (counted from 1; 0:
+	 * never) the config becomes cfg_next and the generation moves on.
+	 * With cfg_always_changing every read moves it on.
+	 */
+	unsigned int cfg_generation;
+	unsigned int cfg_change_at;
+	const unsigned char *cfg_next;
+	unsigned int cfg_next_len;
+	bool cfg_always_changing;
 	void *handle;
 	int (*wait)(void *handle, unsigned int line);
 	void (*notify)(void *handle, unsigned int vq);

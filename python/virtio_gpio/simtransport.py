@@ -178,10 +178,16 @@ class SimTransport:
     :param tell_config_size: whether the core is told the config size. The
         kernel's transports do not tell it, so by default neither does
         this one; when told, the window is the device's config itself.
+    :param config_change: ``(n, config)``: the device's config becomes the
+        bytes ``config`` right after the driver's ``n``-th config read
+        (counted from 1), and the config generation moves on
+    :param config_always_changing: every config read moves the config
+        generation on, as a device that never holds its config still
     """
 
     def __init__(self, device, ring_size=16, tx_interrupts=True,
-                 config_window=lib.VGPIO_CFG_WINDOW, tell_config_size=False):
+                 config_window=lib.VGPIO_CFG_WINDOW, tell_config_size=False,
+                 config_change=None, config_always_changing=False):
         self.device = device
         self.tx_interrupts = tx_interrupts
         self.core = ffi.NULL
@@ -201,6 +207,13 @@ class SimTransport:
         self.host.cfg_len = len(self.config)
         self.host.cfg_window = len(self.config) if tell_config_size \
             else config_window
+        if config_change is not None:
+            at, config = config_change
+            self._cfg_next = ffi.new("unsigned char[]", bytes(config))
+            self.host.cfg_change_at = at
+            self.host.cfg_next = self._cfg_next
+            self.host.cfg_next_len = len(config)
+        self.host.cfg_always_changing = config_always_changing
         self._handle = ffi.new_handle(self)
         self.host.handle = self._handle
         self.host.wait = lib._vgpio_py_wait
