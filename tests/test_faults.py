@@ -76,6 +76,8 @@ def test_duplicate_reply_is_rejected(out_chip):
     (Fault.CORRUPT_VALUE, "bad_value", errno.EINVAL),
     (Fault.SHORT_LEN, "bad_len", errno.EBADMSG),
     (Fault.LONG_LEN, "bad_len", errno.EMSGSIZE),
+    (Fault.ZERO_LEN, "bad_len", errno.EBADMSG),
+    (Fault.HUGE_LEN, "bad_len", errno.EMSGSIZE),
 ])
 def test_corrupt_reply_is_rejected_counted_and_harmless(out_chip, fault,
                                                         counter, err):

@@ -160,6 +160,8 @@ def test_late_reply_never_answers_a_newer_request(any_chip):
     (Fault.CORRUPT_VALUE, "bad_value", errno.EINVAL),
     (Fault.SHORT_LEN, "bad_len", errno.EBADMSG),
     (Fault.LONG_LEN, "bad_len", errno.EMSGSIZE),
+    (Fault.ZERO_LEN, "bad_len", errno.EBADMSG),
+    (Fault.HUGE_LEN, "bad_len", errno.EMSGSIZE),
 ])
 def test_corrupt_reply_is_rejected_then_recovered(any_chip, proto, fault,
                                                   counter, std_errno):

@@ -130,6 +130,10 @@ def test_faults_shape_the_response(dev):
     assert dev.handle(req(Msg.GET_VALUE, 0), 2).used_len == 1
     dev.inject(Fault.LONG_LEN)
     assert dev.handle(req(Msg.GET_VALUE, 0), 2).used_len > 2
+    dev.inject(Fault.ZERO_LEN)
+    assert dev.handle(req(Msg.GET_VALUE, 0), 2).used_len == 0
+    dev.inject(Fault.HUGE_LEN)
+    assert dev.handle(req(Msg.GET_VALUE, 0), 2).used_len == 0xFFFFFFFF
     dev.inject(Fault.CORRUPT_TYPE)
     assert dev.handle(req(Msg.GET_VALUE, 0), 2).payload[0] not in (STATUS_OK, STATUS_ERR)
     dev.inject(Fault.CORRUPT_VALUE)

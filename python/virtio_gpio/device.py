@@ -44,6 +44,10 @@ class Line:
     requested: bool = False
 
 
+#: the largest length a used-ring element can claim (a le32)
+USED_LEN_MAX = 0xFFFFFFFF
+
+
 class Fault(enum.Enum):
     """One-shot misbehaviours, each applied to the next reply (or batch)."""
 
@@ -56,6 +60,8 @@ class Fault(enum.Enum):
     CORRUPT_VALUE = "corrupt_value"  #: value replaced by an impossible one
     SHORT_LEN = "short_len"          #: used length claims 4 bytes
     LONG_LEN = "long_len"            #: used length claims 4096 bytes
+    ZERO_LEN = "zero_len"            #: used length claims nothing written
+    HUGE_LEN = "huge_len"            #: used length claims 4 GiB - 1 bytes
 
 
 class ConfigFault(enum.Enum):
@@ -195,6 +201,10 @@ class SeedDevice(DeviceModel):
             return protocol.MSG_SIZE // 2
         if self._take_fault(Fault.LONG_LEN):
             return 4096
+        if self._take_fault(Fault.ZERO_LEN):
+            return 0
+        if self._take_fault(Fault.HUGE_LEN):
+            return USED_LEN_MAX
         return protocol.MSG_SIZE
 
     def handle(self, request: bytes) -> List[Outgoing]:

@@ -22,7 +22,7 @@ import struct
 from typing import Dict, List, Optional
 
 from ._binding import lib
-from .device import ConfigFault, DeviceModel, Fault, Outgoing
+from .device import USED_LEN_MAX, ConfigFault, DeviceModel, Fault, Outgoing
 
 DEVICE_ID = lib.VGPIO_STD_DEVICE_ID
 F_IRQ = 1 << lib.VGPIO_STD_F_IRQ
@@ -30,7 +30,8 @@ NAMES_MAX = lib.VGPIO_STD_NAMES_MAX
 
 #: faults that make sense where a response travels in its request's chain
 FAULTS = frozenset({Fault.DROP, Fault.DELAY, Fault.CORRUPT_TYPE,
-                    Fault.CORRUPT_VALUE, Fault.SHORT_LEN, Fault.LONG_LEN})
+                    Fault.CORRUPT_VALUE, Fault.SHORT_LEN, Fault.LONG_LEN,
+                    Fault.ZERO_LEN, Fault.HUGE_LEN})
 
 CONFIG = struct.Struct("<HxxI")
 REQUEST = struct.Struct("<HHI")
@@ -214,6 +215,10 @@ class StandardDevice(DeviceModel):
             used = 1 if used > 1 else 0
         if self._take_fault(Fault.LONG_LEN):
             used = writable + 64
+        if self._take_fault(Fault.ZERO_LEN):
+            used = 0
+        if self._take_fault(Fault.HUGE_LEN):
+            used = USED_LEN_MAX
         reply = Outgoing(payload[:writable], used, token)
         if self._take_fault(Fault.DROP):
             return None
