@@ -5,7 +5,7 @@ PYTHON  ?= python
 BUILD   := build
 ASAN_DIR := $(BUILD)/asan
 
-.PHONY: main build module demo kconfig-lint docs prepare e2e test test-unit test-asan bench clean
+.PHONY: main build module demo kconfig-lint docs prepare e2e test test-unit test-fast test-asan bench clean
 
 ## main: build everything, lint the Kconfig entry, render the docs, show
 ## the core working against the simulated device
@@ -62,6 +62,11 @@ e2e: prepare
 
 ## test: the whole suite, as CI runs it
 test: test-unit test-asan
+
+## test-fast: the unit, property and conformance tests of the core alone
+## (no kernel, no guest; seconds)
+test-fast: build
+	$(PYTHON) -m pytest -p no:cacheprovider -m "not system and not sanitizer" tests
 
 test-unit: prepare
 	$(PYTHON) -m pytest -m "not sanitizer" tests

@@ -2,8 +2,9 @@
 
 Runs only in `make test-asan` (marker "sanitizer", deselected in the plain
 pass): a child process with the same sanitized core and environment
-overflows a heap buffer inside the C code, and must die with an
-AddressSanitizer report instead of carrying on.
+overflows a heap buffer inside the extension's C code (the ring simulator
+the core is linked with), and must die with an AddressSanitizer report
+instead of carrying on.
 """
 
 import os
@@ -26,7 +27,7 @@ print("NOT CAUGHT")
 """
 
 
-def test_heap_overflow_in_the_core_aborts_the_run():
+def test_heap_overflow_in_the_sanitized_extension_aborts_the_run():
     assert os.environ.get("VGPIO_EXPECT_CORE_DIR"), "run me through make test-asan"
     proc = subprocess.run([sys.executable, "-c", OVERFLOW], capture_output=True,
                           text=True, timeout=60)
