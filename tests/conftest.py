@@ -149,7 +149,8 @@ def uml_build(timings):
                 check=True, capture_output=True, text=True).stdout.strip()
             start = time.monotonic()
             out = uml.build_kernel(source, patches=os.path.join(
-                root, "tools", "uml-patches"))
+                root, "tools", "uml-patches"),
+                debug=uml.e2e_debug(uml.tree_series(source)))
             timings.append("UML %s kernel (%s %s) ready (built or cached): "
                            "%.1f s" % (series, uml.tree_series(source),
                                        uml.source_version(source),

@@ -1,6 +1,7 @@
 """Shared pieces of the end-to-end tests: the backend process, gpio-probe."""
 
 import os
+import re
 import subprocess
 import sys
 import time
@@ -111,3 +112,81 @@ def drive_host_edges(guest, backend, result, count, line):
             result["edges"].append(guest.expect("EDGE ", timeout=30))
     except TimeoutError as exc:
         result["edge_error"] = str(exc)
+
+
+#: kmemleak's line at boot, not a finding (its findings read "kmemleak:
+#: N new suspected memory leaks")
+KMEMLEAK_STARTED = re.compile(r"\] kmemleak: Kernel memory leak detector "
+                              r"initialized \(mem pool available: \d+\)$")
+
+
+def kmemleak_objects(block):
+    """kmemleak's report split into one list of lines per object."""
+    objects = []
+    for line in block:
+        if line.startswith("unreferenced object ") or not objects:
+            objects.append([])
+        objects[-1].append(line)
+    return objects
+
+
+def dmesg_block(lines, prefix):
+    """The kernel log a guest printed between PREFIX-DMESG-BEGIN and
+    PREFIX-DMESG-END (tests/guest/guest-lib.sh, report_and_power_off)."""
+    start = lines.index(prefix + "-DMESG-BEGIN") + 1
+    return lines[start:lines.index(prefix + "-DMESG-END", start)]
+
+
+def debug_kernel_findings(lines, prefix, debug=True, known_leaks=()):
+    """What a debug kernel reported during a run: kmemleak's block (see
+    tests/guest/guest-lib.sh) and every problem line of the kernel log
+    (:func:`dmesg_block`). Empty when the run was clean. For a plain
+    kernel (``debug`` false), only that it printed no kmemleak block.
+
+    :param known_leaks: leaks of the kernel's own, each given as function
+        names that all appear in the leaked object's allocation backtrace;
+        such objects are left out
+    """
+    from virtio_gpio import qemu
+    if not debug:
+        return ["kmemleak block from a plain kernel"] \
+            if "KMEMLEAK-BEGIN" in lines else []
+    if "KMEMLEAK-BEGIN" not in lines:
+        return ["no kmemleak report: not a debug kernel?"]
+    block = lines[lines.index("KMEMLEAK-BEGIN") + 1:lines.index("KMEMLEAK-END")]
+    leaks = [line for leak in kmemleak_objects(block)
+             if not any(all(any(l.strip().startswith(name + "+")
+                                for l in leak) for name in known)
+                        for known in known_leaks)
+             for line in leak]
+    dmesg = [line for line in dmesg_block(lines, prefix)
+             if not KMEMLEAK_STARTED.search(line)]
+    return leaks + qemu.kernel_log_problems(dmesg)
+
+
+def render_init(template, workdir, **values):
+    """tests/guest/``template`` written to ``workdir`` as an executable
+    init script: @DIR@ becomes ``workdir``, @GUEST@ tests/guest, and
+    @KEY@ each ``values[KEY]``."""
+    with open(os.path.join(ROOT, "tests", "guest", template)) as f:
+        text = f.read()
+    values = dict(values, DIR=workdir,
+                  GUEST=os.path.join(ROOT, "tests", "guest"))
+    for key, value in values.items():
+        text = text.replace("@%s@" % key, str(value))
+    path = os.path.join(workdir, template)
+    with open(path, "w") as f:
+        f.write(text)
+    os.chmod(path, 0o755)
+    return path
+
+
+def uml_module(uml_kernel, workdir):
+    """vgpio.ko built from a private copy of kernel/ for ``uml_kernel``,
+    at ``workdir``/vgpio.ko."""
+    import kbuild
+    from virtio_gpio import uml
+    src = kbuild.copy_sources(os.path.join(workdir, "kernel"))
+    module = os.path.join(workdir, "vgpio.ko")
+    os.replace(uml.build_module(uml_kernel, src), module)
+    return module

@@ -14,12 +14,12 @@ import shutil
 
 import pytest
 
-from e2e_helpers import KERNEL_SRC, UML_SERIES, Backend, build_gpio_probe
+from e2e_helpers import (KERNEL_SRC, UML_SERIES, Backend, build_gpio_probe,
+                         debug_kernel_findings, dmesg_block, render_init)
 from virtio_gpio import drivers, uml
 
 pytestmark = pytest.mark.system
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 NAMES = ["u0", "u1", "u2", "u3"]
 
 
@@ -29,7 +29,10 @@ PARAMS = {"ours": "timeout_ms=500", "upstream": ""}
 #: newest alike) waits for a reply with wait_for_completion(), no timeout:
 #: a dropped reply leaves the caller in D state for good, so "drop" is
 #: tried on our module only.
-FAULTS = {"drop": 0, "short_len": 1, "corrupt_type": 0, "corrupt_value": 3}
+#: "corrupt_type" puts an out-of-range status byte in the response;
+#: "zero_len" and "huge_len" claim 0 and 4 GiB - 1 bytes written.
+FAULTS = {"drop": 0, "short_len": 1, "corrupt_type": 0, "corrupt_value": 3,
+          "zero_len": 1, "huge_len": 3}
 UPSTREAM_FAULTS = ("short_len", "corrupt_type", "corrupt_value")
 
 
@@ -47,13 +50,9 @@ def run(request, uml_build, tmp_path_factory):
     build_gpio_probe(os.path.join(work, "gpio-probe"))
     module, params = drivers.MODULE_NAMES[driver], PARAMS[driver]
     faults = [f for f in FAULTS if driver == "ours" or f in UPSTREAM_FAULTS]
-    with open(os.path.join(ROOT, "tests", "guest", "std-init.sh")) as f:
-        init = os.path.join(work, "init.sh")
-        with open(init, "w") as out:
-            out.write(f.read().replace("@DIR@", work).replace(
-                "@MOD@", module).replace("@PARAMS@", params).replace(
-                "@FAULTS@", " ".join("%s:%d" % (f, FAULTS[f]) for f in faults)))
-    os.chmod(init, 0o755)
+    init = render_init("std-init.sh", work, MOD=module, PARAMS=params,
+                       FAULTS=" ".join("%s:%d" % (f, FAULTS[f])
+                                       for f in faults))
     backend = Backend(work, "std", "--protocol", "standard",
                       "--names", ",".join(NAMES), "--once")
     sock = backend.sock
@@ -63,7 +62,8 @@ def run(request, uml_build, tmp_path_factory):
     def go(name):
         open(os.path.join(work, "go." + name), "w").close()
 
-    result = {"driver": driver, "series": series, "edges": [],
+    result = {"driver": driver, "series": series, "source": linux_source,
+              "edges": [],
               "faults": faults}
     try:
         guest.expect("SYNC set", timeout=120)
@@ -122,6 +122,8 @@ def test_faults_give_clear_errors_and_lines_recover(run):
         assert "rc=1" in faults["corrupt_type"] and "Protocol error" in faults["corrupt_type"]
         # A GET_VALUE answer of 0x42 is refused, not read as "high".
         assert "rc=1" in faults["corrupt_value"] and "Invalid argument" in faults["corrupt_value"]
+        assert "rc=1" in faults["zero_len"] and "Bad message" in faults["zero_len"]
+        assert "rc=1" in faults["huge_len"] and "Message too long" in faults["huge_len"]
     else:
         # Linux's gpio-virtio (6.1 and the newest: its reply checks did
         # not change): errors as EINVAL, and an out-of-range value is taken
@@ -145,15 +147,21 @@ def test_unload_and_cycles(run):
     assert "CYCLES 10" in run["lines"]
 
 
+def test_debug_kernel_reports_nothing(run):
+    # See tests/test_e2e_uml.py: the newest series is the debug kernel.
+    debug = uml.e2e_debug(uml.tree_series(run["source"]))
+    assert debug_kernel_findings(run["lines"], "STD", debug) == []
+
+
 def test_clean_log_and_backend_exit(run):
-    start = run["lines"].index("STD-DMESG-BEGIN")
-    dmesg = run["lines"][start:run["lines"].index("STD-DMESG-END")]
+    dmesg = dmesg_block(run["lines"], "STD")
     bad = ("BUG", "WARNING", "Oops", "Call Trace")
     assert [l for l in dmesg if any(w in l for w in bad)] == []
     if run["driver"] == "ours":
         for why in ("response shorter than expected (-74)",
                     "unknown response status (-71)",
-                    "response value out of range (-22)"):
+                    "response value out of range (-22)",
+                    "response longer than its buffer (-90)"):
             assert any("dropped device message: " + why in l for l in dmesg), why
     assert "STD-FAIL insmod" not in run["lines"]
     assert run["backend_exit"] == 0

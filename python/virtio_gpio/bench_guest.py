@@ -88,7 +88,9 @@ def _parse(line):
 
 def run_guest(args, work):
     """Boot the guest, collect every measurement line; returns the lines."""
-    kernel = uml.build_kernel(args.linux_source, patches=args.uml_patches)
+    # A plain kernel: lockdep and KASAN would weigh on every figure.
+    kernel = uml.build_kernel(args.linux_source, patches=args.uml_patches,
+                              debug=False)
     for driver in ("ours", "upstream"):
         ko = drivers.build(driver, kernel, work, kernel_src=args.kernel_src,
                            linux_source=args.linux_source, arch="um")

@@ -60,15 +60,56 @@ CONFIG_PRINTK_TIME=y
 #: series -> lines added to CONFIG_FRAGMENT for that series only
 SERIES_FRAGMENT = {}
 
+# A debug UML kernel: the end-to-end runs on it see what a plain kernel
+# does not print. Lock order and wait contexts (lockdep, with PREEMPT_RT's
+# nesting rules: no sleeping lock inside a raw spinlock), sleeping in
+# atomic context, objects freed while still in use (timers, work),
+# out-of-bounds and use-after-free accesses (KASAN, which UML supports on
+# x86_64; with vmalloc shadow, since without it a module loaded again
+# after rmmod drew a false global-out-of-bounds report in load_module),
+# and leaks, which the guest scans for with kmemleak before it stops.
+# Fault injection (failslab, fail_page_alloc, with the stack filter that
+# confines it to our module's calls) is built in for the runs that use it.
+DEBUG_FRAGMENT = """\
+CONFIG_DEBUG_KERNEL=y
+CONFIG_PROVE_LOCKING=y
+CONFIG_PROVE_RAW_LOCK_NESTING=y
+CONFIG_DEBUG_ATOMIC_SLEEP=y
+CONFIG_DEBUG_OBJECTS=y
+CONFIG_DEBUG_OBJECTS_TIMERS=y
+CONFIG_DEBUG_OBJECTS_WORK=y
+CONFIG_KASAN=y
+CONFIG_KASAN_VMALLOC=y
+CONFIG_DEBUG_FS=y
+CONFIG_DEBUG_KMEMLEAK=y
+CONFIG_DEBUG_KMEMLEAK_AUTO_SCAN=n
+CONFIG_FAULT_INJECTION=y
+CONFIG_FAILSLAB=y
+CONFIG_FAIL_PAGE_ALLOC=y
+CONFIG_FAULT_INJECTION_DEBUG_FS=y
+CONFIG_FAULT_INJECTION_STACKTRACE_FILTER=y
+"""
 
-def config_fragment(series):
+#: the series whose end-to-end UML kernel stays as close to defconfig as
+#: it can: the patched 6.1 is what most users' hosts run. Every other
+#: series runs end to end on its debug kernel. Benches want plain kernels.
+PLAIN_E2E_SERIES = ("6.1",)
+
+
+def e2e_debug(series):
+    """Whether the end-to-end runs of ``series`` use its debug kernel."""
+    return series not in PLAIN_E2E_SERIES
+
+
+def config_fragment(series, debug):
     """The config lines a UML kernel of ``series`` is built with."""
-    return CONFIG_FRAGMENT + SERIES_FRAGMENT.get(series, "")
+    return (CONFIG_FRAGMENT + SERIES_FRAGMENT.get(series, "")
+            + (DEBUG_FRAGMENT if debug else ""))
 
 
-def required_symbols(series):
+def required_symbols(series, debug):
     return [line.split("=")[0][len("CONFIG_"):]
-            for line in config_fragment(series).splitlines()
+            for line in config_fragment(series, debug).splitlines()
             if line.endswith("=y")]
 
 
@@ -107,15 +148,20 @@ def series_patches(patches, series):
     return sorted(glob.glob(os.path.join(patches, series, "*.patch")))
 
 
-def cache_key(source, patches=None):
+def flavour(series, debug):
+    """"7.3" or "7.3-debug": one cache slot per series and flavour."""
+    return series + ("-debug" if debug else "")
+
+
+def cache_key(source, patches=None, debug=False):
     series = tree_series(source)
     digest = hashlib.sha256()
-    digest.update((source_version(source) + "\n" + config_fragment(series))
-                  .encode())
+    digest.update((source_version(source) + "\n"
+                   + config_fragment(series, debug)).encode())
     for path in series_patches(patches, series):
         with open(path, "rb") as f:
             digest.update(os.path.basename(path).encode() + b"\0" + f.read())
-    return "uml-%s-%s" % (series, digest.hexdigest()[:16])
+    return "uml-%s-%s" % (flavour(series, debug), digest.hexdigest()[:16])
 
 
 def _patched_files(patch):
@@ -146,13 +192,13 @@ def private_tree(source, dest, patch_files, log):
     return dest
 
 
-def _lock(cache, series):
-    lock = open(os.path.join(cache, ".uml-%s.lock" % series), "w")
+def _lock(cache, slot):
+    lock = open(os.path.join(cache, ".uml-%s.lock" % slot), "w")
     fcntl.flock(lock, fcntl.LOCK_EX)
     return lock
 
 
-def build_kernel(source, *, patches, cache=None, jobs=2):
+def build_kernel(source, *, patches, debug, cache=None, jobs=2):
     """Return the UML build directory (with ``linux``), building if needed.
 
     :param source: an unpacked tree from tools/linux-source, which must
@@ -161,17 +207,20 @@ def build_kernel(source, *, patches, cache=None, jobs=2):
         patches of the tree's series (its subdirectory) are applied. No
         default: a cache keeps one build per series, so an unpatched build
         (``None``, asked for by name) replaces a patched one.
+    :param debug: build the debug kernel (``DEBUG_FRAGMENT``); the
+        plain and the debug build of a series are kept side by side
     :param jobs: make -j (the machines this runs on have 2 cores, shared)
     """
     source = os.path.abspath(source)
     series = tree_series(source)
     cache = os.path.abspath(cache or cache_root())
     os.makedirs(cache, exist_ok=True)
-    key = cache_key(source, patches)
+    key = cache_key(source, patches, debug)
+    slot = flavour(series, debug)
     top = os.path.join(cache, key)
     out = os.path.join(top, "build")
     stamp = os.path.join(top, ".complete")
-    with _lock(cache, series):
+    with _lock(cache, slot):
         if all(os.path.isfile(path) for path in (
                 stamp, os.path.join(out, "linux"),
                 os.path.join(out, "Module.symvers"))):
@@ -189,12 +238,12 @@ def build_kernel(source, *, patches, cache=None, jobs=2):
         common = ["make", "-C", tree, "O=" + out, "ARCH=um"]
         progress.run(common + ["defconfig"], log, "UML %s defconfig" % series)
         with open(os.path.join(out, ".config"), "a") as f:
-            f.write(config_fragment(series))
+            f.write(config_fragment(series, debug))
         progress.run(common + ["olddefconfig"], log,
                      "UML %s olddefconfig" % series)
         with open(os.path.join(out, ".config")) as f:
             config = f.read()
-        missing = [name for name in required_symbols(series)
+        missing = [name for name in required_symbols(series, debug)
                    if "CONFIG_%s=y" % name not in config]
         if missing:
             raise progress.BuildFailed("UML %s config lacks %s (see %s)"
@@ -207,15 +256,15 @@ def build_kernel(source, *, patches, cache=None, jobs=2):
                      log, "UML %s kernel" % series)
         with open(stamp, "w") as f:
             f.write(key + "\n")
-        # Builds of this series for an older package, config or patch set
-        # are dead weight now, and so are builds whose source tree
-        # tools/linux-source removed (a series no longer the newest).
+        # Builds of this series and flavour for an older package, config
+        # or patch set are dead weight now, and so are builds whose source
+        # tree tools/linux-source removed (a series no longer the newest).
         for name in os.listdir(cache):
-            built = re.match(r"uml-(\d+\.\d+)-", name)
+            built = re.match(r"uml-((\d+\.\d+)(?:-debug)?)-[0-9a-f]+$", name)
             if built and name != key and (
-                    built.group(1) == series or not os.path.isdir(
+                    built.group(1) == slot or not os.path.isdir(
                         os.path.join(os.path.dirname(source),
-                                     "linux-source-" + built.group(1)))):
+                                     "linux-source-" + built.group(2)))):
                 shutil.rmtree(os.path.join(cache, name), ignore_errors=True)
     return out
 
@@ -261,7 +310,8 @@ def main(argv=None):
     parser = argparse.ArgumentParser(
         prog="python -m virtio_gpio.uml",
         description="Build the UML kernels of the end-to-end runs into the "
-        "cache, with a progress line per stage and per minute.")
+        "cache (the debug kernel for every series but %s), with a progress "
+        "line per stage and per minute." % ", ".join(PLAIN_E2E_SERIES))
     parser.add_argument("--source", action="append", required=True,
                         help="an unpacked tree from tools/linux-source "
                         "(repeat for several series)")
@@ -269,8 +319,11 @@ def main(argv=None):
                         help="the checkout's tools/uml-patches")
     args = parser.parse_args(argv)
     for source in args.source:
-        out = build_kernel(source, patches=args.patches)
-        progress.say("UML %s: %s" % (tree_series(source), out))
+        series = tree_series(source)
+        out = build_kernel(source, patches=args.patches,
+                           debug=e2e_debug(series))
+        progress.say("UML %s: %s" % (flavour(series, e2e_debug(series)),
+                                     out))
     return 0
 
 

@@ -2,23 +2,11 @@
 # PID 1 of the UML end-to-end guest (tests/test_e2e_uml.py). The root
 # filesystem is the host's, so libgpiod's tools and gpio-probe run here.
 # "SYNC name" lines wait until the test creates $D/go.name on the host.
-export PATH=/usr/sbin:/usr/bin:/sbin:/bin
 D=@DIR@
-mount -t proc proc /proc
-mount -t sysfs sysfs /sys
-mount -t devtmpfs devtmpfs /dev 2>/dev/null
-
-sync_point() {
-	echo "SYNC $1"
-	while [ ! -e "$D/go.$1" ]; do sleep 0.05; done
-}
+. @GUEST@/guest-lib.sh
 
 finish() {
-	echo "E2E-DMESG-BEGIN"
-	dmesg --color=never
-	echo "E2E-DMESG-END"
-	echo "E2E-END"
-	/bin/busybox poweroff -f
+	report_and_power_off E2E E2E-END
 }
 
 # Unasked, the module leaves every device of ID 30 (the virtio spec's
@@ -38,6 +26,9 @@ CHIP=$(gpiodetect | sed -n 's/^\(gpiochip[0-9]*\) \[vgpio-e2e\].*/\1/p')
 echo "CHIP $CHIP"
 [ -n "$CHIP" ] || finish
 echo "GPIOINFO-BEGIN"; gpioinfo "$CHIP"; echo "GPIOINFO-END"
+# The device with hostile names is the only one of 5 lines.
+HOSTILE=$(gpiodetect | sed -n 's/^\(gpiochip[0-9]*\) .*(5 lines)$/\1/p')
+echo "HOSTILE-INFO-BEGIN"; gpioinfo "$HOSTILE"; echo "HOSTILE-INFO-END"
 
 # Values and directions, checked in the backend's model at each sync point.
 gpioset "$CHIP" 1=1; echo "GPIOSET rc=$?"

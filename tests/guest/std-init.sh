@@ -4,22 +4,11 @@
 # module @MOD@) against our backend. The same checks as e2e-init.sh where
 # the protocol allows. "SYNC name" waits until the test creates
 # $D/go.name on the host.
-export PATH=/usr/sbin:/usr/bin:/sbin:/bin
 D=@DIR@
-mount -t proc proc /proc
-mount -t sysfs sysfs /sys
-mount -t devtmpfs devtmpfs /dev 2>/dev/null
-
-sync_point() {
-	echo "SYNC $1"
-	while [ ! -e "$D/go.$1" ]; do sleep 0.05; done
-}
+. @GUEST@/guest-lib.sh
 
 finish() {
-	echo "STD-DMESG-BEGIN"
-	dmesg --color=never
-	echo "STD-DMESG-END"
-	/bin/busybox poweroff -f
+	report_and_power_off STD
 }
 
 insmod "$D/driver.ko" @PARAMS@ || { echo "STD-FAIL insmod"; finish; }
