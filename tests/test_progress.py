@@ -48,6 +48,11 @@ def test_an_interrupted_stage_takes_its_whole_process_tree_down(tmp_path):
                                                                  marker)],
                      str(tmp_path / "log"), "stage three",
                      stream=Interrupting(), interval=0.3)
+    # SIGKILL is delivered at once, but a process takes a moment to die:
+    # poll, briefly, rather than catch one on its way out.
+    deadline = time.monotonic() + 5
+    while processes_running(["sleep", marker]) and time.monotonic() < deadline:
+        time.sleep(0.05)
     assert processes_running(["sleep", marker]) == []
 
 
