@@ -2,6 +2,7 @@
 """Sphinx configuration for the virtio-gpio documentation."""
 
 import os
+import re
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -10,7 +11,9 @@ sys.path.insert(0, os.path.join(HERE, "_ext"))
 project = "virtio-gpio"
 author = "the virtio-gpio developers"
 copyright = "2026, " + author
-release = version = "0.1.0"
+with open(os.path.join(HERE, "..", "kernel", "vgpio_version.h")) as f:
+    release = version = re.search(r'^#define VGPIO_VERSION "([^"]+)"$',
+                                  f.read(), re.MULTILINE).group(1)
 
 extensions = [
     "sphinx.ext.autodoc",

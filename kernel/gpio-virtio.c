@@ -26,6 +26,7 @@
 
 #include "vgpio_compat.h"
 #include "vgpio_core.h"
+#include "vgpio_version.h"
 
 static unsigned int timeout_ms = 2000;
 module_param(timeout_ms, uint, 0644);
@@ -665,4 +666,4 @@ module_exit(vgpio_drv_exit);
 
 MODULE_DESCRIPTION("GPIO driver for virtio-gpio devices (device IDs 30 and 41)");
 MODULE_LICENSE("GPL");
-MODULE_VERSION("0.1.0");
+MODULE_VERSION(VGPIO_VERSION);

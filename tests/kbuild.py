@@ -11,6 +11,14 @@ from virtio_gpio.qemu import version_key  # noqa: F401 (used by the tests)
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 KERNEL_SRC = os.path.join(ROOT, "kernel")
+
+
+def project_version():
+    """The version, from the one place it is written."""
+    with open(os.path.join(KERNEL_SRC, "vgpio_version.h")) as f:
+        return re.search(r'^#define VGPIO_VERSION "([^"]+)"$', f.read(),
+                         re.MULTILINE).group(1)
+
 # Compiler, sparse and modpost diagnostics all contain one of these words.
 DIAGNOSTIC = re.compile(r"\b(warning|error)\b", re.IGNORECASE)
 # What a kernel Makefile prints when it turns C=1 off instead of checking.

@@ -11,7 +11,7 @@ import kbuild
 
 pytestmark = pytest.mark.system
 
-NAME, VERSION = "vgpio", "0.1.0"
+NAME, VERSION = "vgpio", kbuild.project_version()
 
 
 def installed_header_releases():

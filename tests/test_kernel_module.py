@@ -17,7 +17,7 @@ pytestmark = pytest.mark.system
 CHECKPATCH_FILES = ["gpio-virtio.c", "vgpio_compat.h", "vgpio_core.c",
                     "vgpio_core.h", "vgpio_core_priv.h", "vgpio_seed.c",
                     "vgpio_std.c", "vgpio_proto.h", "vgpio_std_proto.h",
-                    "os/linux/vgpio_os.h", "Kbuild"]
+                    "vgpio_version.h", "os/linux/vgpio_os.h", "Kbuild"]
 # vgpio_compat.h exists to test the kernel version: checkpatch's rule
 # against LINUX_VERSION_CODE is for code merged into one kernel, and it
 # takes "LINUX_VERSION_CODE < KERNEL_VERSION(...)" for a constant on the
@@ -142,7 +142,7 @@ def test_modinfo_shows_alias_license_description_version(series_build,
     assert fields["alias"] == ["virtio:d00000029v*"]
     assert fields["license"] == ["GPL"]
     assert "virtio-gpio" in fields["description"][0]
-    assert fields["version"] == ["0.1.0"]
+    assert fields["version"] == [kbuild.project_version()]
     assert fields["vermagic"][0].startswith(series_headers[2] + " ")
     assert any(p.startswith("timeout_ms:") for p in fields["parm"])
     assert any(p.startswith("bind_id30:") and "(bool)" in p
@@ -181,15 +181,24 @@ def test_checkpatch_gate_can_fail(linux_source, tmp_path):
     assert proc.returncode != 0
 
 
-def test_versions_agree():
-    setup = open(os.path.join(kbuild.ROOT, "setup.py")).read()
-    glue = open(os.path.join(kbuild.KERNEL_SRC, "gpio-virtio.c")).read()
-    dkms = open(os.path.join(kbuild.KERNEL_SRC, "dkms.conf")).read()
+def test_every_version_comes_from_vgpio_version_h():
+    # The header is the one place the version is written; dkms.conf reads
+    # it when DKMS sources it, the Python package's metadata and
+    # Documentation/conf.py through setup.py and a regex. (modinfo's
+    # version: test_modinfo_shows_alias_license_description_version.)
+    version = kbuild.project_version()
+    dkms = subprocess.run(
+        ["bash", "-c", '. "$1" && echo "$PACKAGE_VERSION"', "-",
+         os.path.join(kbuild.KERNEL_SRC, "dkms.conf")],
+        check=True, capture_output=True, text=True).stdout.strip()
     import virtio_gpio
-    version = virtio_gpio.__version__
-    assert 'version="%s"' % version in setup
-    assert 'MODULE_VERSION("%s")' % version in glue
-    assert 'PACKAGE_VERSION="%s"' % version in dkms
+    assert (virtio_gpio.__version__, dkms) == (version, version)
+    written = subprocess.run(
+        ["git", "grep", "-n", "-F", version, "--", ".", ":!*.rst",
+         ":!*.md"], cwd=kbuild.ROOT, capture_output=True,
+        text=True).stdout.splitlines()
+    assert [w for w in written if not w.startswith(
+        "kernel/vgpio_version.h:")] == []
 
 
 class TestKdirDefault:

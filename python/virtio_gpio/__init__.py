@@ -8,13 +8,17 @@ compiled into ``virtio_gpio._core`` with cffi. On top of it:
 * :class:`SimTransport` - simulated virtqueues between the two.
 """
 
+import importlib.metadata
+
 from .chip import Chip, Event
 from .device import ConfigFault, Fault, Outgoing, SeedDevice
 from .errors import ProbeError, VirtioGpioError
 from .protocol import Direction, Edge, MsgType
 from .simtransport import SimTransport
 
-__version__ = "0.1.0"
+#: from the installed package's metadata, whose source is
+#: kernel/vgpio_version.h (read by setup.py)
+__version__ = importlib.metadata.version("virtio-gpio")
 
 __all__ = [
     "Chip", "ConfigFault", "Direction", "Edge", "Event", "Fault", "MsgType",
