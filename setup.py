@@ -41,7 +41,8 @@ setup(
     cffi_modules=["python/_cffi_src/build_core.py:ffibuilder"],
     entry_points={
         "console_scripts": [
-            "virtio-gpio-demo = virtio_gpio.demo:main",
+            "vgpio-demo = virtio_gpio.demo:main",
+            "vgpio-ctl = virtio_gpio.control_cli:main",
             "vgpio-kconfig-lint = virtio_gpio.kconfig.cli:main",
             "vgpio-vhost-user = virtio_gpio.backend_cli:main",
         ],

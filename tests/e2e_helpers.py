@@ -16,7 +16,7 @@ class Backend:
         self.log_path = os.path.join(workdir, name + ".log")
         self.log = open(self.log_path, "w")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "virtio_gpio.backend_cli", "--socket",
+            [sys.executable, "-m", "virtio_gpio.backend_cli", "-s",
              self.sock, "--control", self.control, "-v"] + list(args),
             stdout=self.log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 20

@@ -89,7 +89,7 @@ def check_installed(python):
         [python, "-c", "import virtio_gpio; print(virtio_gpio.__version__)"],
         check=True, capture_output=True, text=True, cwd=bindir).stdout.strip()
     assert version == kbuild.project_version()
-    demo = subprocess.run([os.path.join(bindir, "virtio-gpio-demo")],
+    demo = subprocess.run([os.path.join(bindir, "vgpio-demo")],
                           capture_output=True, text=True, cwd=bindir)
     assert demo.returncode == 0, demo.stderr
     assert "core counters:" in demo.stdout

@@ -8,7 +8,7 @@ QEMU's vhost-user-gpio-pci). The device is the same model the unit tests
 drive; ``--control`` opens a second socket taking
 one JSON command per connection ({"cmd": "set_input", "line": 2,
 "level": 1}, {"cmd": "state"}, {"cmd": "inject", "fault": "drop"},
-{"cmd": "noop", "on": true}, {"cmd": "stop"}).
+{"cmd": "noop", "on": true}, {"cmd": "stop"}), which ``vgpio-ctl`` sends.
 """
 
 import argparse
@@ -16,9 +16,13 @@ import logging
 import signal
 import sys
 
+from .clitext import plain
 from .device import ConfigFault, Fault, SeedDevice
 from .standard_device import StandardDevice
 from .vhost_user import Backend
+
+
+log = logging.getLogger(__name__)
 
 
 class _Stop(Exception):
@@ -43,9 +47,13 @@ def parse_script(path):
 
 
 def parse_args(argv):
-    parser = argparse.ArgumentParser(prog="vgpio-vhost-user", description=__doc__,
+    parser = argparse.ArgumentParser(prog="vgpio-vhost-user",
+                                     description=plain(__doc__),
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--socket", required=True, help="vhost-user socket to listen on")
+    # -s/--socket-path as rust-vmm's vhost-device-gpio has it; --socket
+    # is this tool's older spelling.
+    parser.add_argument("-s", "--socket-path", "--socket", dest="socket",
+                        required=True, help="vhost-user socket to listen on")
     lines = parser.add_mutually_exclusive_group()
     lines.add_argument("--lines", type=int, default=8, help="number of unnamed lines")
     lines.add_argument("--names", help="comma-separated line names (sets the count)")
@@ -68,7 +76,9 @@ def parse_args(argv):
     parser.add_argument("--control", help="control socket (JSON commands)")
     parser.add_argument("--once", action="store_true",
                         help="exit when the front end disconnects (default: wait for the next)")
-    parser.add_argument("-v", "--verbose", action="count", default=0)
+    parser.add_argument("-v", "--verbose", action="count", default=0,
+                        help="log connections and faults (-v), and every "
+                             "vhost-user message (-vv)")
     return parser.parse_args(argv)
 
 
@@ -76,7 +86,7 @@ def main(argv=None):
     args = parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose > 1 else
                         logging.INFO if args.verbose else logging.WARNING,
-                        format="%(asctime)s vgpio-vhost-user: %(message)s")
+                        format="%(asctime)s %(name)s: %(message)s")
     lines = args.names.split(",") if args.names else args.lines
     if args.protocol == "standard":
         if args.config_fault:
@@ -112,7 +122,7 @@ def main(argv=None):
     try:
         backend.serve()
     except _Stop:
-        logging.getLogger("vgpio.vhost_user").info("signal: shutting down")
+        log.info("signal: shutting down")
     return 0
 
 

@@ -5,12 +5,16 @@ simulated chip, drives lines, watches an input, injects two faults and
 prints what the core saw. No hardware and no VM needed.
 """
 
+import argparse
 import sys
 
 from . import Chip, Edge, Fault, VirtioGpioError
+from .clitext import plain
 
 
-def main():
+def main(argv=None):
+    argparse.ArgumentParser(prog="vgpio-demo",
+                            description=plain(__doc__)).parse_args(argv)
     names = ["led0", "led1", "button", "", "reset"]
     with Chip.simulated(names, name="demo-gpio") as chip:
         print("chip %r: %d lines %s" % (chip.name, chip.ngpio, chip.line_names))

@@ -27,7 +27,7 @@ from . import protocol
 from .device import Fault, Outgoing
 from .standard_device import StandardDevice
 
-log = logging.getLogger("vgpio.vhost_user")
+log = logging.getLogger(__name__)
 
 class Request(enum.IntEnum):
     """Front-end requests (vhost-user.rst, "Front-end message types").

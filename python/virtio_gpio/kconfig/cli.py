@@ -17,6 +17,7 @@ import textwrap
 import kconfiglib
 
 from .. import progress
+from ..clitext import plain
 from . import conf, loops, randconfig, rules, satisfy, tree
 
 EPILOG = """\
@@ -48,7 +49,8 @@ exit status:
 
 def parse_args(argv):
     parser = argparse.ArgumentParser(
-        prog="vgpio-kconfig-lint", description=__doc__, epilog=EPILOG,
+        prog="vgpio-kconfig-lint", description=plain(__doc__),
+        epilog=plain(EPILOG),
         formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--tree", required=True, metavar="DIR",
                         help="kernel source tree or fixture tree (has a "
