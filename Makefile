@@ -101,7 +101,7 @@ bench: build $(BENCH_C)
 BENCH_ROUNDS ?= 8
 
 $(BENCH_C): python/csrc/bench_loopback.c python/csrc/simvq.c \
-		python/csrc/vgpio_uhost.c kernel/vgpio_core.c kernel/vgpio_seed.c \
+		python/csrc/vgpio_uhost.c kernel/vgpio_core.c kernel/vgpio_id30.c \
 		kernel/vgpio_std.c kernel/os/posix/vgpio_os.c kernel/*.h \
 		python/csrc/*.h
 	mkdir -p $(BUILD)
@@ -125,7 +125,7 @@ FUZZ_CFLAGS ?=
 FUZZ_FLAGS := -g -O1 -fsanitize=fuzzer,address,undefined \
 	-fno-sanitize-recover=all -std=gnu11 -Wall -Wextra -Werror \
 	-Wno-unused-parameter -Ikernel -Ikernel/os/posix -Itests/fuzz
-FUZZ_CORE := kernel/vgpio_core.c kernel/vgpio_seed.c kernel/vgpio_std.c \
+FUZZ_CORE := kernel/vgpio_core.c kernel/vgpio_id30.c kernel/vgpio_std.c \
 	kernel/os/posix/vgpio_os.c
 FUZZ_BINS := $(FUZZ_HARNESSES:%=$(FUZZ_DIR)/fuzz_%)
 

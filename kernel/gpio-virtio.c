@@ -3,7 +3,7 @@
  * GPIO driver for virtio-gpio devices: the 2020 proposal (device ID 30)
  * and the virtio 1.2 standard GPIO device (device ID 41).
  *
- * This file only maps the portable core (vgpio_core.c, vgpio_seed.c,
+ * This file only maps the portable core (vgpio_core.c, vgpio_id30.c,
  * vgpio_std.c) onto the kernel: the virtio driver, a gpio_chip and an
  * irq_chip. Every protocol rule and every check of device input lives in
  * the core, where the userspace test suite exercises it.
@@ -483,7 +483,7 @@ static void vgpio_drv_init_chip(struct vgpio_drv *vg)
 	/*
 	 * A standard device returns its buffer per interrupt: masking while
 	 * the handler runs and re-arming on unmask is handle_level_irq's
-	 * flow. Seed events need no acknowledgment.
+	 * flow. ID 30 events need no acknowledgment.
 	 */
 	girq->handler = types & VGPIO_IRQ_LEVEL_BOTH ? handle_level_irq :
 						       handle_simple_irq;

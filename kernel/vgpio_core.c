@@ -4,7 +4,7 @@
  * part: probe, lifetime, the request-slot pool, sending a request and
  * waiting for its answer, and the interrupt state the kernel drives. What
  * goes on the wire, and every check of what comes back, is in
- * vgpio_seed.c and vgpio_std.c.
+ * vgpio_id30.c and vgpio_std.c.
  *
  * The device is never trusted: lengths, line numbers, types, values and
  * buffer tokens coming back from it are checked before use, and a bad
@@ -236,8 +236,8 @@ static const struct vgpio_proto *vgpio_pick_proto(unsigned int device_id,
 {
 	switch (device_id) {
 	case VGPIO_DEVICE_ID:
-		*which = VGPIO_PROTOCOL_SEED;
-		return &vgpio_seed_proto;
+		*which = VGPIO_PROTOCOL_ID30;
+		return &vgpio_id30_proto;
 	case VGPIO_STD_DEVICE_ID:
 		*which = VGPIO_PROTOCOL_STANDARD;
 		return &vgpio_std_proto;
@@ -303,7 +303,7 @@ int vgpio_core_probe(const struct vgpio_host_ops *ops, void *ctx,
 	*out = NULL;
 	proto = vgpio_pick_proto(info->device_id, &which);
 	if (!proto) {
-		*why = "device ID is neither 30 (seed) nor 41 (standard)";
+		*why = "device ID is neither 30 (2020 proposal) nor 41 (standard)";
 		return -ENODEV;
 	}
 	core = vgpio_core_read(ops, ctx, info, proto, &ret, why);
@@ -483,7 +483,7 @@ static int vgpio_collect(struct vgpio_core *core, unsigned int line,
 	}
 	/*
 	 * Still with the device (abandoned, or failed by kill): freed when it
-	 * comes back. A seed slot may already be back and reused by another
+	 * comes back. An ID 30 slot may already be back and reused by another
 	 * line, hence the line check.
 	 */
 	if (l->slot >= 0 && core->tx_state[l->slot].busy &&

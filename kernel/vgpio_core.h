@@ -18,7 +18,7 @@
 /** struct vgpio_core - the driver state of one device, opaque to hosts */
 struct vgpio_core;
 
-/* Receive buffers kept posted on the device->driver queue (seed protocol). */
+/* Receive buffers kept posted on the device->driver queue (2020 protocol). */
 #define VGPIO_RX_BUFS		8
 
 /* Spare request slots beyond one per line (for abandoned requests). */
@@ -45,7 +45,7 @@ struct vgpio_core;
 
 /*
  * GPIO operations, the same for both protocols. The first six have the
- * values of the seed protocol's message types; the core translates them
+ * values of the 2020 protocol's message types; the core translates them
  * for the standard protocol (see vgpio_std.c).
  */
 #define VGPIO_OP_REQUEST		1	/* a consumer takes the line */
@@ -59,11 +59,11 @@ struct vgpio_core;
 
 /**
  * enum vgpio_protocol - protocols the core speaks, chosen at probe
- * @VGPIO_PROTOCOL_SEED: the 2020 proposal, device ID 30
+ * @VGPIO_PROTOCOL_ID30: the 2020 proposal, device ID 30
  * @VGPIO_PROTOCOL_STANDARD: virtio 1.2 GPIO device, device ID 41
  */
 enum vgpio_protocol {
-	VGPIO_PROTOCOL_SEED,
+	VGPIO_PROTOCOL_ID30,
 	VGPIO_PROTOCOL_STANDARD,
 };
 
@@ -127,10 +127,10 @@ struct vgpio_host_ops {
  * struct vgpio_stats - what the core saw from the device
  * @replies: replies matched to a waiting request
  * @late_replies: replies matched to an abandoned request and dropped
- * @events: seed HOST_LEVEL events, or standard eventq buffers returned
+ * @events: ID 30 HOST_LEVEL events, or standard eventq buffers returned
  * @irqs: events that fired @irq
  * @timeouts: requests abandoned after @wait gave up
- * @resyncs: probes sent to resynchronise a line after an abandon (seed)
+ * @resyncs: probes sent to resynchronise a line after an abandon (ID 30)
  * @tx_reclaimed: request buffers returned by the device
  * @bad_len: messages whose used length was not the expected one
  * @bad_type: messages of unknown or reserved type, or an unknown status
@@ -189,7 +189,7 @@ const char *vgpio_core_vq_name(const struct vgpio_core *core,
  * @core: the core
  *
  * Call once the queues exist and the device is ready (DRIVER_OK). The
- * seed protocol posts its receive buffers; the standard one fetches the
+ * 2020 protocol posts its receive buffers; the standard one fetches the
  * line names, which sleeps in @wait (so: process context, line 0's wait
  * queue ready). A device that will not give its names leaves the lines
  * unnamed, reported through @rejected.
@@ -233,7 +233,7 @@ void vgpio_core_destroy(struct vgpio_core *core);
  * One operation per line is in flight at a time; different lines proceed
  * in parallel. The caller serialises the operations of one line.
  *
- * Return: 0; the device's negative errno (seed) or -EIO for its error
+ * Return: 0; the device's negative errno (ID 30) or -EIO for its error
  * status (standard); -EINVAL for a bad argument; -EBUSY when the line
  * already has a request in flight; -ETIMEDOUT or -EINTR from @wait;
  * -ENODEV after vgpio_core_kill(); -ENOSPC when the queue is full.
@@ -316,7 +316,7 @@ int vgpio_irq_mask(struct vgpio_core *core, unsigned int line, bool masked);
  * @line: line number
  *
  * Sleeps (the standard protocol sends SET_IRQ_TYPE); the caller holds
- * the line as for vgpio_request(). Nothing to do for the seed protocol.
+ * the line as for vgpio_request(). Nothing to do for the 2020 protocol.
  * Return: 0 or the error of the request.
  */
 int vgpio_irq_sync(struct vgpio_core *core, unsigned int line);

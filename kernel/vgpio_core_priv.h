@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * Inside the portable core: the state shared by the protocol-neutral
- * machinery (vgpio_core.c) and the two protocols (vgpio_seed.c,
+ * machinery (vgpio_core.c) and the two protocols (vgpio_id30.c,
  * vgpio_std.c). Nothing outside those three files includes this.
  */
 #ifndef VGPIO_CORE_PRIV_H
@@ -44,12 +44,12 @@ struct vgpio_irq_slot {
 /**
  * struct vgpio_line - per-line state
  * @live: wire type of the request a caller waits for on this line, 0 if none
- * @probe: @live is a resynchronisation probe, not the caller's request (seed)
+ * @probe: @live is a resynchronisation probe, not the caller's request (ID 30)
  * @done: the reply for @live has arrived; @result is valid
  * @killed: @done was forced by vgpio_core_kill(), the waiter needs waking
  * @result: the reply's value (a negative errno or the result)
  * @slot: index of the slot carrying @live (standard), -1 if none
- * @stale: bit (1 << type) per abandoned request whose reply is owed (seed)
+ * @stale: bit (1 << type) per abandoned request whose reply is owed (ID 30)
  * @irq_type: VGPIO_IRQ_* as the kernel asked
  * @irq_enabled: interrupt enabled
  * @irq_masked: interrupt masked (only meaningful while enabled)
@@ -88,7 +88,7 @@ struct vgpio_core;
  * @op: carry out one VGPIO_OP_* as one or more exchanges (vgpio_xfer())
  * @prepare: optional; under the lock, just before a request takes a
  *	slot: may reclaim slots and replace the request's type and value
- *	(seed resynchronisation probes); 0 or -errno
+ *	(ID 30 resynchronisation probes); 0 or -errno
  * @abandon: optional; under the lock, the waiter gave up on the request
  * @vq_done: drain used buffers of queue @vq
  * @irq_types: supported VGPIO_IRQ_* bits
@@ -114,7 +114,7 @@ struct vgpio_proto {
 	int (*irq_sync)(struct vgpio_core *core, unsigned int line);
 };
 
-extern const struct vgpio_proto vgpio_seed_proto;
+extern const struct vgpio_proto vgpio_id30_proto;
 extern const struct vgpio_proto vgpio_std_proto;
 
 struct vgpio_core {

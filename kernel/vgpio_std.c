@@ -8,7 +8,7 @@
  * The response comes back in the request's own chain, so the chain's
  * token (its slot) says which request it answers: an abandoned request
  * simply leaves its slot with the device until it returns (vgpio_collect()
- * marks it orphaned), and nothing like the seed protocol's
+ * marks it orphaned), and nothing like the 2020 protocol's
  * resynchronisation is needed: no prepare or abandon hook.
  */
 #include "vgpio_core_priv.h"

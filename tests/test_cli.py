@@ -76,3 +76,10 @@ def test_ctl_says_when_nothing_listens(tmp_path, capsys):
                              "state"])
     assert code == 1
     assert "none.ctl" in capsys.readouterr().err
+
+
+def test_the_old_protocol_name_still_works_with_a_deprecation_message(capsys):
+    from virtio_gpio import backend_cli
+    args = backend_cli.parse_args(["-s", "x.sock", "--protocol", "seed"])
+    assert args.protocol == "id30"
+    assert "--protocol seed is deprecated" in capsys.readouterr().err

@@ -174,7 +174,7 @@ def test_probe_should_accept_max_lines(make_chip):
     assert chip.get_value(protocol.MAX_LINES - 1) == 1
 
 
-@pytest.mark.parametrize("proto", ["seed", "standard"])
+@pytest.mark.parametrize("proto", ["id30", "standard"])
 def test_v3_allocation_failures_fail_probe_without_leaks(proto, no_leaks):
     # v3 left allocations unchecked; here every one of them may fail.
     baseline = lib.vgpio_os_live_allocs
@@ -196,7 +196,7 @@ def test_v3_allocation_failures_fail_probe_without_leaks(proto, no_leaks):
     else:
         pytest.fail("probe never succeeded")
     # core, lines, names, tx slots and state, plus rx and the name block
-    # (seed) or the names response and the eventq buffers (standard)
+    # (ID 30) or the names response and the eventq buffers (standard)
     assert failures >= 6
 
 
@@ -204,7 +204,7 @@ HOSTILE_NAMES = ["%s%s%px", "a/b", "forged\nvgpio: line", "tab\there",
                  "caf\u00e9", "del\x7f"]
 
 
-@pytest.mark.parametrize("protocol_name", ["seed", "standard"])
+@pytest.mark.parametrize("protocol_name", ["id30", "standard"])
 def test_line_names_the_kernel_cannot_take_as_they_are_are_left_out(
         make_chip, protocol_name):
     # '%' became a printf format in 6.1's gpiod_export(), '/' cannot be

@@ -63,7 +63,7 @@ def test_a_change_after_the_last_read_is_not_seen(no_leaks):
 @pytest.mark.parametrize("make_device", [
     lambda: RawConfigDevice(OLD),
     lambda: StandardDevice(["a", "b"]),
-], ids=["seed", "standard"])
+], ids=["id30", "standard"])
 def test_a_config_that_never_holds_still_is_refused_after_a_bound(
         no_leaks, make_device):
     once = reads_of_one_probe(make_device())

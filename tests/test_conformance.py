@@ -28,7 +28,7 @@ TEX = os.path.join(ROOT, "Documentation", "spec-sources",
 KNOWN_GAPS = {"V-RQ-7", "V-RQ-9", "V-P-4"}
 
 DRIVER_TABLES = ("virtio-driver-normative", "virtio-driver-prose",
-                 "seed-driver")
+                 "id30-driver")
 VIRTIO_TABLES = ("virtio-driver-normative", "virtio-driver-prose",
                  "virtio-device")
 
@@ -190,7 +190,7 @@ def test_every_normative_sentence_of_the_section_is_accounted_for(tex, found):
 def test_every_labelled_requirement_of_our_spec_has_a_row(found):
     labels = spec_labels(read(SPEC))
     assert labels == ["DRV-%d" % n for n in range(1, len(labels) + 1)]
-    assert [row["id"] for row in found["seed-driver"]] == labels
+    assert [row["id"] for row in found["id30-driver"]] == labels
 
 
 def test_row_ids_are_unique(found):
@@ -248,16 +248,16 @@ def test_a_devicenormative_block_titled_for_the_driver_counts():
 
 def test_a_row_without_tests_and_a_missing_test_are_caught(found):
     rst = read(TABLE)
-    row = found["seed-driver"][3]
+    row = found["id30-driver"][3]
     assert row["id"] == "DRV-4" and row["tests"]
     emptied = rst.replace("       - ``%s``\n" % row["tests"][0], "", 1)
     assert "DRV-4" in rows_without_tests(tables(emptied))
     renamed = rst.replace(row["tests"][0], row["tests"][0] + "_renamed", 1)
     collected = collect({row["tests"][0].split("::")[0]})
-    seed = {"seed-driver": tables(renamed)["seed-driver"][3:4]}
-    assert unknown_tests(seed, collected) == [
+    rows = {"id30-driver": tables(renamed)["id30-driver"][3:4]}
+    assert unknown_tests(rows, collected) == [
         ("DRV-4", row["tests"][0] + "_renamed")]
-    assert unknown_tests({"seed-driver": found["seed-driver"][3:4]},
+    assert unknown_tests({"id30-driver": found["id30-driver"][3:4]},
                          collected) == []
 
 
@@ -267,4 +267,4 @@ def test_a_requirement_added_to_our_spec_is_caught(found):
     spec = read(SPEC).replace(
         "\n%s\n" % last, "\n%s\n   One more.\n%s\n" % (new, last), 1)
     assert new in spec_labels(spec)
-    assert [row["id"] for row in found["seed-driver"]] != spec_labels(spec)
+    assert [row["id"] for row in found["id30-driver"]] != spec_labels(spec)

@@ -12,7 +12,7 @@ import pytest
 
 from virtio_gpio import Chip, Edge, VirtioGpioError, protocol
 from virtio_gpio._binding import ffi, lib
-from virtio_gpio.device import Outgoing, RawConfigDevice, SeedDevice
+from virtio_gpio.device import Outgoing, RawConfigDevice, Id30Device
 from virtio_gpio.simtransport import SimTransport
 from virtio_gpio.standard_device import (IRQ_REQUEST, REQUEST, IrqType, Msg,
                                          StandardDevice)
@@ -270,9 +270,9 @@ def test_requests_name_lines_in_range_only(make_chip):
     assert lines <= set(range(4))
 
 
-def test_seed_device_models_what_the_tests_rely_on():
-    # The checks above read SeedDevice.received: make sure it records
+def test_id30_device_models_what_the_tests_rely_on():
+    # The checks above read Id30Device.received: make sure it records
     # every request, or they would pass on an empty list.
-    device = SeedDevice(2)
+    device = Id30Device(2)
     device.process([protocol.encode(0x0005, 1, 0)])
     assert list(device.received) == [struct.pack("<HHI", 5, 1, 0)]

@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from virtio_gpio import SeedDevice, protocol
+from virtio_gpio import Id30Device, protocol
 from virtio_gpio._binding import ffi
 
 pytestmark = pytest.mark.system
@@ -133,7 +133,7 @@ def _hexdump_after(spec, marker):
 
 def test_worked_example_matches_the_model():
     spec = read(SPEC)
-    device = SeedDevice(["led", "button", "", "reset"], name="demo")
+    device = Id30Device(["led", "button", "", "reset"], name="demo")
     config = _hexdump_after(spec, "has this config space")
     assert config == device.config_space()[:len(config)]
     assert len(config) == len(device.config_space())
@@ -156,7 +156,7 @@ def test_sphinx_builds_with_warnings_as_errors(tmp_path):
     assert "WARNING" not in proc.stderr and "ERROR" not in proc.stderr
     assert (tmp_path / "html" / "spec.html").is_file()
     assert "vgpio_request" in (tmp_path / "html" / "api-c.html").read_text()
-    assert "SeedDevice" in (tmp_path / "html" / "api-python.html").read_text()
+    assert "Id30Device" in (tmp_path / "html" / "api-python.html").read_text()
 
 
 def test_review_points_are_fixed():

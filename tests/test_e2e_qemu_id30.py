@@ -23,7 +23,7 @@ import pytest
 from e2e_helpers import (KERNEL_SRC, Backend, assert_host_edges,
                          drive_host_edges, qemu_initramfs)
 from virtio_gpio import drivers, kernels, qemu
-from virtio_gpio.device import SeedDevice
+from virtio_gpio.device import Id30Device
 from virtio_gpio.protocol import DEVICE_ID, Direction
 
 pytestmark = pytest.mark.system
@@ -75,7 +75,7 @@ poweroff -f
 
 def config_size():
     """Bytes of the config space the backend serves: all QEMU must expose."""
-    return len(SeedDevice(NAMES, name=DEVICE_NAME).config_space())
+    return len(Id30Device(NAMES, name=DEVICE_NAME).config_space())
 
 
 @pytest.fixture(scope="module", params=SERIES)

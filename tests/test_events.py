@@ -91,7 +91,7 @@ def test_bad_irq_arguments_are_rejected(in_chip):
         in_chip.watch(0, 7)
     from virtio_gpio._binding import lib
     assert lib.vgpio_irq_set_type(in_chip._core, 0, 5) == -errno.EINVAL
-    # The seed protocol reports level changes: no level triggers.
+    # The 2020 protocol reports level changes: no level triggers.
     with pytest.raises(OSError) as info:
         in_chip.watch(0, Edge.LEVEL_HIGH)
     assert info.value.errno == errno.EOPNOTSUPP

@@ -18,7 +18,7 @@ pytestmark = pytest.mark.system
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 FIXTURES = os.path.join(ROOT, "tests", "fixtures", "kconfig")
 ROBOT = os.path.join(FIXTURES, "robot")
-SEED = os.path.join(FIXTURES, "seed-v3.snippet")
+V3_PATCH = os.path.join(FIXTURES, "v3-patch.snippet")
 SNIPPET = os.path.join(ROOT, "Kconfig.snippet")
 
 # The chain exactly as the kernel test robot printed it.
@@ -48,8 +48,8 @@ def rules_of(report):
 
 # -- the robot's fixture -------------------------------------------------
 
-def test_seed_entry_reproduces_robot_loop(capsys):
-    code, report = lint(capsys, "--tree", ROBOT, "--snippet", SEED,
+def test_v3_patch_entry_reproduces_robot_loop(capsys):
+    code, report = lint(capsys, "--tree", ROBOT, "--snippet", V3_PATCH,
                         "--conf-check")
     assert code == 1
     (arch,) = report["reports"]
@@ -70,7 +70,7 @@ def test_our_snippet_is_clean_on_robot_fixture(capsys):
 
 
 def test_human_output_prints_chain_like_kconfig(capsys):
-    code = cli.main(["--tree", ROBOT, "--snippet", SEED])
+    code = cli.main(["--tree", ROBOT, "--snippet", V3_PATCH])
     out = capsys.readouterr().out
     assert code == 1
     assert "error: recursive dependency detected!" in out
@@ -554,11 +554,11 @@ def test_snippet_clean_on_real_tree(capsys, source_tree, conf_for, series,
 
 
 @pytest.mark.parametrize("series,arch", REAL)
-def test_seed_entry_flagged_on_real_tree(capsys, source_tree, series, arch):
+def test_v3_patch_entry_flagged_on_real_tree(capsys, source_tree, series, arch):
     # Since 2020 DRM_VIRTIO_GPU selects VIRTIO, so these trees have no
     # loop; the select-of-a-bus rule still catches the entry on every tree.
     code, report = lint(capsys, "--tree", source_tree(series), "--snippet",
-                        SEED, "--arch", arch, "--conf-check")
+                        V3_PATCH, "--arch", arch, "--conf-check")
     (r,) = report["reports"]
     assert code == 1
     assert rules_of(report) == ["select-bus"]

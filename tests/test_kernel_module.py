@@ -15,7 +15,7 @@ from virtio_gpio import kernels
 pytestmark = pytest.mark.system
 
 CHECKPATCH_FILES = ["gpio-virtio.c", "vgpio_compat.h", "vgpio_core.c",
-                    "vgpio_core.h", "vgpio_core_priv.h", "vgpio_seed.c",
+                    "vgpio_core.h", "vgpio_core_priv.h", "vgpio_id30.c",
                     "vgpio_std.c", "vgpio_proto.h", "vgpio_std_proto.h",
                     "vgpio_version.h", "os/linux/vgpio_os.h", "Kbuild"]
 # vgpio_compat.h exists to test the kernel version: checkpatch's rule
@@ -23,7 +23,7 @@ CHECKPATCH_FILES = ["gpio-virtio.c", "vgpio_compat.h", "vgpio_core.c",
 # takes "LINUX_VERSION_CODE < KERNEL_VERSION(...)" for a constant on the
 # left. Every other check applies to it.
 CHECKPATCH_IGNORE = {"vgpio_compat.h": "LINUX_VERSION_CODE,CONSTANT_COMPARISON"}
-SOURCES = {"gpio-virtio.c", "vgpio_core.c", "vgpio_seed.c", "vgpio_std.c"}
+SOURCES = {"gpio-virtio.c", "vgpio_core.c", "vgpio_id30.c", "vgpio_std.c"}
 
 
 @pytest.fixture(scope="module", params=kernels.SERIES)

@@ -1,9 +1,9 @@
 """The same behaviour from both protocols: every operation, events, faults.
 
-Each test runs once against the seed device (ID 30) and once against the
+Each test runs once against the ID 30 device (2020 proposal) and once against the
 standard virtio 1.2 device (ID 41), through the same core and the same
 Chip API; only what the protocols really differ in (how a bad reply
-surfaces: a timeout for the seed, where a reply cannot be tied to its
+surfaces: a timeout for ID 30, where a reply cannot be tied to its
 request, an immediate error for the standard, where it can) is asked
 per protocol.
 """
@@ -18,7 +18,7 @@ from virtio_gpio._binding import lib
 NAMES = ["l%d" % i for i in range(8)]
 
 
-@pytest.fixture(params=["seed", "standard"])
+@pytest.fixture(params=["id30", "standard"])
 def proto(request):
     return request.param
 
@@ -167,9 +167,9 @@ def test_corrupt_reply_is_rejected_then_recovered(any_chip, proto, fault,
                                                   counter, std_errno):
     any_chip.direction_output(1, 1)
     any_chip.device.inject(fault)
-    # Seed: the bad reply cannot be tied to the request, which times out.
+    # ID 30: the bad reply cannot be tied to the request, which times out.
     # Standard: it came back in the request's chain, which fails at once.
-    expect_errno(errno.ETIMEDOUT if proto == "seed" else std_errno,
+    expect_errno(errno.ETIMEDOUT if proto == "id30" else std_errno,
                  any_chip.get_value, 1)
     assert any_chip.stats[counter] == 1
     assert any_chip.transport.rejections

@@ -15,7 +15,7 @@ import time
 
 import pytest
 
-from virtio_gpio import Fault, MsgType, SeedDevice, protocol
+from virtio_gpio import Fault, MsgType, Id30Device, protocol
 from virtio_gpio import vhost_user as vu
 
 MEM = 1 << 16
@@ -155,7 +155,7 @@ def serve(tmp_path, device):
 
 @pytest.fixture
 def pair(tmp_path):
-    device = SeedDevice(["a", "b", "c"], name="vu-test")
+    device = Id30Device(["a", "b", "c"], name="vu-test")
     front, backend, thread = serve(tmp_path, device)
     yield front, backend, device
     front.sock.close()
@@ -247,7 +247,7 @@ def test_script_replays_input_changes(tmp_path):
     script.write_text("# t line level\n0.6 2 0\n\n0.4 2 1  # rising first\n")
     steps = parse_script(str(script))
     assert steps == [(0.4, 2, 1), (0.6, 2, 0)]
-    device = SeedDevice(3)
+    device = Id30Device(3)
     backend = vu.Backend(device, str(tmp_path / "sock"), once=True)
     backend.script = steps
     thread = threading.Thread(target=backend.serve, daemon=True)

@@ -22,7 +22,7 @@ BINDING_ABI = 5
 
 SOURCES = [
     "kernel/vgpio_core.c",
-    "kernel/vgpio_seed.c",
+    "kernel/vgpio_id30.c",
     "kernel/vgpio_std.c",
     "kernel/os/posix/vgpio_os.c",
     "python/csrc/simvq.c",
@@ -96,7 +96,7 @@ struct vgpio_stats {
     uint32_t bad_value; uint32_t unexpected; uint32_t bad_token;
     uint32_t rx_repost_failed; uint32_t irq_invalid;
 };
-enum vgpio_protocol { VGPIO_PROTOCOL_SEED, VGPIO_PROTOCOL_STANDARD };
+enum vgpio_protocol { VGPIO_PROTOCOL_ID30, VGPIO_PROTOCOL_STANDARD };
 struct vgpio_dev_info { unsigned int device_id; unsigned int cfg_size; bool irq; };
 struct vgpio_core;
 struct vgpio_host_ops { ...; };

@@ -4,14 +4,14 @@ The C core that the kernel module links (``kernel/vgpio_core.c``) is
 compiled into ``virtio_gpio._core`` with cffi. On top of it:
 
 * :class:`Chip` - the operations gpiolib calls, with Python exceptions;
-* :class:`SeedDevice` - a model of the device side, with fault injection;
+* :class:`Id30Device` - a model of the device side, with fault injection;
 * :class:`SimTransport` - simulated virtqueues between the two.
 """
 
 import importlib.metadata
 
 from .chip import Chip, Event
-from .device import ConfigFault, Fault, Outgoing, SeedDevice
+from .device import ConfigFault, Fault, Id30Device, Outgoing
 from .errors import ProbeError, VirtioGpioError
 from .protocol import Direction, Edge, MsgType
 from .simtransport import SimTransport
@@ -21,7 +21,8 @@ from .simtransport import SimTransport
 __version__ = importlib.metadata.version("virtio-gpio")
 
 __all__ = [
-    "Chip", "ConfigFault", "Direction", "Edge", "Event", "Fault", "MsgType",
-    "Outgoing", "ProbeError", "SeedDevice", "SimTransport", "VirtioGpioError",
+    "Chip", "ConfigFault", "Direction", "Edge", "Event", "Fault",
+    "Id30Device", "MsgType", "Outgoing", "ProbeError", "SimTransport",
+    "VirtioGpioError",
     "__version__",
 ]

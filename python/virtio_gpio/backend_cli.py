@@ -17,7 +17,7 @@ import signal
 import sys
 
 from .clitext import plain
-from .device import ConfigFault, Fault, SeedDevice
+from .device import ConfigFault, Fault, Id30Device
 from .standard_device import StandardDevice
 from .vhost_user import Backend
 
@@ -57,16 +57,18 @@ def parse_args(argv):
     lines = parser.add_mutually_exclusive_group()
     lines.add_argument("--lines", type=int, default=8, help="number of unnamed lines")
     lines.add_argument("--names", help="comma-separated line names (sets the count)")
-    parser.add_argument("--protocol", choices=("seed", "standard"), default="seed",
-                        help="seed: the 2020 protocol (attach as device ID 30); "
-                             "standard: virtio 1.2 GPIO (device ID 41, e.g. QEMU's "
-                             "vhost-user-gpio-pci)")
+    parser.add_argument("--protocol", choices=("id30", "standard", "seed"),
+                        default="id30",
+                        help="id30: the 2020 proposal's protocol (attach as "
+                             "device ID 30; 'seed' is its deprecated old "
+                             "name); standard: virtio 1.2 GPIO (device ID 41, "
+                             "e.g. QEMU's vhost-user-gpio-pci)")
     parser.add_argument("--no-irq", action="store_true",
                         help="standard protocol: do not offer VIRTIO_GPIO_F_IRQ")
     parser.add_argument("--loopback", action="append", default=[], metavar="OUT:IN",
                         help="standard protocol: output line OUT drives input line IN")
     parser.add_argument("--name", default="virtio-gpio-sim",
-                        help="device name (seed protocol only)")
+                        help="device name (2020 protocol only)")
     parser.add_argument("--script", help="file of 'SECONDS LINE LEVEL' input changes")
     parser.add_argument("--fault", action="append", default=[], metavar="KIND[:COUNT]",
                         help="inject a fault into the next COUNT replies; KIND is one of "
@@ -79,7 +81,12 @@ def parse_args(argv):
     parser.add_argument("-v", "--verbose", action="count", default=0,
                         help="log connections and faults (-v), and every "
                              "vhost-user message (-vv)")
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if args.protocol == "seed":
+        print("vgpio-vhost-user: --protocol seed is deprecated, use "
+              "--protocol id30", file=sys.stderr)
+        args.protocol = "id30"
+    return args
 
 
 def main(argv=None):
@@ -90,7 +97,7 @@ def main(argv=None):
     lines = args.names.split(",") if args.names else args.lines
     if args.protocol == "standard":
         if args.config_fault:
-            raise SystemExit("--config-fault applies to the seed protocol only")
+            raise SystemExit("--config-fault applies to the 2020 protocol only")
         try:
             loopback = dict(tuple(int(n) for n in spec.split(":"))
                             for spec in args.loopback)
@@ -101,7 +108,7 @@ def main(argv=None):
     else:
         if args.loopback:
             raise SystemExit("--loopback applies to the standard protocol only")
-        device = SeedDevice(lines, name=args.name,
+        device = Id30Device(lines, name=args.name,
                             config_fault=ConfigFault(args.config_fault)
                             if args.config_fault else None)
     for spec in args.fault:

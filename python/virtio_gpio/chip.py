@@ -12,13 +12,13 @@ from typing import Callable, List, Optional
 
 from . import errors
 from ._binding import ffi, lib
-from .device import SeedDevice
+from .device import Id30Device
 from .protocol import Direction, Edge, Op
 from .simtransport import SimTransport
 from .standard_device import StandardDevice
 
 #: the protocols :meth:`Chip.simulated` can put behind the rings
-PROTOCOLS = ("seed", "standard")
+PROTOCOLS = ("id30", "standard")
 
 STAT_FIELDS = tuple(name for name, _ in ffi.typeof("struct vgpio_stats").fields)
 
@@ -28,7 +28,7 @@ class Event:
     """An interrupt the core reported on ``line``.
 
     ``rising`` is the new level's direction where the protocol tells it
-    (seed: events carry the level); None where it does not (standard).
+    (ID 30: events carry the level); None where it does not (standard).
     """
 
     line: int
@@ -72,17 +72,17 @@ class Chip:
 
     @classmethod
     def simulated(cls, lines=8, name="virtio-gpio-sim", ring_size=16,
-                  tx_interrupts=True, config_fault=None, protocol="seed",
+                  tx_interrupts=True, config_fault=None, protocol="id30",
                   irq=True):
         """A chip on a fresh device model behind simulated rings.
 
-        ``protocol`` "seed" gives a :class:`~virtio_gpio.device.SeedDevice`
+        ``protocol`` "id30" gives a :class:`~virtio_gpio.device.Id30Device`
         named ``name``; "standard" a
         :class:`~virtio_gpio.standard_device.StandardDevice` (which has no
         device name) offering interrupts when ``irq``.
         """
-        if protocol == "seed":
-            device = SeedDevice(lines, name=name, config_fault=config_fault)
+        if protocol == "id30":
+            device = Id30Device(lines, name=name, config_fault=config_fault)
         elif protocol == "standard":
             device = StandardDevice(lines, irq=irq, config_fault=config_fault)
         else:
@@ -134,7 +134,7 @@ class Chip:
 
     @property
     def protocol(self):
-        """"seed" or "standard", as chosen from the device ID at probe."""
+        """"id30" or "standard", as chosen from the device ID at probe."""
         return PROTOCOLS[lib.vgpio_core_protocol(self._live())]
 
     @property

@@ -113,7 +113,7 @@ class DeviceModel:
         return out
 
 
-class SeedDevice(DeviceModel):
+class Id30Device(DeviceModel):
     """Device model for the 2020 protocol (device ID 30, version 1).
 
     :param lines: number of lines, or a sequence of line names
@@ -265,7 +265,7 @@ class SeedDevice(DeviceModel):
                          else used_len)]
 
 
-class RawConfigDevice(SeedDevice):
+class RawConfigDevice(Id30Device):
     """A one-line device whose config space is exactly ``config`` bytes.
 
     For probing the driver with arbitrary, possibly hostile, config spaces.

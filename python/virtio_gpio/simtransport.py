@@ -5,7 +5,7 @@ are finite, a chain comes back to the driver only when the device marks it
 used, many used chains may arrive per interrupt, and a receive buffer the
 driver does not post again is gone. The device half runs here, when the
 driver sleeps in ``wait`` or when a test calls :meth:`SimTransport.run`.
-How requests and events travel differs per protocol; ``SeedWire`` and
+How requests and events travel differs per protocol; ``Id30Wire`` and
 ``StandardWire`` each know one.
 """
 
@@ -36,8 +36,8 @@ def _write_in(ring, desc, payload, used_len):
     lib.simvq_push_used(ring, desc, used_len)
 
 
-class SeedWire:
-    """Seed protocol: requests on tx (queue 1), replies and events on rx (0)."""
+class Id30Wire:
+    """2020 protocol: requests on tx (queue 1), replies and events on rx (0)."""
 
     RX, TX = protocol.VQ_RX, protocol.VQ_TX
 
@@ -165,12 +165,12 @@ class StandardWire:
 class SimTransport:
     """Connects a device model to the core through simulated rings.
 
-    :param device: the device model, :class:`~virtio_gpio.device.SeedDevice`
+    :param device: the device model, :class:`~virtio_gpio.device.Id30Device`
         or :class:`~virtio_gpio.standard_device.StandardDevice`; its
         ``device_id`` picks the protocol, as at a real probe
     :param ring_size: entries per virtqueue
     :param tx_interrupts: whether the device signals used transmit buffers
-        (seed protocol); without it the driver must reclaim them on its own
+        (2020 protocol); without it the driver must reclaim them on its own
     :param config_window: how many config bytes the transport serves (past
         the device's own, all ones); a read beyond is counted, and the
         probe raises :class:`~virtio_gpio.errors.ConfigWindowOverrun`. The
@@ -195,7 +195,7 @@ class SimTransport:
         # A size of 0 is how the core hears "not told".
         tell_config_size = tell_config_size and len(self.config) > 0
         standard = device.device_id == lib.VGPIO_STD_DEVICE_ID
-        self.wire = (StandardWire if standard else SeedWire)(self)
+        self.wire = (StandardWire if standard else Id30Wire)(self)
         self.info = ffi.new("struct vgpio_dev_info *", {
             "device_id": device.device_id,
             "cfg_size": len(self.config) if tell_config_size else 0,
@@ -307,11 +307,11 @@ class SimTransport:
         return self.interrupts[0]
 
     def take_requests(self):
-        """Pop every seed request the driver queued (returned used)."""
+        """Pop every ID 30 request the driver queued (returned used)."""
         return self.wire.take_requests()
 
     def deliver(self, messages):
-        """Queue seed device->driver messages and move them into rx buffers."""
+        """Queue ID 30 device->driver messages and move them into rx buffers."""
         self.wire.deliver(messages)
 
     def run(self):

@@ -1,6 +1,6 @@
 """A model of the standardized virtio GPIO device (virtio 1.2, device ID 41).
 
-Like :class:`~virtio_gpio.device.SeedDevice`, it knows nothing about rings:
+Like :class:`~virtio_gpio.device.Id30Device`, it knows nothing about rings:
 a transport hands it the device-readable part of a request chain and the
 size of the device-writable part, and gets back the bytes to write and the
 used length to report. Interrupt requests (eventq) are held per line until

@@ -7,7 +7,7 @@ base / kick / call / enable, GET_CONFIG. Split virtqueues are walked in
 guest memory; kicks arrive on eventfds, interrupts go out on the call fds.
 
 The device itself is the same transport-independent model the unit tests
-use (:class:`virtio_gpio.device.SeedDevice`): one model, two transports.
+use (:class:`virtio_gpio.device.Id30Device`): one model, two transports.
 """
 
 import array
@@ -202,7 +202,7 @@ class Connection:
         self.vrings = [Vring(i) for i in range(NUM_QUEUES)]
         self.backend_req_fd: Optional[int] = None
         standard = isinstance(backend.device, StandardDevice)
-        self.queues = (StandardQueues if standard else SeedQueues)(self)
+        self.queues = (StandardQueues if standard else Id30Queues)(self)
 
     def close(self):
         self.queues.close()
@@ -403,7 +403,7 @@ def _readable(mem, parts):
     return b"".join(mem.read(addr, length) for addr, length, w in parts if not w)
 
 
-class SeedQueues:
+class Id30Queues:
     """The 2020 protocol: queue 0 device->driver messages, queue 1 requests."""
 
     def __init__(self, conn):

@@ -444,7 +444,7 @@ void fuzz_check_core(struct fuzz_host *h)
 			   "request slot %u: core says %s, the queue %s", i,
 			   core->tx_state[i].busy ? "busy" : "free",
 			   held[i] ? "holds it" : "does not hold it");
-	if (core->protocol == VGPIO_PROTOCOL_SEED)
+	if (core->protocol == VGPIO_PROTOCOL_ID30)
 		FUZZ_CHECK(core->rx_posted == fuzz_vq_count(&h->vq[VGPIO_VQ_RX]),
 			   "core counts %u receive buffers posted, the queue holds %u",
 			   core->rx_posted, fuzz_vq_count(&h->vq[VGPIO_VQ_RX]));

@@ -4,7 +4,7 @@
  * device of fuzzed ID, features and config space.
  *
  * Input layout (see make_corpus.py, which writes the seeds):
- *   u8  device ID: 0 -> 30 (seed), 1 -> 41 (standard), else the next byte
+ *   u8  device ID: 0 -> 30 (2020 proposal), 1 -> 41 (standard), else the next byte
  *   u8  flags: bit 0 VIRTIO_GPIO_F_IRQ negotiated; bit 1 the host tells the
  *       core the window size (info.cfg_size); bit 2 the standard device
  *       stays silent at GET_LINE_NAMES
@@ -61,13 +61,13 @@ static void check_probed(struct fuzz_host *h, const struct vgpio_dev_info *info)
 	struct vgpio_core *core = h->core;
 	const char *const *names = vgpio_core_line_names(core);
 	unsigned int i, ngpio = vgpio_core_ngpio(core);
-	bool seed = info->device_id == VGPIO_DEVICE_ID;
+	bool id30 = info->device_id == VGPIO_DEVICE_ID;
 
 	FUZZ_CHECK(ngpio >= 1 && ngpio <= VGPIO_MAX_LINES, "ngpio %u", ngpio);
 	FUZZ_CHECK(vgpio_core_protocol(core) ==
-		   (seed ? VGPIO_PROTOCOL_SEED : VGPIO_PROTOCOL_STANDARD),
+		   (id30 ? VGPIO_PROTOCOL_ID30 : VGPIO_PROTOCOL_STANDARD),
 		   "protocol for ID %u", info->device_id);
-	FUZZ_CHECK(vgpio_core_num_vqs(core) == (seed || info->irq ? 2u : 1u),
+	FUZZ_CHECK(vgpio_core_num_vqs(core) == (id30 || info->irq ? 2u : 1u),
 		   "%u queues", vgpio_core_num_vqs(core));
 	for (i = 0; i < VGPIO_MAX_VQS + 1; i++)
 		FUZZ_CHECK(!vgpio_core_vq_name(core, i) ==
@@ -75,10 +75,10 @@ static void check_probed(struct fuzz_host *h, const struct vgpio_dev_info *info)
 	FUZZ_CHECK(strnlen(vgpio_core_name(core), VGPIO_CFG_NAME_LEN + 1) <=
 		   VGPIO_CFG_NAME_LEN, "device name unterminated");
 	FUZZ_CHECK(vgpio_core_irq_types(core) ==
-		   (seed ? VGPIO_IRQ_EDGE_BOTH :
+		   (id30 ? VGPIO_IRQ_EDGE_BOTH :
 		    info->irq ? VGPIO_IRQ_EDGE_BOTH | VGPIO_IRQ_LEVEL_BOTH : 0),
 		   "irq types %#x", vgpio_core_irq_types(core));
-	if (seed) {
+	if (id30) {
 		uint32_t names_size = core->names_size;
 
 		FUZZ_CHECK(h->cfg[VGPIO_CFG_VERSION] == VGPIO_PROTO_VERSION,
@@ -159,7 +159,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	ret = vgpio_core_start(h->core);
 	h->in_call[0] = false;
 	FUZZ_CHECK(ret == 0 || (ret == -ENOSPC &&
-				vgpio_core_protocol(h->core) == VGPIO_PROTOCOL_SEED),
+				vgpio_core_protocol(h->core) == VGPIO_PROTOCOL_ID30),
 		   "start returned %d", ret);
 	/* Names fetched at start obey the same rules as config-space ones. */
 	check_probed(h, &info);

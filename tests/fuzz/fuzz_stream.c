@@ -14,7 +14,7 @@
  * (fuzz_check_core()), on every result, and at teardown (no leak).
  *
  * Input layout (make_corpus.py writes the seeds):
- *   u8 protocol: bit 0 standard (else seed); bit 1 VIRTIO_GPIO_F_IRQ
+ *   u8 protocol: bit 0 standard (else ID 30); bit 1 VIRTIO_GPIO_F_IRQ
  *   u8 ngpio - 1
  *   u8 ring size of queue 0, u8 of queue 1: 1 << (value % 9)
  *   then steps, each an opcode byte (enum step) and its arguments
@@ -122,7 +122,7 @@ static void check_result(struct stream_run *run, unsigned int op, u32 value,
 		FUZZ_CHECK(!ret || std_error_ok(ret), "op %u returned %d", op,
 			   ret);
 	else
-		/* The seed device's errno passes through, any of them. */
+		/* The ID 30 device's errno passes through, any of them. */
 		FUZZ_CHECK(ret <= 0 && ret >= -VGPIO_MAX_ERRNO,
 			   "op %u returned %d", op, ret);
 	if (ret)
@@ -190,7 +190,7 @@ static void do_irq_sync(struct stream_run *run, unsigned int line)
 	h->users--;
 	h->in_call[line] = false;
 	if (!run->standard)
-		FUZZ_CHECK(ret == 0, "seed sync returned %d", ret);
+		FUZZ_CHECK(ret == 0, "ID 30 sync returned %d", ret);
 	else if (killed)
 		FUZZ_CHECK(ret == 0 || ret == -ENODEV || ret == -EOPNOTSUPP,
 			   "sync after kill returned %d", ret);
@@ -256,8 +256,8 @@ static unsigned int pick_vq(struct stream_run *run)
 	return fuzz_u8(&run->h.in) % vgpio_core_num_vqs(run->h.core);
 }
 
-/* Seed device: consume a request, answer it on the receive queue. */
-static void seed_reply(struct stream_run *run)
+/* ID 30 device: consume a request, answer it on the receive queue. */
+static void id30_reply(struct stream_run *run)
 {
 	struct fuzz_host *h = &run->h;
 	struct fuzz_vq *tx = &h->vq[VGPIO_VQ_TX], *rx = &h->vq[VGPIO_VQ_RX];
@@ -335,7 +335,7 @@ static void std_reply(struct stream_run *run)
 		callback(run, VGPIO_STD_VQ_REQUEST);
 }
 
-/* A level change (seed HOST_LEVEL) or an eventq buffer (standard). */
+/* A level change (ID 30 HOST_LEVEL) or an eventq buffer (standard). */
 static void dev_event(struct stream_run *run)
 {
 	struct fuzz_host *h = &run->h;
@@ -462,7 +462,7 @@ static int stream_step(struct stream_run *run)
 		if (run->standard)
 			std_reply(run);
 		else
-			seed_reply(run);
+			id30_reply(run);
 		break;
 	case STEP_DEV_RAW:
 		dev_raw(run);

@@ -44,7 +44,7 @@ def u32(v):
 
 # ---------------------------------------------------------------- probe
 
-def seed_config(ngpio, names=b"", name=b"", version=1, names_size=None):
+def id30_config(ngpio, names=b"", name=b"", version=1, names_size=None):
     size = len(names) if names_size is None else names_size
     fixed = bytes([version, 0]) + u16(ngpio) + u32(size) + bytes(24)
     fixed += name.ljust(32, b"\0")[:32]
@@ -56,7 +56,7 @@ def std_config(ngpio, names_size):
 
 
 def probe(dev, flags, window, cfg, fail=0xFF, ring=8, tail=b""):
-    """dev: 0 seed, 1 standard, or ('raw', id)."""
+    """dev: 0 ID 30, 1 standard, or ('raw', id)."""
     head = bytes([2, dev[1]]) if isinstance(dev, tuple) else bytes([dev])
     cfg = cfg.ljust(window, b"\0")[:window]
     return head + bytes([flags]) + u16(window) + bytes([fail, ring]) + cfg + tail
@@ -67,27 +67,27 @@ TOLD, IRQ, SILENT = 2, 1, 4
 
 def probe_seeds():
     names = b"led\0button\0"
-    ok = seed_config(2, names, b"demo")
-    yield "seed-ok-told", probe(0, TOLD, len(ok), ok)
-    yield "seed-ok-untold", probe(0, 0, len(ok), ok)
-    yield "seed-no-names", probe(0, TOLD, 64, seed_config(8))
-    yield "seed-name-32-bytes", probe(0, TOLD, 64, seed_config(1, name=b"x" * 32))
-    yield "seed-names-past-window", probe(0, TOLD, 64 + 4, seed_config(2, b"a\0b\0", names_size=100))
-    yield "seed-names-4096", probe(0, 0, 200, seed_config(2, names_size=4096 - 64))
+    ok = id30_config(2, names, b"demo")
+    yield "id30-ok-told", probe(0, TOLD, len(ok), ok)
+    yield "id30-ok-untold", probe(0, 0, len(ok), ok)
+    yield "id30-no-names", probe(0, TOLD, 64, id30_config(8))
+    yield "id30-name-32-bytes", probe(0, TOLD, 64, id30_config(1, name=b"x" * 32))
+    yield "id30-names-past-window", probe(0, TOLD, 64 + 4, id30_config(2, b"a\0b\0", names_size=100))
+    yield "id30-names-4096", probe(0, 0, 200, id30_config(2, names_size=4096 - 64))
     # the first finding: a 64-byte window, untold, and a 1000-byte block
-    yield "seed-names-past-256-untold", probe(0, 0, 64, seed_config(2, names_size=1000))
-    yield "seed-names-hostile", probe(0, TOLD, 64 + 15, seed_config(
+    yield "id30-names-past-256-untold", probe(0, 0, 64, id30_config(2, names_size=1000))
+    yield "id30-names-hostile", probe(0, TOLD, 64 + 15, id30_config(
         3, b"%s%px\0a/b\0x\ny\0", b"%n\n"))
-    yield "seed-names-no-nul", probe(0, TOLD, 64 + 5, seed_config(3, b"abcde"))
-    yield "seed-empty-names", probe(0, TOLD, 64 + 4, seed_config(4, b"\0\0x\0"))
-    yield "seed-window-short", probe(0, TOLD, 32, ok)
-    yield "seed-version-2", probe(0, TOLD, 64, seed_config(2, version=2))
-    yield "seed-ngpio-0", probe(0, TOLD, 64, seed_config(0))
-    yield "seed-ngpio-257", probe(0, TOLD, 64, seed_config(257))
-    yield "seed-ngpio-256", probe(0, TOLD, 64, seed_config(256))
-    yield "seed-ring-1", probe(0, TOLD, len(ok), ok, ring=0)
+    yield "id30-names-no-nul", probe(0, TOLD, 64 + 5, id30_config(3, b"abcde"))
+    yield "id30-empty-names", probe(0, TOLD, 64 + 4, id30_config(4, b"\0\0x\0"))
+    yield "id30-window-short", probe(0, TOLD, 32, ok)
+    yield "id30-version-2", probe(0, TOLD, 64, id30_config(2, version=2))
+    yield "id30-ngpio-0", probe(0, TOLD, 64, id30_config(0))
+    yield "id30-ngpio-257", probe(0, TOLD, 64, id30_config(257))
+    yield "id30-ngpio-256", probe(0, TOLD, 64, id30_config(256))
+    yield "id30-ring-1", probe(0, TOLD, len(ok), ok, ring=0)
     for n in range(6):
-        yield f"seed-alloc-fails-{n}", probe(0, TOLD, len(ok), ok, fail=n)
+        yield f"id30-alloc-fails-{n}", probe(0, TOLD, len(ok), ok, fail=n)
 
     names = b"a\0bb\0ccc\0"
     cfg = std_config(3, len(names))
@@ -113,7 +113,7 @@ def probe_seeds():
     # passes every check; other IDs are never ours.
     yield "id30-video-encoder-shape", probe(0, TOLD, 64, bytes(range(64)))
     yield "id-5", probe(("raw", 5), TOLD, 64, ok)
-    yield "id-41-as-seed-config", probe(1, TOLD, len(ok), ok)
+    yield "id-41-as-id30-config", probe(1, TOLD, len(ok), ok)
 
 
 # ---------------------------------------------------------------- stream
@@ -127,14 +127,14 @@ def req(line, op, value=0):
     return bytes([REQUEST, line, op, value])
 
 
-def seed_ok(value=0, pick=0, rx_len=LEN_EXACT):
-    """Seed device: take request @pick, answer it with @value, interrupt."""
+def id30_ok(value=0, pick=0, rx_len=LEN_EXACT):
+    """ID 30 device: take request @pick, answer it with @value, interrupt."""
     f = CALLBACK_NOW | ({0: 0, 1: 4}[value] if value in (0, 1) else 8)
     extra = bytes([-value - 1]) if value < 0 else b""
     return bytes([DEV_REPLY, pick, f, LEN_EXACT]) + extra + bytes([0, rx_len])
 
 
-def seed_level(line, level):
+def id30_level(line, level):
     return bytes([DEV_EVENT, 0, CALLBACK_NOW | (level << 2), line, LEN_EXACT])
 
 
@@ -148,40 +148,40 @@ def std_event(pick=0, invalid=False, length=LEN_EXACT):
 
 
 def stream_seeds():
-    # Seed protocol: every operation answered.
-    yield "seed-every-op", stream(
+    # 2020 protocol: every operation answered.
+    yield "id30-every-op", stream(
         False, 4,
-        req(0, OP_REQUEST), seed_ok(),
-        req(0, OP_DIR_OUT, 1), seed_ok(),
-        req(0, OP_SET, 0), seed_ok(0),
-        req(1, OP_DIR_IN), seed_ok(),
-        req(1, OP_GET), seed_ok(1),
-        req(1, OP_GET_DIR), seed_ok(1),
+        req(0, OP_REQUEST), id30_ok(),
+        req(0, OP_DIR_OUT, 1), id30_ok(),
+        req(0, OP_SET, 0), id30_ok(0),
+        req(1, OP_DIR_IN), id30_ok(),
+        req(1, OP_GET), id30_ok(1),
+        req(1, OP_GET_DIR), id30_ok(1),
         req(0, OP_FREE))
-    yield "seed-device-errno", stream(False, 2, req(0, OP_GET), seed_ok(-22))
-    yield "seed-timeout-late-reply-resync", stream(
+    yield "id30-device-errno", stream(False, 2, req(0, OP_GET), id30_ok(-22))
+    yield "id30-timeout-late-reply-resync", stream(
         False, 2,
         req(0, OP_GET), bytes([WAIT_TIMEOUT]),
-        req(0, OP_GET), seed_ok(1), seed_ok(0), seed_ok(1))
-    yield "seed-eintr-then-reply", stream(
-        False, 2, req(1, OP_SET, 1), bytes([WAIT_EINTR]), seed_ok(1),
-        req(1, OP_SET, 1), seed_ok(1))
-    yield "seed-watch-edges", stream(
+        req(0, OP_GET), id30_ok(1), id30_ok(0), id30_ok(1))
+    yield "id30-eintr-then-reply", stream(
+        False, 2, req(1, OP_SET, 1), bytes([WAIT_EINTR]), id30_ok(1),
+        req(1, OP_SET, 1), id30_ok(1))
+    yield "id30-watch-edges", stream(
         False, 3, bytes([WATCH, 2, T_BOTH]),
-        seed_level(2, 1), seed_level(2, 0), seed_level(2, 0),
-        bytes([MASK, 2, 1]), seed_level(2, 1), bytes([MASK, 2, 0]), seed_level(2, 0))
-    yield "seed-event-bad-line", stream(False, 2, seed_level(5, 1), seed_level(1, 1))
-    yield "seed-reply-short", stream(False, 2, req(0, OP_GET), seed_ok(1, rx_len=LEN_SHORT), bytes([WAIT_RETURN]))
-    yield "seed-reply-4g", stream(False, 2, req(0, OP_GET), seed_ok(1, rx_len=LEN_4G), bytes([WAIT_RETURN]))
-    yield "seed-rx-ring-broken", stream(False, 2, bytes([BAD_USED, 0]), req(0, OP_GET), seed_ok(1), bytes([WAIT_RETURN]))
-    yield "seed-tx-ring-full", stream(
+        id30_level(2, 1), id30_level(2, 0), id30_level(2, 0),
+        bytes([MASK, 2, 1]), id30_level(2, 1), bytes([MASK, 2, 0]), id30_level(2, 0))
+    yield "id30-event-bad-line", stream(False, 2, id30_level(5, 1), id30_level(1, 1))
+    yield "id30-reply-short", stream(False, 2, req(0, OP_GET), id30_ok(1, rx_len=LEN_SHORT), bytes([WAIT_RETURN]))
+    yield "id30-reply-4g", stream(False, 2, req(0, OP_GET), id30_ok(1, rx_len=LEN_4G), bytes([WAIT_RETURN]))
+    yield "id30-rx-ring-broken", stream(False, 2, bytes([BAD_USED, 0]), req(0, OP_GET), id30_ok(1), bytes([WAIT_RETURN]))
+    yield "id30-tx-ring-full", stream(
         False, 4, req(0, OP_GET), bytes([WAIT_TIMEOUT]), req(1, OP_GET), bytes([WAIT_TIMEOUT]),
         req(2, OP_GET), rings=(8, 2))
-    yield "seed-nested-callers", stream(
-        False, 4, req(0, OP_GET), req(1, OP_GET), seed_ok(1, pick=1), seed_ok(0))
-    yield "seed-kill-while-waiting", stream(False, 2, req(0, OP_GET), bytes([KILL]), seed_ok(1), req(1, OP_GET))
-    yield "seed-rx-ring-1", stream(False, 2, req(0, OP_GET), seed_ok(1), seed_level(0, 1), rings=(1, 8))
-    yield "seed-256-lines", stream(False, 256, req(255, OP_GET), seed_ok(1), bytes([WATCH, 200, T_RISING]), seed_level(200, 1))
+    yield "id30-nested-callers", stream(
+        False, 4, req(0, OP_GET), req(1, OP_GET), id30_ok(1, pick=1), id30_ok(0))
+    yield "id30-kill-while-waiting", stream(False, 2, req(0, OP_GET), bytes([KILL]), id30_ok(1), req(1, OP_GET))
+    yield "id30-rx-ring-1", stream(False, 2, req(0, OP_GET), id30_ok(1), id30_level(0, 1), rings=(1, 8))
+    yield "id30-256-lines", stream(False, 256, req(255, OP_GET), id30_ok(1), bytes([WATCH, 200, T_RISING]), id30_level(200, 1))
 
     # Standard protocol: every operation answered.
     yield "std-every-op", stream(

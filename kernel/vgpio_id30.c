@@ -1,28 +1,28 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
- * The seed protocol (the 2020 proposal, device ID 30): config space with
+ * The 2020 proposal's protocol (device ID 30): config space with
  * the line names, requests on the tx queue, replies and HOST_LEVEL events
  * on the rx queue, matched to requests by line and type.
  *
  * A reply names its request only by (line, type), so a request abandoned
  * after a timeout leaves a reply owed that a newer request of the same
  * type could be mistaken for. The core remembers owed types per line and
- * resynchronises with a probe of another type (vgpio_seed_prepare()).
+ * resynchronises with a probe of another type (vgpio_id30_prepare()).
  */
 #include "vgpio_core_priv.h"
 
-static const char *const vgpio_seed_vq_names[] = {
+static const char *const vgpio_id30_vq_names[] = {
 	[VGPIO_VQ_RX] = "rx",
 	[VGPIO_VQ_TX] = "tx",
 };
 
-static bool vgpio_seed_is_request(unsigned int type)
+static bool vgpio_id30_is_request(unsigned int type)
 {
 	return type >= VGPIO_MSG_REQUEST && type <= VGPIO_MSG_SET_VALUE;
 }
 
 /* Range of a successful reply's value, per request type. */
-static bool vgpio_seed_value_ok(unsigned int type, s32 value)
+static bool vgpio_id30_value_ok(unsigned int type, s32 value)
 {
 	if (value < 0)
 		return value >= -VGPIO_MAX_ERRNO;
@@ -39,7 +39,7 @@ static bool vgpio_seed_value_ok(unsigned int type, s32 value)
 /* ------------------------------------------------------------------ */
 /* Probe                                                                */
 
-static int vgpio_seed_read_config(struct vgpio_core *core,
+static int vgpio_id30_read_config(struct vgpio_core *core,
 				  const struct vgpio_dev_info *info,
 				  const char **why)
 {
@@ -107,14 +107,14 @@ static int vgpio_seed_read_config(struct vgpio_core *core,
 	return 0;
 }
 
-static int vgpio_seed_post_rx(struct vgpio_core *core, unsigned int idx)
+static int vgpio_id30_post_rx(struct vgpio_core *core, unsigned int idx)
 {
 	return core->ops->add_chain(core->ctx, VGPIO_VQ_RX, NULL, 0,
 				    &core->rx[idx].msg,
 				    sizeof(core->rx[idx].msg), &core->rx[idx]);
 }
 
-static int vgpio_seed_start(struct vgpio_core *core)
+static int vgpio_id30_start(struct vgpio_core *core)
 {
 	unsigned long flags = 0;
 	unsigned int i;
@@ -122,7 +122,7 @@ static int vgpio_seed_start(struct vgpio_core *core)
 
 	vgpio_lock(&core->lock, flags);
 	for (i = 0; i < VGPIO_RX_BUFS; i++) {
-		if (vgpio_seed_post_rx(core, i))
+		if (vgpio_id30_post_rx(core, i))
 			break;
 		core->rx_posted++;
 	}
@@ -138,7 +138,7 @@ static int vgpio_seed_start(struct vgpio_core *core)
 /* ------------------------------------------------------------------ */
 /* Requests                                                             */
 
-static void vgpio_seed_reclaim(struct vgpio_core *core)
+static void vgpio_id30_reclaim(struct vgpio_core *core)
 {
 	unsigned int len;
 	void *token;
@@ -162,7 +162,7 @@ static void vgpio_seed_reclaim(struct vgpio_core *core)
  * stale one: the two queries, then REQUEST, which devices must accept
  * any number of times (spec, "Requests").
  */
-static unsigned int vgpio_seed_probe_type(u8 stale)
+static unsigned int vgpio_id30_probe_type(u8 stale)
 {
 	static const u8 candidates[] = {
 		VGPIO_MSG_GET_DIRECTION, VGPIO_MSG_GET_VALUE, VGPIO_MSG_REQUEST,
@@ -178,31 +178,31 @@ static unsigned int vgpio_seed_probe_type(u8 stale)
 /*
  * When a reply of the request's type is still owed for an abandoned
  * request, the reply to a new one could not be told from it; send a
- * probe of another type instead (see vgpio_seed_reply()).
+ * probe of another type instead (see vgpio_id30_reply()).
  */
-static int vgpio_seed_prepare(struct vgpio_core *core, struct vgpio_line *l,
+static int vgpio_id30_prepare(struct vgpio_core *core, struct vgpio_line *l,
 			      unsigned int *type, u32 *value)
 {
 	l->probe = false;
 	if (l->stale & (1u << *type)) {
-		*type = vgpio_seed_probe_type(l->stale);
+		*type = vgpio_id30_probe_type(l->stale);
 		*value = 0;
 		l->probe = true;
 		if (!*type)
 			return -EBUSY;
 		core->stats.resyncs++;
 	}
-	vgpio_seed_reclaim(core);
+	vgpio_id30_reclaim(core);
 	return 0;
 }
 
-static void vgpio_seed_abandon(struct vgpio_core *core, struct vgpio_line *l)
+static void vgpio_id30_abandon(struct vgpio_core *core, struct vgpio_line *l)
 {
 	l->stale |= 1u << l->live;
 }
 
-/* The operations are the seed's message types; FREE has no message. */
-static int vgpio_seed_op(struct vgpio_core *core, unsigned int line,
+/* The operations are the 2020 protocol's message types; FREE has no message. */
+static int vgpio_id30_op(struct vgpio_core *core, unsigned int line,
 			 unsigned int op, u32 value, s32 *res)
 {
 	struct vgpio_xfer x = { .type = op, .value = value };
@@ -237,14 +237,14 @@ static int vgpio_seed_op(struct vgpio_core *core, unsigned int line,
  * request is that late reply; and once the live request is answered,
  * every request sent before it has been answered or was dropped.
  */
-static void vgpio_seed_reply(struct vgpio_core *core, unsigned int type,
+static void vgpio_id30_reply(struct vgpio_core *core, unsigned int type,
 			     unsigned int line, s32 value,
 			     struct vgpio_rx_action *act)
 {
 	struct vgpio_line *l = &core->lines[line];
 	u8 bit = 1u << type;
 
-	if (!vgpio_seed_value_ok(type, value)) {
+	if (!vgpio_id30_value_ok(type, value)) {
 		vgpio_drop(core, act, &core->stats.bad_value, -EINVAL,
 			   "reply value out of range");
 		return;
@@ -263,7 +263,7 @@ static void vgpio_seed_reply(struct vgpio_core *core, unsigned int type,
 	vgpio_complete(core, line, value, act);
 }
 
-static bool vgpio_seed_edge_fires(const struct vgpio_line *l, int level)
+static bool vgpio_id30_edge_fires(const struct vgpio_line *l, int level)
 {
 	if (!l->irq_enabled || l->irq_masked || l->level == level)
 		return false;
@@ -272,7 +272,7 @@ static bool vgpio_seed_edge_fires(const struct vgpio_line *l, int level)
 	return l->irq_type & VGPIO_IRQ_EDGE_FALLING;
 }
 
-static void vgpio_seed_event(struct vgpio_core *core, unsigned int line,
+static void vgpio_id30_event(struct vgpio_core *core, unsigned int line,
 			     s32 value, struct vgpio_rx_action *act)
 {
 	struct vgpio_line *l = &core->lines[line];
@@ -284,14 +284,14 @@ static void vgpio_seed_event(struct vgpio_core *core, unsigned int line,
 	}
 	core->stats.events++;
 	/* After vgpio_core_kill() the irq domain may be going away. */
-	if (!core->dead && vgpio_seed_edge_fires(l, value)) {
+	if (!core->dead && vgpio_id30_edge_fires(l, value)) {
 		core->stats.irqs++;
 		act->irq = line;
 	}
 	l->level = value;
 }
 
-static void vgpio_seed_msg(struct vgpio_core *core,
+static void vgpio_id30_msg(struct vgpio_core *core,
 			   const struct vgpio_msg *msg, u32 len,
 			   struct vgpio_rx_action *act)
 {
@@ -314,7 +314,7 @@ static void vgpio_seed_msg(struct vgpio_core *core,
 
 	if (type != VGPIO_MSG_HOST_LEVEL &&
 	    (!(type & VGPIO_MSG_REPLY) || (type & VGPIO_MSG_RESERVED) ||
-	     !vgpio_seed_is_request(type & ~VGPIO_MSG_REPLY))) {
+	     !vgpio_id30_is_request(type & ~VGPIO_MSG_REPLY))) {
 		vgpio_drop(core, act, &core->stats.bad_type, -EPROTO,
 			   "unknown message type");
 		return;
@@ -325,14 +325,14 @@ static void vgpio_seed_msg(struct vgpio_core *core,
 		return;
 	}
 	if (type == VGPIO_MSG_HOST_LEVEL)
-		vgpio_seed_event(core, line, value, act);
+		vgpio_id30_event(core, line, value, act);
 	else
-		vgpio_seed_reply(core, type & ~VGPIO_MSG_REPLY, line, value,
+		vgpio_id30_reply(core, type & ~VGPIO_MSG_REPLY, line, value,
 				 act);
 }
 
 /* One used receive buffer; true when it was posted again. */
-static bool vgpio_seed_rx(struct vgpio_core *core, void *token, u32 len,
+static bool vgpio_id30_rx(struct vgpio_core *core, void *token, u32 len,
 			  struct vgpio_rx_action *act)
 {
 	struct vgpio_msg msg;
@@ -348,25 +348,25 @@ static bool vgpio_seed_rx(struct vgpio_core *core, void *token, u32 len,
 	}
 	/* Copy out first: the buffer goes straight back to the device. */
 	memcpy(&msg, &core->rx[idx].msg, sizeof(msg));
-	if (vgpio_seed_post_rx(core, idx)) {
+	if (vgpio_id30_post_rx(core, idx)) {
 		core->stats.rx_repost_failed++;
 		core->rx_posted--;
 		reposted = false;
 	}
-	vgpio_seed_msg(core, &msg, len, act);
+	vgpio_id30_msg(core, &msg, len, act);
 	return reposted;
 }
 
-static void vgpio_seed_vq_done(struct vgpio_core *core, unsigned int vq)
+static void vgpio_id30_vq_done(struct vgpio_core *core, unsigned int vq)
 {
 	unsigned long flags = 0;
 
 	if (vq == VGPIO_VQ_RX) {
-		vgpio_drain(core, vq, vgpio_seed_rx);
+		vgpio_drain(core, vq, vgpio_id30_rx);
 		return;
 	}
 	vgpio_lock(&core->lock, flags);
-	vgpio_seed_reclaim(core);
+	vgpio_id30_reclaim(core);
 	vgpio_unlock(&core->lock, flags);
 }
 
@@ -375,19 +375,19 @@ static void vgpio_seed_vq_done(struct vgpio_core *core, unsigned int vq)
 
 /* Nothing to tell the device, hence no irq_arm or irq_sync hook. */
 
-static unsigned int vgpio_seed_irq_types(const struct vgpio_core *core)
+static unsigned int vgpio_id30_irq_types(const struct vgpio_core *core)
 {
 	return VGPIO_IRQ_EDGE_BOTH;
 }
 
-const struct vgpio_proto vgpio_seed_proto = {
-	.vq_names	= vgpio_seed_vq_names,
+const struct vgpio_proto vgpio_id30_proto = {
+	.vq_names	= vgpio_id30_vq_names,
 	.req_vq		= VGPIO_VQ_TX,
-	.read_config	= vgpio_seed_read_config,
-	.start		= vgpio_seed_start,
-	.op		= vgpio_seed_op,
-	.prepare	= vgpio_seed_prepare,
-	.abandon	= vgpio_seed_abandon,
-	.vq_done	= vgpio_seed_vq_done,
-	.irq_types	= vgpio_seed_irq_types,
+	.read_config	= vgpio_id30_read_config,
+	.start		= vgpio_id30_start,
+	.op		= vgpio_id30_op,
+	.prepare	= vgpio_id30_prepare,
+	.abandon	= vgpio_id30_abandon,
+	.vq_done	= vgpio_id30_vq_done,
+	.irq_types	= vgpio_id30_irq_types,
 };
