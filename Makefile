@@ -21,11 +21,12 @@ docs: build
 ## against this machine's Debian kernel config, with conf as second opinion
 # The 6.1 tree is checked against Debian's 6.1 config, not a newer one.
 DEBIAN_CONFIG := $(lastword $(sort $(wildcard /boot/config-6.1.*-amd64)))
-# tools/linux-source runs on its own first: a failure inside "$$(...)" in
-# an argument would not stop the recipe.
-kconfig-lint: build
+# The lint needs kconfiglib, not the compiled core: it runs from the source
+# tree, with no build first. tools/linux-source runs on its own first: a
+# failure inside "$$(...)" in an argument would not stop the recipe.
+kconfig-lint:
 	tree=$$(tools/linux-source) && \
-	$(PYTHON) -m virtio_gpio.kconfig --tree "$$tree" \
+	PYTHONPATH=python $(PYTHON) -m virtio_gpio.kconfig --tree "$$tree" \
 		--snippet Kconfig.snippet --arch x86 \
 		$(if $(DEBIAN_CONFIG),--config $(DEBIAN_CONFIG)) --conf-check
 
