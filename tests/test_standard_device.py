@@ -172,3 +172,25 @@ def test_loopback_never_drives_an_output():
 def test_bad_loopback_is_refused(loopback):
     with pytest.raises(ValueError):
         StandardDevice(4, loopback=loopback)
+
+
+@pytest.mark.parametrize("values, prefix", [
+    (Msg, "VGPIO_STD_MSG_"),
+    (Direction, "VGPIO_STD_DIRECTION_"),
+    (IrqType, "VGPIO_STD_IRQ_TYPE_"),
+])
+def test_the_spec_typed_model_agrees_with_the_drivers_header(values, prefix):
+    # The model's values are typed from the spec on purpose (an oracle the
+    # header cannot bend); here the two must agree, name for name.
+    from virtio_gpio._binding import lib
+    in_header = {name[len(prefix):]: getattr(lib, name)
+                 for name in dir(lib) if name.startswith(prefix)}
+    assert {v.name: int(v) for v in values} == in_header
+
+
+def test_the_status_values_agree_with_the_drivers_header():
+    from virtio_gpio._binding import lib
+    assert (STATUS_OK, STATUS_ERR) == (lib.VGPIO_STD_STATUS_OK,
+                                       lib.VGPIO_STD_STATUS_ERR)
+    assert (IRQ_STATUS_INVALID, IRQ_STATUS_VALID) == (
+        lib.VGPIO_STD_IRQ_STATUS_INVALID, lib.VGPIO_STD_IRQ_STATUS_VALID)

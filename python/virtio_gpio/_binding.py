@@ -12,7 +12,7 @@ import errno
 from ._core import ffi, lib
 
 #: Must match BINDING_ABI in python/_cffi_src/build_core.py.
-EXPECTED_ABI = 5
+EXPECTED_ABI = 6
 
 if lib.VGPIO_BINDING_ABI != EXPECTED_ABI:  # pragma: no cover - stale build
     raise ImportError(

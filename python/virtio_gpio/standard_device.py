@@ -13,6 +13,14 @@ Wire format (little-endian): config {le16 ngpio, u8 padding[2], le32
 gpio_names_size}; request {le16 type, le16 gpio, le32 value}; response
 {u8 status, u8 value} (GET_LINE_NAMES: {u8 status, u8 names[size]});
 irq request {le16 gpio}, irq response {u8 status}.
+
+The message types, directions, trigger types and status values below are
+typed from the virtio specification, not taken from the driver's header
+(``kernel/vgpio_std_proto.h``): the model is an independent oracle, so
+that a wrong value in the header fails the tests instead of agreeing with
+itself. ``tests/test_standard_device.py`` checks that the two agree. The
+2020 protocol has no specification beside ours, so its model takes the
+header's values (:mod:`virtio_gpio.protocol`).
 """
 
 import collections
