@@ -2,10 +2,8 @@
 
 import os
 import re
-import subprocess
-import sys
-import time
 
+from virtio_gpio import backend_cli
 from virtio_gpio.vhost_user import send_control
 
 
@@ -15,15 +13,11 @@ class Backend:
         self.control = os.path.join(workdir, name + ".ctl")
         self.log_path = os.path.join(workdir, name + ".log")
         self.log = open(self.log_path, "w")
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "virtio_gpio.backend_cli", "-s",
-             self.sock, "--control", self.control, "-v"] + list(args),
-            stdout=self.log, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + 20
-        while not (os.path.exists(self.sock) and os.path.exists(self.control)):
-            assert self.proc.poll() is None, self.text()
-            assert time.monotonic() < deadline, "backend did not start"
-            time.sleep(0.05)
+        try:
+            self.proc = backend_cli.spawn(self.sock, self.control,
+                                          ["-v"] + list(args), self.log)
+        except RuntimeError as exc:
+            raise AssertionError("%s:\n%s" % (exc, self.text())) from None
 
     def __call__(self, **command):
         return send_control(self.control, command)
@@ -51,10 +45,9 @@ UML_SERIES = ("6.1", "newest")
 
 def build_gpio_probe(path, static=False):
     """Compile tools/guest/gpio-probe.c (static for a busybox initramfs)."""
-    cmd = ["gcc", "-O2", "-Wall", "-Werror", "-o", path,
-           os.path.join(ROOT, "tools", "guest", "gpio-probe.c")]
-    subprocess.run(cmd + (["-static"] if static else []), check=True)
-    return path
+    from virtio_gpio import drivers
+    return drivers.build_gpio_probe(
+        os.path.join(ROOT, "tools", "guest", "gpio-probe.c"), path, static)
 
 
 # What every QEMU guest's /init starts with. The first echo ends the line
@@ -184,9 +177,8 @@ def render_init(template, workdir, **values):
 def uml_module(uml_kernel, workdir):
     """vgpio.ko built from a private copy of kernel/ for ``uml_kernel``,
     at ``workdir``/vgpio.ko."""
-    import kbuild
-    from virtio_gpio import uml
-    src = kbuild.copy_sources(os.path.join(workdir, "kernel"))
+    from virtio_gpio import drivers
     module = os.path.join(workdir, "vgpio.ko")
-    os.replace(uml.build_module(uml_kernel, src), module)
+    os.replace(drivers.build("ours", uml_kernel, workdir,
+                             kernel_src=KERNEL_SRC, arch="um"), module)
     return module

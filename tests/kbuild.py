@@ -3,10 +3,9 @@
 import dataclasses
 import os
 import re
-import shutil
 import subprocess
 
-from virtio_gpio import kernels
+from virtio_gpio import drivers, kernels
 from virtio_gpio.qemu import version_key  # noqa: F401 (used by the tests)
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -47,9 +46,7 @@ class Build:
 
 def copy_sources(dest):
     """A private copy of kernel/ (without build products) at ``dest``."""
-    shutil.copytree(KERNEL_SRC, dest, ignore=shutil.ignore_patterns(
-        "*.o", "*.ko", "*.mod*", ".*.cmd", "modules.order", "Module.symvers"))
-    return dest
+    return drivers.copy_kernel_sources(KERNEL_SRC, dest)
 
 
 def build(src, kdir, *flags):

@@ -12,16 +12,14 @@ guest.
 
 import os
 import re
-import shutil
 import signal
 import statistics
 import subprocess
 
 import pytest
 
-import kbuild
 from e2e_helpers import (UML_SERIES, Backend, build_gpio_probe,
-                         debug_kernel_findings, render_init)
+                         debug_kernel_findings, render_init, uml_module)
 from virtio_gpio import uml
 
 pytestmark = pytest.mark.system
@@ -52,8 +50,7 @@ def block(lines, name):
 def run(request, uml_build, tmp_path_factory):
     uml_kernel, source = uml_build(request.param)
     work = str(tmp_path_factory.mktemp("e2e-" + request.param))
-    src = kbuild.copy_sources(os.path.join(work, "kernel"))
-    shutil.copy(uml.build_module(uml_kernel, src), os.path.join(work, "vgpio.ko"))
+    uml_module(uml_kernel, work)
     build_gpio_probe(os.path.join(work, "gpio-probe"))
     main = Backend(work, "main", "--names", ",".join(NAMES), "--name", "vgpio-e2e")
     bogus = [Backend(work, "version2", "--config-fault", "version2", "--once"),

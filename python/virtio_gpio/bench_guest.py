@@ -25,12 +25,10 @@ import argparse
 import os
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
-import time
 
-from . import drivers, uml
+from . import backend_cli, drivers, uml
 from .vhost_user import send_control
 
 OPS = ("get", "set", "dirout", "loop")
@@ -95,9 +93,7 @@ def run_guest(args, work):
         ko = drivers.build(driver, kernel, work, kernel_src=args.kernel_src,
                            linux_source=args.linux_source, arch="um")
         os.replace(ko, os.path.join(work, driver + ".ko"))
-    subprocess.run(["gcc", "-O2", "-Wall", "-Werror", "-o",
-                    os.path.join(work, "gpio-probe"), args.probe_src],
-                   check=True)
+    drivers.build_gpio_probe(args.probe_src, os.path.join(work, "gpio-probe"))
     init = os.path.join(work, "init.sh")
     with open(init, "w") as f:
         f.write(INIT % dict(drivers.MODULE_NAMES, dir=work, ops=args.ops,
@@ -107,16 +103,10 @@ def run_guest(args, work):
 
     sock, ctl = os.path.join(work, "gpio.sock"), os.path.join(work, "gpio.ctl")
     log = open(os.path.join(work, "backend.log"), "w")
-    backend = subprocess.Popen(
-        [sys.executable, "-m", "virtio_gpio.backend_cli", "--socket", sock,
-         "--control", ctl, "--protocol", "standard", "--lines", "8",
-         "--loopback", "0:1", "--once"], stdout=log, stderr=subprocess.STDOUT)
+    backend = backend_cli.spawn(sock, ctl, [
+        "--protocol", "standard", "--lines", "8", "--loopback", "0:1",
+        "--once"], log)
     try:
-        deadline = time.monotonic() + 20
-        while not (os.path.exists(sock) and os.path.exists(ctl)):
-            if backend.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError("backend did not start (see backend.log)")
-            time.sleep(0.05)
         guest = uml.Guest(kernel, init, [sock], device_id=41, memory="256M",
                           log_path=os.path.join(work, "guest.log"))
         try:

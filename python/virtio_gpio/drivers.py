@@ -23,6 +23,15 @@ class BuildError(RuntimeError):
     """A module did not build; the message carries the build log."""
 
 
+def copy_kernel_sources(kernel_src, dest):
+    """A private copy of this project's kernel/ at ``dest``, without build
+    products, so that nothing is ever built inside the checkout."""
+    shutil.copytree(kernel_src, dest, ignore=shutil.ignore_patterns(
+        "*.o", "*.ko", "*.mod*", ".*.cmd", "modules.order",
+        "Module.symvers"))
+    return dest
+
+
 def _make(kdir, src, arch=None):
     cmd = ["make", "-C", kdir, "M=" + os.path.abspath(src)]
     if arch:
@@ -48,9 +57,7 @@ def build(driver, kdir, workdir, kernel_src=None, linux_source=None,
     if driver == "ours":
         if not kernel_src:
             raise ValueError("our driver needs kernel_src")
-        shutil.copytree(kernel_src, src, ignore=shutil.ignore_patterns(
-            "*.o", "*.ko", "*.mod*", ".*.cmd", "modules.order",
-            "Module.symvers"))
+        copy_kernel_sources(kernel_src, src)
     elif driver == "upstream":
         if not linux_source:
             raise ValueError("the upstream driver needs linux_source")
@@ -63,3 +70,11 @@ def build(driver, kdir, workdir, kernel_src=None, linux_source=None,
         raise ValueError("driver must be one of %s" % sorted(MODULES))
     _make(kdir, src, arch)
     return os.path.join(src, MODULES[driver])
+
+
+def build_gpio_probe(source, path, static=False):
+    """Compile the guest program tools/guest/gpio-probe.c (``source``) to
+    ``path``; static for a busybox initramfs."""
+    subprocess.run(["gcc", "-O2", "-Wall", "-Werror", "-o", path, source]
+                   + (["-static"] if static else []), check=True)
+    return path

@@ -269,22 +269,6 @@ def build_kernel(source, *, patches, debug, cache=None, jobs=2):
     return out
 
 
-def build_module(kernel_out, src, log=None):
-    """Build vgpio.ko from ``src`` (a copy of kernel/) for the UML kernel."""
-    log = log or os.path.join(src, "build.log")
-    progress.run(["make", "-C", kernel_out, "ARCH=um",
-                  "M=" + os.path.abspath(src), "W=1", "modules"], log,
-                 "vgpio.ko for UML " + kernel_release(kernel_out))
-    return os.path.join(src, "vgpio.ko")
-
-
-def kernel_release(kernel_out):
-    """The release string of the kernel built in ``kernel_out``."""
-    with open(os.path.join(kernel_out, "include", "config",
-                           "kernel.release")) as f:
-        return f.read().strip()
-
-
 class Guest(ConsoleGuest):
     """A running UML guest whose console output is read line by line.
 
