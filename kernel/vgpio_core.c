@@ -254,8 +254,10 @@ static u32 vgpio_cfg_generation(const struct vgpio_host_ops *ops, void *ctx)
 /*
  * A fresh core with the device's config read in one piece: the config
  * generation the same before and after, so no field comes from before a
- * change and another from after it. NULL with *ret and *why set when the
- * config is refused or kept changing.
+ * change and another from after it. A read the generation says was torn
+ * is tried again whether or not it passed the checks: a torn read can
+ * fail them for a config that is fine. NULL with *ret and *why set when
+ * the config is refused or kept changing.
  */
 static struct vgpio_core *vgpio_core_read(const struct vgpio_host_ops *ops,
 					  void *ctx,
@@ -279,11 +281,13 @@ static struct vgpio_core *vgpio_core_read(const struct vgpio_host_ops *ops,
 		vgpio_lock_init(&core->lock);
 		generation = vgpio_cfg_generation(ops, ctx);
 		*ret = proto->read_config(core, info, why);
-		if (!*ret && vgpio_cfg_generation(ops, ctx) == generation)
-			return core;
-		vgpio_core_destroy(core);
-		if (*ret)
+		if (vgpio_cfg_generation(ops, ctx) == generation) {
+			if (!*ret)
+				return core;
+			vgpio_core_destroy(core);
 			return NULL;
+		}
+		vgpio_core_destroy(core);
 	}
 	*ret = -EIO;
 	*why = "config space kept changing while it was read";

@@ -50,6 +50,19 @@ def test_a_change_at_any_read_gives_the_new_config_whole(no_leaks):
             chip.close()
 
 
+def test_a_torn_read_that_fails_the_checks_is_read_again(no_leaks):
+    # The version byte is read from a config being replaced: refused on
+    # its own (version 2), but the generation says the read was torn.
+    refused = protocol.build_config(4, b"", name=b"old", version=2)
+    with pytest.raises(ProbeError):
+        probe(RawConfigDevice(refused))
+    chip = probe(RawConfigDevice(refused), config_change=(1, NEW))
+    try:
+        assert (chip.name, chip.ngpio) == ("new", 8)
+    finally:
+        chip.close()
+
+
 def test_a_change_after_the_last_read_is_not_seen(no_leaks):
     reads = reads_of_one_probe(RawConfigDevice(OLD))
     chip = probe(RawConfigDevice(OLD), config_change=(reads + 1, NEW))
