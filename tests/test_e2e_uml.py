@@ -257,7 +257,8 @@ def test_names_past_the_config_window_are_left_out_not_read(run):
 
 def test_hostile_names_are_left_out_and_never_logged_raw(run):
     # The chip registers, named after its virtio device, with only the
-    # clean line name; each refusal is said once, and no log line is forged.
+    # clean line name; each refusal is logged (once per probe: the 20 load
+    # cycles probe it again), and no log line is forged.
     detect = block(run["lines"], "GPIODETECT")
     chip = [l for l in detect if l.endswith("(%d lines)" % len(HOSTILE_NAMES))]
     assert len(chip) == 1 and re.match(r"gpiochip\d+ \[virtio\d+\] ",

@@ -97,7 +97,11 @@ PLAIN_E2E_SERIES = ("6.1",)
 
 
 def e2e_debug(series):
-    """Whether the end-to-end runs of ``series`` use its debug kernel."""
+    """Whether the end-to-end runs of ``series`` use its debug kernel.
+
+    :param series: "6.1", "7.3", ..., or a tools/linux-source argument
+        such as "newest" (every series but the plain ones is debug)
+    """
     return series not in PLAIN_E2E_SERIES
 
 

@@ -2,8 +2,8 @@
 # PID 1 of the UML end-to-end guest (tests/test_e2e_uml.py). The root
 # filesystem is the host's, so libgpiod's tools and gpio-probe run here.
 # "SYNC name" lines wait until the test creates $D/go.name on the host.
-D=@DIR@
-. @GUEST@/guest-lib.sh
+D="@DIR@"
+. "@GUEST@/guest-lib.sh"
 
 finish() {
 	report_and_power_off E2E E2E-END

@@ -6,8 +6,8 @@
 # until a probe runs with no fault left to inject. Every failed probe must unwind with a clear error and no
 # warning, no leak (kmemleak at the end), and the device must work after
 # the last, clean probe.
-D=@DIR@
-. @GUEST@/guest-lib.sh
+D="@DIR@"
+. "@GUEST@/guest-lib.sh"
 
 finish() {
 	report_and_power_off FI
@@ -43,7 +43,8 @@ for kind in failslab fail_page_alloc; do
 done
 echo 0 > /sys/kernel/debug/fail_page_alloc/min-order || finish
 DEV=$(basename "$(readlink -f "$(ls -d "$DRV"/virtio* | head -n 1)")")
-[ -e "$DRV/$DEV" ] || { echo "FI-FAIL nothing bound"; finish; }
+[ -n "$DEV" ] && [ -e "$DRV/$DEV" ] || { echo "FI-FAIL nothing bound"; finish; }
+[ -w /proc/self/fail-nth ] || { echo "FI-FAIL no /proc/self/fail-nth"; finish; }
 echo "$DEV" > "$DRV/unbind"
 
 # fail-nth counts down in the task that wrote it: the subshell writes it,

@@ -4,8 +4,8 @@
 # module @MOD@) against our backend. The same checks as e2e-init.sh where
 # the protocol allows. "SYNC name" waits until the test creates
 # $D/go.name on the host.
-D=@DIR@
-. @GUEST@/guest-lib.sh
+D="@DIR@"
+. "@GUEST@/guest-lib.sh"
 
 finish() {
 	report_and_power_off STD

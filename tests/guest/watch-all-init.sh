@@ -4,8 +4,8 @@
 # eventq can serve. UML's eventq has 256 entries and a waiting line takes
 # two (no indirect descriptors), so 128 lines can be armed; a line past
 # them must be refused when it is requested, not left never to fire.
-D=@DIR@
-. @GUEST@/guest-lib.sh
+D="@DIR@"
+. "@GUEST@/guest-lib.sh"
 
 finish() {
 	report_and_power_off W

@@ -1,0 +1,57 @@
+"""The debug-kernel report reader the UML end-to-end tests rely on."""
+
+from e2e_helpers import debug_kernel_findings
+
+KNOWN = ("desc_set_label", "gpiod_request_commit")
+
+
+def leak(address, *backtrace):
+    return (["unreferenced object %s (size 32):" % address,
+             '  comm "gpio-probe", pid 199, jiffies 4294940034',
+             "  backtrace (crc 8b7687ed):"]
+            + ["    %s+0x10/0x20" % name for name in backtrace])
+
+
+def run(leaks, dmesg):
+    return (["KMEMLEAK-BEGIN"] + leaks + ["KMEMLEAK-END", "X-DMESG-BEGIN"]
+            + dmesg + ["X-DMESG-END"])
+
+
+BOOT = "[    1.28] kmemleak: Kernel memory leak detector initialized " \
+       "(mem pool available: 15844)"
+COUNT = "[   40.00] kmemleak: 1 new suspected memory leaks (see " \
+        "/sys/kernel/debug/kmemleak)"
+
+
+def test_a_clean_run_reports_nothing():
+    assert debug_kernel_findings(run([], [BOOT, "[ 2.0] vgpio: ok"]),
+                                 "X") == []
+
+
+def test_a_known_leak_is_left_out_with_kmemleaks_count_line():
+    lines = run(leak("0x1", "__kmalloc", "desc_set_label",
+                     "gpiod_request_commit"), [BOOT, COUNT])
+    assert debug_kernel_findings(lines, "X", known_leaks=[KNOWN]) == []
+
+
+def test_an_unknown_leak_is_reported():
+    lines = run(leak("0x1", "__kmalloc", "desc_set_label",
+                     "gpiod_request_commit")
+                + leak("0x2", "__kmalloc", "vgpio_drv_probe"), [COUNT])
+    found = debug_kernel_findings(lines, "X", known_leaks=[KNOWN])
+    assert found[0] == "unreferenced object 0x2 (size 32):"
+    assert "unreferenced object 0x1 (size 32):" not in found
+
+
+def test_problem_lines_of_the_log_are_reported():
+    found = debug_kernel_findings(run([], ["[ 3.0] WARNING: at foo.c:1"]),
+                                  "X")
+    assert found == ["[ 3.0] WARNING: at foo.c:1"]
+
+
+def test_a_plain_kernel_must_print_no_kmemleak_block():
+    assert debug_kernel_findings(["X-DMESG-BEGIN", "X-DMESG-END"], "X",
+                                 debug=False) == []
+    assert debug_kernel_findings(run([], []), "X", debug=False) != []
+    assert debug_kernel_findings(["X-DMESG-BEGIN", "X-DMESG-END"],
+                                 "X") != []
