@@ -1,8 +1,8 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 """Sphinx configuration for the virtio-gpio documentation."""
 
+import importlib.metadata
 import os
-import re
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -11,9 +11,9 @@ sys.path.insert(0, os.path.join(HERE, "_ext"))
 project = "virtio-gpio"
 author = "the virtio-gpio developers"
 copyright = "2026, " + author
-with open(os.path.join(HERE, "..", "kernel", "vgpio_version.h")) as f:
-    release = version = re.search(r'^#define VGPIO_VERSION "([^"]+)"$',
-                                  f.read(), re.MULTILINE).group(1)
+# The installed package's, which setup.py read from kernel/vgpio_version.h
+# (autodoc documents the installed package too).
+release = version = importlib.metadata.version("virtio-gpio")
 
 extensions = [
     "sphinx.ext.autodoc",

@@ -45,6 +45,12 @@ KERNEL_SRC = os.path.join(ROOT, "kernel")
 UML_SERIES = ("6.1", "newest")
 
 
+def debug_series():
+    """The UML_SERIES whose end-to-end kernel is the debug kernel."""
+    from virtio_gpio import uml
+    return [series for series in UML_SERIES if uml.e2e_debug(series)]
+
+
 def build_gpio_probe(path, static=False):
     """Compile tools/guest/gpio-probe.c (static for a busybox initramfs)."""
     from virtio_gpio import drivers

@@ -13,7 +13,7 @@ import re
 
 import pytest
 
-from e2e_helpers import (UML_SERIES, Backend, debug_kernel_findings,
+from e2e_helpers import (Backend, debug_kernel_findings, debug_series,
                          dmesg_block, render_init, uml_module)
 from virtio_gpio import uml
 
@@ -25,8 +25,7 @@ LINES = 4
 MAX_FAULTS = 2000
 
 
-@pytest.fixture(scope="module",
-                params=[s for s in UML_SERIES if uml.e2e_debug(s)])
+@pytest.fixture(scope="module", params=debug_series())
 def run(request, uml_build, tmp_path_factory, timings):
     uml_kernel, source = uml_build(request.param)
     assert uml.e2e_debug(uml.tree_series(source))
@@ -46,10 +45,11 @@ def run(request, uml_build, tmp_path_factory, timings):
         guest.kill()
         backend.stop()
     result = {"lines": guest.lines, "dmesg": dmesg_block(guest.lines, "FI")}
-    if tried(result):
+    counts = tried(result)
+    if counts:
         timings.append("UML %s fault injection: %d fault points of the "
                        "probe tried, %d of them failed it"
-                       % ((request.param,) + tuple(tried(result)[:2])))
+                       % (request.param, counts[0], counts[1]))
     return result
 
 

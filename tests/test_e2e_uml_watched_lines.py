@@ -13,15 +13,14 @@ import os
 
 import pytest
 
-from e2e_helpers import (UML_SERIES, Backend, debug_kernel_findings,
+from e2e_helpers import (Backend, debug_kernel_findings, debug_series,
                          dmesg_block, render_init, uml_module)
 from virtio_gpio import uml
 
 pytestmark = pytest.mark.system
 
 
-@pytest.fixture(scope="module",
-                params=[s for s in UML_SERIES if uml.e2e_debug(s)])
+@pytest.fixture(scope="module", params=debug_series())
 def run(request, uml_build, tmp_path_factory):
     uml_kernel, _ = uml_build(request.param)
     work = str(tmp_path_factory.mktemp("watch-all-" + request.param))
