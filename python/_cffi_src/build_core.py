@@ -10,15 +10,28 @@ module links, against the userspace OS shim in ``kernel/os/posix``.
 
 import argparse
 import os
+import re
 import sys
 
 from cffi import FFI
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-# Baked into the extension and checked at import (see virtio_gpio/_binding.py)
-# so a stale build fails loudly instead of misbehaving.
-BINDING_ABI = 6
+BINDING_MODULE = "python/virtio_gpio/_binding.py"
+
+
+def _binding_abi():
+    """EXPECTED_ABI as the loader states it: the one place it is written."""
+    with open(os.path.join(ROOT, BINDING_MODULE)) as f:
+        match = re.search(r"^EXPECTED_ABI = (\d+)$", f.read(), re.M)
+    if not match:
+        raise RuntimeError("no EXPECTED_ABI in %s" % BINDING_MODULE)
+    return int(match.group(1))
+
+
+# Baked into the extension and checked at import, so a stale build fails
+# loudly instead of misbehaving.
+BINDING_ABI = _binding_abi()
 
 SOURCES = [
     "kernel/vgpio_core.c",

@@ -11,8 +11,10 @@ import errno
 
 from ._core import ffi, lib
 
-#: Must match BINDING_ABI in python/_cffi_src/build_core.py.
-EXPECTED_ABI = 6
+#: The binding's ABI, written here only: the builder reads it from this
+#: line and bakes it into the extension. Raise it whenever the C side of
+#: the binding changes.
+EXPECTED_ABI = 7
 
 if lib.VGPIO_BINDING_ABI != EXPECTED_ABI:  # pragma: no cover - stale build
     raise ImportError(
