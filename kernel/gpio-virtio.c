@@ -123,12 +123,26 @@ static u32 vgpio_drv_cfg_generation(void *ctx)
 	return config->generation ? config->generation(vg->vdev) : 0;
 }
 
+#ifdef CONFIG_PROVE_LOCKING
 /*
- * Called under the core's raw spinlock, hence GFP_ATOMIC (v3 used
+ * With VIRTIO_F_ACCESS_PLATFORM, adding a buffer maps it and taking it
+ * back unmaps it, and swiotlb does both under a spinlock_t. Lockdep only
+ * sees that lock where buffers really are mapped (not on UML, not on most
+ * test VMs), so it is told on every transport: a queue operation where a
+ * spinlock_t is invalid (under a raw spinlock) is reported everywhere.
+ */
+static DEFINE_SPINLOCK(vgpio_drv_dma_map_lock);
+#define vgpio_drv_might_map()	might_lock(&vgpio_drv_dma_map_lock)
+#else
+#define vgpio_drv_might_map()	do { } while (0)
+#endif
+
+/*
+ * Called under the core's lock, a spinlock, hence GFP_ATOMIC (v3 used
  * GFP_KERNEL under a spinlock). Nothing is allocated in fact: chains have
  * at most two entries and vgpio_drv_validate() turns indirect descriptor
- * tables off. The buffers are the core's kmalloc'ed, cache-line aligned
- * slots: never on the stack.
+ * tables off. The buffers are the core's kmalloc'ed, DMA-aligned slots:
+ * never on the stack.
  */
 static int vgpio_drv_add_chain(void *ctx, unsigned int vq, void *out,
 			       unsigned int out_len, void *in,
@@ -137,6 +151,8 @@ static int vgpio_drv_add_chain(void *ctx, unsigned int vq, void *out,
 	struct vgpio_drv *vg = ctx;
 	struct scatterlist out_sg, in_sg, *sgs[2];
 	unsigned int nout = 0, nin = 0;
+
+	vgpio_drv_might_map();
 
 	if (out) {
 		sg_init_one(&out_sg, out, out_len);
@@ -154,6 +170,7 @@ static void *vgpio_drv_get_buf(void *ctx, unsigned int vq, unsigned int *len)
 {
 	struct vgpio_drv *vg = ctx;
 
+	vgpio_drv_might_map();
 	return virtqueue_get_buf(vg->vqs[vq], len);
 }
 
@@ -345,10 +362,10 @@ static int vgpio_drv_set(struct gpio_chip *gc, unsigned int line, int value)
 
 /*
  * The standard device learns the trigger type by a request, which sleeps:
- * so this is an irq_chip for a slow bus. enable/disable/set_type only
- * record what is wanted (they run under the descriptor's raw lock);
- * irq_bus_sync_unlock() tells the device. mask/unmask never sleep:
- * unmasking hands the line's eventq buffer back to the device.
+ * so this is an irq_chip for a slow bus. enable/disable/mask/unmask and
+ * set_type run under the descriptor's raw lock and only record what is
+ * wanted; irq_bus_sync_unlock() tells the device and hands the line's
+ * eventq buffer back, or the queue callback does once a handler ran.
  */
 static struct vgpio_drv *vgpio_drv_irq_drv(struct irq_data *d)
 {
@@ -482,8 +499,10 @@ static void vgpio_drv_init_chip(struct vgpio_drv *vg)
 	girq->default_type = IRQ_TYPE_NONE;
 	/*
 	 * A standard device returns its buffer per interrupt: masking while
-	 * the handler runs and re-arming on unmask is handle_level_irq's
-	 * flow. ID 30 events need no acknowledgment.
+	 * the handler runs is handle_level_irq's flow, and the buffer goes
+	 * back once the line is unmasked (by the queue callback after the
+	 * handler, or at the bus sync after a oneshot thread). ID 30 events
+	 * need no acknowledgment.
 	 */
 	girq->handler = types & VGPIO_IRQ_LEVEL_BOTH ? handle_level_irq :
 						       handle_simple_irq;
@@ -600,8 +619,8 @@ static void vgpio_drv_config_changed(struct virtio_device *vdev)
 
 /*
  * Every chain has at most two entries, and they are added under the
- * core's raw spinlock, where allocating an indirect table is not allowed
- * on PREEMPT_RT and buys nothing anyway.
+ * core's spinlock with interrupts off, where allocating an indirect table
+ * would have to be atomic and buys nothing anyway.
  *
  * The 2020 protocol has no feature bits: whatever an ID 30 device offers
  * in the device-type range means something else (to a video encoder, its

@@ -97,9 +97,10 @@ bool vgpio_irq_arm_locked(struct vgpio_core *core, unsigned int line)
  * Drain every used buffer of @vq: @one judges each under the lock and
  * says whether it posted a buffer on @vq again; what it decided is
  * carried out unlocked. After an interrupt handler ran, the line is
- * re-armed: a level-triggered handler masks the line first (re-armed on
- * unmask), a host without masking gets the buffer back now. One kick at
- * the end covers every buffer posted on @vq.
+ * re-armed if it is still wanted: an edge handler leaves it unmasked, a
+ * level handler that masked it gets it back at the bus sync after its
+ * thread unmasks (vgpio_irq_sync()). One kick at the end covers every
+ * buffer posted on @vq.
  */
 void vgpio_drain(struct vgpio_core *core, unsigned int vq,
 		 bool (*one)(struct vgpio_core *core, void *token, u32 len,
@@ -593,11 +594,20 @@ unsigned int vgpio_core_irq_types(const struct vgpio_core *core)
 	return core->proto->irq_types(core);
 }
 
+/*
+ * The four below are what the irq_chip's set_type, enable, disable, mask
+ * and unmask do. The kernel calls those under the irq descriptor's raw
+ * spinlock, where neither the core's lock (a spinlock_t, sleeping on
+ * PREEMPT_RT) nor a virtqueue operation (mapping takes a spinlock_t) is
+ * allowed: so they only record what is wanted, each line's fields
+ * written by that line's callbacks alone. What the device must hear is
+ * carried out later with the lock: by vgpio_irq_sync() (bus sync unlock)
+ * or, after a handler ran, by vgpio_drain().
+ */
 int vgpio_irq_set_type(struct vgpio_core *core, unsigned int line,
 		       unsigned int type)
 {
 	unsigned int supported = vgpio_core_irq_types(core);
-	unsigned long flags = 0;
 
 	if (line >= core->ngpio)
 		return -EINVAL;
@@ -616,42 +626,26 @@ int vgpio_irq_set_type(struct vgpio_core *core, unsigned int line,
 		return -EOPNOTSUPP;
 	if (type != VGPIO_IRQ_NONE && line >= core->irq_lines)
 		return -ENOSPC;
-	vgpio_lock(&core->lock, flags);
-	core->lines[line].irq_type = type;
-	vgpio_unlock(&core->lock, flags);
-	return 0;
-}
-
-/* Under the lock: change the line's irq state, re-arm when that is due. */
-static int vgpio_irq_update(struct vgpio_core *core, unsigned int line,
-			    bool enable, bool masked, bool set_enable)
-{
-	unsigned long flags = 0;
-	struct vgpio_line *l;
-	bool kick;
-
-	if (line >= core->ngpio)
-		return -EINVAL;
-	l = &core->lines[line];
-	vgpio_lock(&core->lock, flags);
-	if (set_enable)
-		l->irq_enabled = enable;
-	l->irq_masked = masked;
-	kick = vgpio_irq_arm_locked(core, line);
-	vgpio_unlock(&core->lock, flags);
-	vgpio_kick(core, core->proto->irq_vq, kick);
+	WRITE_ONCE(core->lines[line].irq_type, type);
 	return 0;
 }
 
 int vgpio_irq_enable(struct vgpio_core *core, unsigned int line,
 		     bool enable)
 {
-	return vgpio_irq_update(core, line, enable, !enable, true);
+	if (line >= core->ngpio)
+		return -EINVAL;
+	WRITE_ONCE(core->lines[line].irq_enabled, enable);
+	WRITE_ONCE(core->lines[line].irq_masked, !enable);
+	return 0;
 }
 
 int vgpio_irq_mask(struct vgpio_core *core, unsigned int line, bool masked)
 {
-	return vgpio_irq_update(core, line, false, masked, false);
+	if (line >= core->ngpio)
+		return -EINVAL;
+	WRITE_ONCE(core->lines[line].irq_masked, masked);
+	return 0;
 }
 
 int vgpio_irq_sync(struct vgpio_core *core, unsigned int line)

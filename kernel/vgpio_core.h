@@ -305,7 +305,9 @@ int vgpio_irq_enable(struct vgpio_core *core, unsigned int line,
  * @line: line number
  * @masked: true to mask
  *
- * Never sleeps. Unmasking re-arms the standard device's eventq buffer.
+ * Never sleeps and takes no lock: it only records the wish. The
+ * standard device's eventq buffer goes back at the next vgpio_irq_sync()
+ * or, when a handler unmasked its own line, as its event is finished.
  * Return: 0 or -EINVAL.
  */
 int vgpio_irq_mask(struct vgpio_core *core, unsigned int line, bool masked);

@@ -53,6 +53,8 @@ struct vgpio_irq_slot {
  * @irq_type: VGPIO_IRQ_* as the kernel asked
  * @irq_enabled: interrupt enabled
  * @irq_masked: interrupt masked (only meaningful while enabled)
+ *	The three above are written without the lock, by the irq_chip
+ *	callbacks (see vgpio_irq_mask()); read them with READ_ONCE().
  * @irq_queued: the device holds the line's eventq buffer (standard)
  * @irq_rearmed: an invalid eventq return was already re-posted (standard)
  * @dev_irq_type: the type the device was last told (standard)
@@ -74,6 +76,12 @@ struct vgpio_line {
 	u8 dev_irq_type;
 	signed char level;
 };
+
+/* Enabled and unmasked: the line's own irq_chip callbacks decide. */
+static inline bool vgpio_irq_wanted(const struct vgpio_line *l)
+{
+	return READ_ONCE(l->irq_enabled) && !READ_ONCE(l->irq_masked);
+}
 
 struct vgpio_core;
 

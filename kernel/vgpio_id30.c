@@ -265,11 +265,11 @@ static void vgpio_id30_reply(struct vgpio_core *core, unsigned int type,
 
 static bool vgpio_id30_edge_fires(const struct vgpio_line *l, int level)
 {
-	if (!l->irq_enabled || l->irq_masked || l->level == level)
+	if (!vgpio_irq_wanted(l) || l->level == level)
 		return false;
 	if (level)
-		return l->irq_type & VGPIO_IRQ_EDGE_RISING;
-	return l->irq_type & VGPIO_IRQ_EDGE_FALLING;
+		return READ_ONCE(l->irq_type) & VGPIO_IRQ_EDGE_RISING;
+	return READ_ONCE(l->irq_type) & VGPIO_IRQ_EDGE_FALLING;
 }
 
 static void vgpio_id30_event(struct vgpio_core *core, unsigned int line,

@@ -272,9 +272,8 @@ static bool vgpio_std_irq_arm(struct vgpio_core *core, unsigned int line)
 	struct vgpio_line *l = &core->lines[line];
 	struct vgpio_irq_slot *slot;
 
-	if (!core->has_irq || core->dead || !l->irq_enabled ||
-	    l->irq_masked || l->irq_queued ||
-	    l->dev_irq_type == VGPIO_STD_IRQ_TYPE_NONE)
+	if (!core->has_irq || core->dead || !vgpio_irq_wanted(l) ||
+	    l->irq_queued || l->dev_irq_type == VGPIO_STD_IRQ_TYPE_NONE)
 		return false;
 	slot = &core->irq_slots[line];
 	slot->req.gpio = cpu_to_le16(line);
@@ -319,8 +318,8 @@ static bool vgpio_std_event(struct vgpio_core *core, void *token, u32 len,
 			   "interrupt response of the wrong length");
 	} else if (core->irq_slots[idx].resp.status ==
 		   VGPIO_STD_IRQ_STATUS_VALID) {
-		/* Masked or disabled meanwhile: unmasking re-arms. */
-		if (core->dead || !l->irq_enabled || l->irq_masked)
+		/* Masked or disabled meanwhile: the next sync re-arms. */
+		if (core->dead || !vgpio_irq_wanted(l))
 			return false;
 		l->irq_rearmed = false;
 		core->stats.irqs++;
@@ -348,9 +347,8 @@ static int vgpio_std_irq_sync(struct vgpio_core *core, unsigned int line)
 	s32 res;
 	int ret;
 
-	vgpio_lock(&core->lock, flags);
-	want = l->irq_enabled ? l->irq_type : VGPIO_STD_IRQ_TYPE_NONE;
-	vgpio_unlock(&core->lock, flags);
+	want = READ_ONCE(l->irq_enabled) ? READ_ONCE(l->irq_type) :
+					   VGPIO_STD_IRQ_TYPE_NONE;
 	if (want != l->dev_irq_type) {
 		if (!core->has_irq)
 			return -EOPNOTSUPP;
@@ -364,8 +362,8 @@ static int vgpio_std_irq_sync(struct vgpio_core *core, unsigned int line)
 	l->irq_rearmed = false;
 	kick = vgpio_irq_arm_locked(core, line);
 	/* Wanted but not handed over: the interrupt would never come. */
-	ret = want != VGPIO_STD_IRQ_TYPE_NONE && l->irq_enabled &&
-	      !l->irq_masked && !l->irq_queued ? -ENOSPC : 0;
+	ret = want != VGPIO_STD_IRQ_TYPE_NONE && vgpio_irq_wanted(l) &&
+	      !l->irq_queued ? -ENOSPC : 0;
 	vgpio_unlock(&core->lock, flags);
 	vgpio_kick(core, VGPIO_STD_VQ_EVENT, kick);
 	return ret;

@@ -59,6 +59,16 @@ def no_leaks():
     assert lib.vgpio_os_live_allocs == before
 
 
+@pytest.fixture(autouse=True)
+def lock_context():
+    """Fails the test if the core took its lock or touched a queue where
+    the kernel holds the irq descriptor's raw spinlock (vgpio_os.h)."""
+    before = lib.vgpio_os_wait_context_errors
+    yield
+    assert lib.vgpio_os_wait_context_errors == before, (
+        "lock or queue operation under a raw spinlock")
+
+
 @pytest.fixture
 def make_chip(no_leaks):
     """Factory for simulated chips, all closed (and leak-checked) after."""

@@ -208,6 +208,9 @@ void *vgpio_zalloc(size_t size);
 void vgpio_free(void *ptr);
 extern long vgpio_os_live_allocs;
 extern long vgpio_os_fail_after;
+void vgpio_os_raw_enter(void);
+void vgpio_os_raw_leave(void);
+extern long vgpio_os_wait_context_errors;
 
 extern "Python" int _vgpio_py_wait(void *handle, unsigned int line);
 extern "Python" void _vgpio_py_notify(void *handle, unsigned int vq);

@@ -47,6 +47,8 @@ static int uhost_add_chain(void *ctx, unsigned int vq, void *out,
 {
 	struct vgpio_uhost *h = ctx;
 
+	/* As a DMA-mapping transport: swiotlb takes a spinlock_t here. */
+	vgpio_os_might_sleep_lock();
 	if (vq >= VGPIO_MAX_VQS || !h->vq[vq])
 		return -EINVAL;
 	return simvq_add(h->vq[vq], out, out_len, in, in_len, token);
@@ -56,6 +58,8 @@ static void *uhost_get_buf(void *ctx, unsigned int vq, unsigned int *len)
 {
 	struct vgpio_uhost *h = ctx;
 
+	/* Taking a buffer back unmaps it: the same spinlock_t. */
+	vgpio_os_might_sleep_lock();
 	return simvq_get_used(h->vq[vq], len);
 }
 

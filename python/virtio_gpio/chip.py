@@ -6,6 +6,7 @@ TypeError); failures of the core or the device raise
 :class:`~virtio_gpio.errors.VirtioGpioError` carrying the errno.
 """
 
+import contextlib
 import dataclasses
 import operator
 from typing import Callable, List, Optional
@@ -21,6 +22,17 @@ from .standard_device import StandardDevice
 PROTOCOLS = ("id30", "standard")
 
 STAT_FIELDS = tuple(name for name, _ in ffi.typeof("struct vgpio_stats").fields)
+
+
+@contextlib.contextmanager
+def _irq_descriptor_locked():
+    """Where the kernel holds the irq descriptor's raw spinlock: the core
+    must take no lock and touch no queue inside (the shim counts it)."""
+    lib.vgpio_os_raw_enter()
+    try:
+        yield
+    finally:
+        lib.vgpio_os_raw_leave()
 
 
 @dataclasses.dataclass(frozen=True)
@@ -252,24 +264,33 @@ class Chip:
     def watch(self, line, edge=Edge.BOTH):
         """Report ``edge`` changes (or levels) of the line as events.
 
-        As the kernel's irq_chip does: set the type, enable, then sync,
-        which tells a standard device the trigger type and arms its
-        eventq buffer.
+        As the kernel's irq_chip does: set the type and enable under the
+        irq descriptor's raw lock, then the bus sync, which tells a
+        standard device the trigger type and arms its eventq buffer.
         """
         line = self._line(line)
         core = self._live()
-        errors.check(lib.vgpio_irq_set_type(core, line, Edge(edge)),
-                     "trigger %s on line %d" % (Edge(edge).name, line))
-        errors.check(lib.vgpio_irq_enable(core, line, edge != Edge.NONE))
-        ret = lib.vgpio_irq_sync(core, line)
-        self._transport.reraise()
-        errors.check(ret, "interrupt setup of line %d" % line)
+        with _irq_descriptor_locked():
+            ret = lib.vgpio_irq_set_type(core, line, Edge(edge))
+            if not ret:
+                ret = lib.vgpio_irq_enable(core, line, edge != Edge.NONE)
+        errors.check(ret, "trigger %s on line %d" % (Edge(edge).name, line))
+        self._irq_sync(line)
 
     def mask(self, line, masked=True):
-        """Mask (or unmask) the line's interrupt, as a flow handler does."""
-        errors.check(lib.vgpio_irq_mask(self._live(), self._line(line),
-                                        masked))
+        """Mask (or unmask) the line's interrupt, as the kernel does
+        outside a handler: under the descriptor's raw lock, then the bus
+        sync, which hands an unmasked line's buffer back."""
+        line = self._line(line)
+        with _irq_descriptor_locked():
+            ret = lib.vgpio_irq_mask(self._live(), line, masked)
+        errors.check(ret)
+        self._irq_sync(line)
+
+    def _irq_sync(self, line):
+        ret = lib.vgpio_irq_sync(self._live(), line)
         self._transport.reraise()
+        errors.check(ret, "interrupt setup of line %d" % line)
 
     def unwatch(self, line):
         """Stop reporting events of the line."""

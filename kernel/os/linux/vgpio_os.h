@@ -8,6 +8,7 @@
 
 #include <linux/build_bug.h>
 #include <linux/cache.h>
+#include <linux/compiler.h>
 #include <linux/errno.h>
 #include <linux/slab.h>
 #include <linux/spinlock.h>
@@ -17,20 +18,22 @@
 #include <asm/byteorder.h>
 
 /*
- * The core's lock protects per-line state and the virtqueues. It is taken
- * from the virtqueue callbacks (hard-irq context) and from irq_chip
- * callbacks, which run under the irq descriptor's raw spinlock; hence a
- * raw spinlock. Its sections are short and never allocate: a one-entry
- * scatterlist never needs an indirect descriptor table.
+ * The core's lock protects per-line state and the virtqueues. Virtqueue
+ * operations map buffers, and with VIRTIO_F_ACCESS_PLATFORM (swiotlb,
+ * SEV/TDX) mapping takes a spinlock_t: so the lock around them must be a
+ * spinlock_t too, never a raw one. It is taken from process context and
+ * from the virtqueue callbacks, never under the irq descriptor's raw
+ * lock: the irq_chip callbacks that run there only record what is wanted
+ * (vgpio_irq_mask() and friends).
  */
 struct vgpio_lock {
-	raw_spinlock_t raw;
+	spinlock_t lock; /* see above: never a raw spinlock */
 };
 
-#define vgpio_lock_init(l)		raw_spin_lock_init(&(l)->raw)
+#define vgpio_lock_init(l)		spin_lock_init(&(l)->lock)
 #define vgpio_lock_destroy(l)		do { } while (0)
-#define vgpio_lock(l, flags)		raw_spin_lock_irqsave(&(l)->raw, flags)
-#define vgpio_unlock(l, flags)		raw_spin_unlock_irqrestore(&(l)->raw, flags)
+#define vgpio_lock(l, flags)		spin_lock_irqsave(&(l)->lock, flags)
+#define vgpio_unlock(l, flags)		spin_unlock_irqrestore(&(l)->lock, flags)
 
 /*
  * Device-written buffers never share a cache line with anything else. On

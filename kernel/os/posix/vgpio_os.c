@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-/* Userspace allocation hooks for the portable core; see vgpio_os.h. */
+/* Userspace allocation and lock-context hooks for the core; see vgpio_os.h. */
 #include <stdlib.h>
 
 #include "vgpio_os.h"
@@ -26,4 +26,23 @@ void vgpio_free(void *ptr)
 	if (ptr)
 		vgpio_os_live_allocs--;
 	free(ptr);
+}
+
+long vgpio_os_wait_context_errors;
+static __thread int raw_depth;
+
+void vgpio_os_raw_enter(void)
+{
+	raw_depth++;
+}
+
+void vgpio_os_raw_leave(void)
+{
+	raw_depth--;
+}
+
+void vgpio_os_might_sleep_lock(void)
+{
+	if (raw_depth)
+		vgpio_os_wait_context_errors++;
 }

@@ -28,13 +28,31 @@ typedef uint32_t __le32;
 #define le16_to_cpu(x)			le16toh(x)
 #define le32_to_cpu(x)			le32toh(x)
 
+#define READ_ONCE(x)			(*(const volatile __typeof__(x) *)&(x))
+#define WRITE_ONCE(x, val)		(*(volatile __typeof__(x) *)&(x) = (val))
+
+/*
+ * lockdep's wait-context check, in small: the kernel calls the irq_chip's
+ * enable/disable/mask/unmask/set_type under the irq descriptor's raw
+ * spinlock, where the core's lock (a spinlock_t, sleeping on PREEMPT_RT)
+ * and any virtqueue operation (mapping takes a spinlock_t) are invalid.
+ * Tests mark such a section with vgpio_os_raw_enter()/_leave(); taking
+ * the lock in it, or a queue operation of the simulated host, is counted
+ * in vgpio_os_wait_context_errors.
+ */
+void vgpio_os_raw_enter(void);
+void vgpio_os_raw_leave(void);
+void vgpio_os_might_sleep_lock(void);
+extern long vgpio_os_wait_context_errors;
+
 struct vgpio_lock {
 	pthread_mutex_t mutex;
 };
 
 #define vgpio_lock_init(l)		pthread_mutex_init(&(l)->mutex, NULL)
 #define vgpio_lock_destroy(l)		pthread_mutex_destroy(&(l)->mutex)
-#define vgpio_lock(l, flags)		((void)(flags), pthread_mutex_lock(&(l)->mutex))
+#define vgpio_lock(l, flags)		((void)(flags), vgpio_os_might_sleep_lock(), \
+					 pthread_mutex_lock(&(l)->mutex))
 #define vgpio_unlock(l, flags)		((void)(flags), pthread_mutex_unlock(&(l)->mutex))
 
 #define VGPIO_DMA_ALIGN			64
@@ -43,7 +61,7 @@ struct vgpio_lock {
 /*
  * Allocation goes through counters that tests steer: a live-allocation
  * count proves nothing leaks, and a countdown makes the Nth allocation
- * fail so every error path of probe can be driven (vgpio_os_posix.c).
+ * fail so every error path of probe can be driven (vgpio_os.c).
  */
 void *vgpio_zalloc(size_t size);
 void vgpio_free(void *ptr);
