@@ -154,6 +154,7 @@ struct vgpio_core {
 	unsigned int users;
 	bool dead;
 	int last_error;
+	int irq_arm_error;	/* errno of the last failed eventq post */
 	struct vgpio_stats stats;
 };
 

@@ -271,6 +271,7 @@ static bool vgpio_std_irq_arm(struct vgpio_core *core, unsigned int line)
 {
 	struct vgpio_line *l = &core->lines[line];
 	struct vgpio_irq_slot *slot;
+	int err;
 
 	if (!core->has_irq || core->dead || !vgpio_irq_wanted(l) ||
 	    l->irq_queued || l->dev_irq_type == VGPIO_STD_IRQ_TYPE_NONE)
@@ -278,10 +279,12 @@ static bool vgpio_std_irq_arm(struct vgpio_core *core, unsigned int line)
 	slot = &core->irq_slots[line];
 	slot->req.gpio = cpu_to_le16(line);
 	slot->resp.status = VGPIO_STD_IRQ_STATUS_INVALID;
-	if (core->ops->add_chain(core->ctx, VGPIO_STD_VQ_EVENT, &slot->req,
-				 sizeof(slot->req), &slot->resp,
-				 sizeof(slot->resp), slot)) {
+	err = core->ops->add_chain(core->ctx, VGPIO_STD_VQ_EVENT, &slot->req,
+				   sizeof(slot->req), &slot->resp,
+				   sizeof(slot->resp), slot);
+	if (err) {
 		core->stats.rx_repost_failed++;
+		core->irq_arm_error = err;
 		return false;
 	}
 	l->irq_queued = true;
@@ -360,10 +363,17 @@ static int vgpio_std_irq_sync(struct vgpio_core *core, unsigned int line)
 	vgpio_lock(&core->lock, flags);
 	l->dev_irq_type = want;
 	l->irq_rearmed = false;
+	core->irq_arm_error = 0;
 	kick = vgpio_irq_arm_locked(core, line);
-	/* Wanted but not handed over: the interrupt would never come. */
-	ret = want != VGPIO_STD_IRQ_TYPE_NONE && vgpio_irq_wanted(l) &&
-	      !l->irq_queued ? -ENOSPC : 0;
+	/*
+	 * Wanted but not handed over: the interrupt would never come. Say
+	 * why: the eventq full (-ENOSPC), broken (-EIO), or the core dying.
+	 */
+	ret = 0;
+	if (want != VGPIO_STD_IRQ_TYPE_NONE && vgpio_irq_wanted(l) &&
+	    !l->irq_queued)
+		ret = core->dead ? -ENODEV :
+		      core->irq_arm_error ? core->irq_arm_error : -ENOSPC;
 	vgpio_unlock(&core->lock, flags);
 	vgpio_kick(core, VGPIO_STD_VQ_EVENT, kick);
 	return ret;

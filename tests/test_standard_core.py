@@ -329,6 +329,24 @@ def test_bad_irq_response_fires_nothing(std, status, used_len, counter):
     assert std.stats["irqs"] == 0
 
 
+def test_forged_eventq_return_breaks_the_eventq_not_the_chip(std):
+    """A device returns an eventq buffer it was never given: the ring
+    refuses it and breaks (virtio_ring's BAD_RING), no event fires, and
+    watching says why it cannot work (EIO), while values still do."""
+    std.direction_input(1)
+    std.watch(1, Edge.BOTH)
+    std.poll()
+    std.device.inject(Fault.FORGED_EVENT)
+    std.poll()
+    assert std.transport.forged_refused == 1
+    std.transport.set_input(1, 1)
+    std.poll()
+    assert std.read_events() == []
+    assert std.stats["irqs"] == 0
+    expect_errno(errno.EIO, std.watch, 2, Edge.BOTH)
+    assert std.get_value(3) == 0
+
+
 def test_device_without_irq_feature(make_chip):
     chip = make_chip(2, protocol="standard", irq=False)
     assert lib.vgpio_core_num_vqs(chip._core) == 1

@@ -334,6 +334,19 @@ def test_standard_eventq_edge_and_invalidate(standard):
     assert front.mem[status] == 0                     # INVALID
 
 
+def test_standard_forged_event_returns_a_descriptor_never_posted(standard):
+    from virtio_gpio.standard_device import IrqType, Msg
+    front, backend, device = standard
+    assert std_request(front, Msg.SET_IRQ_TYPE, 1, IrqType.EDGE_BOTH) == b"\0\0"
+    head, _ = front.post_chain(1, struct.pack("<H", 1), 1)
+    front.notify(1)
+    assert vu.send_control(backend.control_path,
+                           {"cmd": "inject", "fault": "forged_event"}) == {"ok": True}
+    ((forged, used_len),) = wait_used(front, 1, 1)
+    assert forged != head and used_len == 1
+    assert device.held_irq_lines().keys() == {1}   # the real one still held
+
+
 def test_standard_delayed_reply_released_with_the_next_request(standard):
     # A DELAYed standard reply keeps its chain until the next requests
     # arrive; then both chains come back, the late one first.

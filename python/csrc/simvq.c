@@ -33,6 +33,12 @@ struct simvq {
 	unsigned int used_head, used_count;
 	unsigned int free_count;	/* descriptors, as a split ring counts */
 	unsigned int kicks;
+	/*
+	 * As virtio_ring's BAD_RING(): a device that returned a descriptor
+	 * it did not hold breaks the queue; nothing is added or taken back
+	 * after that.
+	 */
+	bool broken;
 };
 
 struct simvq *simvq_new(unsigned int num)
@@ -72,6 +78,8 @@ int simvq_add(struct simvq *q, void *out, unsigned int out_len, void *in,
 	unsigned int id, ndesc;
 
 	/* As virtqueue_add_sgs(): a chain has a buffer and a token. */
+	if (q->broken)
+		return -EIO;
 	if ((!out || !out_len) && (!in || !in_len))
 		return -EINVAL;
 	if (!token)
@@ -99,7 +107,7 @@ void *simvq_get_used(struct simvq *q, unsigned int *len)
 {
 	struct simvq_used u;
 
-	if (!q->used_count)
+	if (q->broken || !q->used_count)
 		return NULL;
 	u = q->used[q->used_head];
 	q->used_head = (q->used_head + 1) % q->num;
@@ -183,8 +191,11 @@ int simvq_write(struct simvq *q, unsigned int id, const void *src,
 
 int simvq_push_used(struct simvq *q, unsigned int id, unsigned int used_len)
 {
-	if (!simvq_held(q, id))
+	if (!simvq_held(q, id)) {
+		/* Checked here, not at get_used: ids are kept, not buffers. */
+		q->broken = true;
 		return -EINVAL;
+	}
 	q->desc[id].state = SIMVQ_USED;
 	q->used[(q->used_head + q->used_count++) % q->num] =
 		(struct simvq_used){ id, used_len };

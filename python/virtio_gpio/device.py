@@ -62,6 +62,13 @@ class Fault(enum.Enum):
     LONG_LEN = "long_len"            #: used length claims 4096 bytes
     ZERO_LEN = "zero_len"            #: used length claims nothing written
     HUGE_LEN = "huge_len"            #: used length claims 4 GiB - 1 bytes
+    #: an eventq buffer returned that the driver never made available (a
+    #: descriptor that is no chain's head): sent at once, no reply needed
+    FORGED_EVENT = "forged_event"
+
+
+#: the token of a forged eventq return; each transport forges it its way
+FORGED_TOKEN = object()
 
 
 class ConfigFault(enum.Enum):
@@ -135,6 +142,14 @@ class Id30Device(DeviceModel):
         #: the most recent raw requests, for tests that check the encoding
         self.received = collections.deque(maxlen=1024)
         self.malformed_requests = 0
+
+    def inject(self, fault: Fault, count=1):
+        if Fault(fault) is Fault.FORGED_EVENT:
+            # Receive buffers are shared by every line: any of them may
+            # carry a HOST_LEVEL, watched line or not (set_input does so).
+            raise ValueError("%s needs per-line eventq buffers (standard "
+                             "protocol)" % fault)
+        super().inject(fault, count)
 
     # -- config space ----------------------------------------------------
 

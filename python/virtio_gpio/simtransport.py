@@ -16,7 +16,7 @@ from typing import List
 
 from . import protocol
 from ._binding import ffi, lib
-from .device import Outgoing
+from .device import FORGED_TOKEN, Outgoing
 
 log = logging.getLogger(__name__)
 
@@ -149,9 +149,22 @@ class StandardWire:
             return
         ring = self.t.ring(self.EVENTQ)
         for completion in done:
+            if completion.token is FORGED_TOKEN:
+                self._forge(ring)
+                continue
             _write_in(ring, completion.token, completion.payload,
                       completion.used_len)
         self.t.interrupt(self.EVENTQ)
+
+    def _forge(self, ring):
+        """Return a descriptor the driver never made available. The ring
+        refuses it and breaks, as the kernel's virtio_ring does ("is not
+        a head")."""
+        held = set(self.t.device.held_irq_lines().values())
+        desc = min(set(range(lib.simvq_size(ring))) - held)
+        if lib.simvq_push_used(ring, desc, 1) != -errno.EINVAL:
+            raise AssertionError("the ring took forged descriptor %d" % desc)
+        self.t.forged_refused += 1
 
     def set_input(self, line, level):
         self.take_irq_buffers()
@@ -234,6 +247,8 @@ class SimTransport:
         self.wakes = 0
         #: (errno, reason) of the device messages the core dropped, newest last
         self.rejections = collections.deque(maxlen=1024)
+        #: forged eventq returns the ring refused (Fault.FORGED_EVENT)
+        self.forged_refused = 0
         self.irq_handler = None
         self.interrupt_next_waits = 0
         self.device_paused = False

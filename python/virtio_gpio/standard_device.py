@@ -30,7 +30,8 @@ import struct
 from typing import Dict, List, Optional
 
 from ._binding import lib
-from .device import USED_LEN_MAX, ConfigFault, DeviceModel, Fault, Outgoing
+from .device import (FORGED_TOKEN, USED_LEN_MAX, ConfigFault, DeviceModel,
+                     Fault, Outgoing)
 
 DEVICE_ID = lib.VGPIO_STD_DEVICE_ID
 F_IRQ = 1 << lib.VGPIO_STD_F_IRQ
@@ -39,7 +40,7 @@ NAMES_MAX = lib.VGPIO_STD_NAMES_MAX
 #: faults that make sense where a response travels in its request's chain
 FAULTS = frozenset({Fault.DROP, Fault.DELAY, Fault.CORRUPT_TYPE,
                     Fault.CORRUPT_VALUE, Fault.SHORT_LEN, Fault.LONG_LEN,
-                    Fault.ZERO_LEN, Fault.HUGE_LEN})
+                    Fault.ZERO_LEN, Fault.HUGE_LEN, Fault.FORGED_EVENT})
 
 CONFIG = struct.Struct("<HxxI")
 REQUEST = struct.Struct("<HHI")
@@ -152,6 +153,12 @@ class StandardDevice(DeviceModel):
         if Fault(fault) not in FAULTS:
             raise ValueError("%s cannot happen in the standard protocol"
                              % fault)
+        if Fault(fault) is Fault.FORGED_EVENT:
+            # Not a reply: returned with the next eventq completions.
+            self.irq_out.extend(
+                IrqCompletion(FORGED_TOKEN, -1, bytes([IRQ_STATUS_VALID]), 1)
+                for _ in range(count))
+            return
         super().inject(fault, count)
 
     # -- requestq ----------------------------------------------------------

@@ -24,7 +24,7 @@ import time
 from typing import Dict, List, Optional
 
 from . import protocol
-from .device import Fault, Outgoing
+from .device import FORGED_TOKEN, Fault, Outgoing
 from .standard_device import StandardDevice
 
 log = logging.getLogger(__name__)
@@ -527,11 +527,21 @@ class StandardQueues:
     def input_changed(self, _):
         self.complete_irqs()
 
+    def _unheld_head(self, eventq):
+        """A descriptor index that heads no chain the device holds: to the
+        driver, a buffer it never made available."""
+        held = {token[0] for token in
+                self.conn.backend.device.held_irq_lines().values()}
+        return min(set(range(eventq.num)) - held)
+
     def complete_irqs(self):
         conn = self.conn
         eventq = conn.vrings[self.EVENTQ]
         done = conn.backend.device.take_irq_completions()
         for completion in done:
+            if completion.token is FORGED_TOKEN:
+                eventq.push(conn.mem, self._unheld_head(eventq), 1)
+                continue
             head, parts = completion.token
             self._scatter(parts, completion.payload)
             eventq.push(conn.mem, head, completion.used_len)
@@ -607,6 +617,9 @@ class Backend:
             return self.state()
         if cmd == "inject":
             self.device.inject(Fault(command["fault"]), int(command.get("count", 1)))
+            if self.conn is not None:
+                # Faults that need no reply to ride on go out now.
+                self.conn.queues.input_changed(())
             return {"ok": True}
         if cmd == "stop":
             self.running = False
