@@ -196,3 +196,46 @@ def uml_module(uml_kernel, workdir):
     os.replace(drivers.build("ours", uml_kernel, workdir,
                              kernel_src=KERNEL_SRC, arch="um"), module)
     return module
+
+
+def qemu_standard_boot(series, driver, work, init, backend_args, values=None,
+                       console_input=False):
+    """Boot Debian's ``series`` under QEMU with ``driver`` built for it and
+    a vhost-user-gpio-pci device served by our backend (standard protocol,
+    ``backend_args`` added, exiting with its front end).
+
+    ``init`` is the /init text after the mounts and virtio_pci (see
+    :func:`qemu_initramfs`); ``@MODULE@`` in it becomes the name rmmod
+    knows the driver by, ``@KEY@`` the value of ``KEY`` in ``values``.
+    Returns (guest, backend, release).
+    """
+    from virtio_gpio import drivers, kernels, qemu
+
+    kdir, release = kernels.debian_headers(series)
+    module = drivers.build(driver, kdir, str(work), kernel_src=KERNEL_SRC,
+                           linux_source=kernels.source(series))
+    values = dict(values or {}, MODULE=drivers.MODULE_NAMES[driver])
+    initrd = qemu_initramfs(work, release, {"driver.ko": module}, init,
+                            values)
+    backend = Backend(str(work), "std", "--protocol", "standard", "--once",
+                      *backend_args)
+    try:
+        guest = qemu.Guest(qemu.kernel_image(release), initrd,
+                           extra_args=qemu.vhost_user_gpio_args(backend.sock),
+                           log_path=str(work / "guest.log"),
+                           console_input=console_input)
+    except BaseException:
+        backend.stop()
+        raise
+    return guest, backend, release
+
+
+def qemu_finish(guest, backend, result, prefix):
+    """Wait for the guest's "<prefix>-DMESG-END" and power-off; collect
+    its console and the backend's exit and log into ``result``."""
+    guest.expect(prefix + "-DMESG-END", timeout=300)
+    guest.wait(60)
+    result["lines"] = guest.lines
+    result["backend_exit"] = backend.proc.wait(30)
+    result["backend_log"] = backend.text()
+    return result

@@ -17,9 +17,9 @@ import time
 
 import pytest
 
-from e2e_helpers import (KERNEL_SRC, Backend, assert_host_edges,
-                         drive_host_edges, qemu_initramfs)
-from virtio_gpio import drivers, kernels, qemu
+from e2e_helpers import (assert_host_edges, drive_host_edges, qemu_finish,
+                         qemu_standard_boot)
+from virtio_gpio import drivers, qemu
 
 pytestmark = pytest.mark.system
 
@@ -67,41 +67,6 @@ poweroff -f
 """
 
 
-def start(series, driver, work, init, backend_args, values=None):
-    """Build ``driver`` for Debian's ``series`` and boot it with ``init``.
-
-    ``init`` is the /init text after the mounts and virtio_pci (see
-    e2e_helpers.qemu_initramfs); ``@MODULE@`` in it becomes the name rmmod
-    knows the driver by, ``@KEY@`` the value of ``KEY`` in ``values``. Returns (guest, backend, release).
-    """
-    kdir, release = kernels.debian_headers(series)
-    module = drivers.build(driver, kdir, str(work), kernel_src=KERNEL_SRC,
-                           linux_source=kernels.source(series))
-    values = dict(values or {}, MODULE=drivers.MODULE_NAMES[driver])
-    initrd = qemu_initramfs(work, release, {"driver.ko": module}, init,
-                            values)
-    backend = Backend(str(work), "std", "--protocol", "standard",
-                      "--names", ",".join(NAMES), "--once", *backend_args)
-    try:
-        guest = qemu.Guest(qemu.kernel_image(release), initrd,
-                           extra_args=qemu.vhost_user_gpio_args(backend.sock),
-                           log_path=str(work / "guest.log"))
-    except BaseException:
-        backend.stop()
-        raise
-    return guest, backend, release
-
-
-def finish(guest, backend, result):
-    """Wait for the guest's power-off; collect its console and the backend's log."""
-    guest.expect("STD-DMESG-END", timeout=300)
-    guest.wait(60)
-    result["lines"] = guest.lines
-    result["backend_exit"] = backend.proc.wait(30)
-    result["backend_log"] = backend.text()
-    return result
-
-
 @pytest.fixture(scope="module",
                 params=[(s, d) for s in SERIES for d in DRIVERS],
                 ids=["%s-%s" % (s, d) for s in SERIES for d in DRIVERS])
@@ -109,8 +74,9 @@ def run(request, tmp_path_factory, timings):
     series, driver = request.param
     work = tmp_path_factory.mktemp("std-%s-%s" % (series, driver))
     begin = time.monotonic()
-    guest, backend, release = start(
-        series, driver, work, INIT, ("--loopback", "%d:%d" % LOOPBACK),
+    guest, backend, release = qemu_standard_boot(
+        series, driver, work, INIT,
+        ("--names", ",".join(NAMES), "--loopback", "%d:%d" % LOOPBACK),
         {"EDGE_LINE": HOST_EDGE_LINE, "HOST_EDGES": HOST_EDGES,
          "LOOP_OUT": LOOPBACK[0], "LOOP_EDGES": LOOP_EDGES})
     result = {"series": series, "driver": driver, "edges": [],
@@ -118,7 +84,7 @@ def run(request, tmp_path_factory, timings):
     try:
         guest.expect("EDGES-READY", timeout=300)
         drive_host_edges(guest, backend, result, HOST_EDGES, HOST_EDGE_LINE)
-        finish(guest, backend, result)
+        qemu_finish(guest, backend, result, "STD")
     finally:
         guest.kill()
         backend.stop()
@@ -149,10 +115,11 @@ def no_irq_run(request, tmp_path_factory, timings):
     series = request.param
     work = tmp_path_factory.mktemp("std-noirq-%s" % series)
     begin = time.monotonic()
-    guest, backend, release = start(series, "ours", work, NO_IRQ_INIT,
-                                    ("--no-irq",))
+    guest, backend, release = qemu_standard_boot(
+        series, "ours", work, NO_IRQ_INIT,
+        ("--names", ",".join(NAMES), "--no-irq"))
     try:
-        result = finish(guest, backend, {"series": series})
+        result = qemu_finish(guest, backend, {"series": series}, "STD")
     finally:
         guest.kill()
         backend.stop()

@@ -10,16 +10,25 @@ class ConsoleGuest:
     """A guest (UML or QEMU) started from ``cmd``, its console read line by line.
 
     Tests wait for marker lines with :meth:`expect`, act on the host, and
-    let the guest go on; every line is also kept in ``lines``.
+    let the guest go on; every line is also kept in ``lines``. With
+    ``console_input`` the guest's console reads what :meth:`send` writes
+    (a guest without a shared file system waits on it); without, it
+    reads end-of-file.
+
+    Not pexpect: the latency figures need the host time at which each
+    line arrived, which a reader thread records as it comes; pexpect
+    reads only while expect() runs, so a line that arrived between two
+    calls would get the later call's time.
     """
 
-    def __init__(self, cmd, log_path=None):
+    def __init__(self, cmd, log_path=None, console_input=False):
         self.lines = []
         #: host time.time() at which the line last returned by expect() arrived
         self.arrival = None
         self._queue = queue.Queue()
         self._log = open(log_path, "w") if log_path else None
-        self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL,
+        self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE if
+                                     console_input else subprocess.DEVNULL,
                                      stdout=subprocess.PIPE,
                                      stderr=subprocess.STDOUT)
         self._reader = threading.Thread(target=self._read, daemon=True)
@@ -52,6 +61,11 @@ class ConsoleGuest:
                 self.arrival = arrived
                 return line
 
+    def send(self, text):
+        """Type ``text`` on the guest's console (needs ``console_input``)."""
+        self.proc.stdin.write(text.encode())
+        self.proc.stdin.flush()
+
     def wait(self, timeout=120):
         try:
             code = self.proc.wait(timeout)
@@ -65,3 +79,5 @@ class ConsoleGuest:
         if self.proc.poll() is None:
             self.proc.kill()
             self.proc.wait()
+        if self.proc.stdin:
+            self.proc.stdin.close()

@@ -225,9 +225,10 @@ class Guest(ConsoleGuest):
     """A QEMU guest whose serial console is read line by line."""
 
     def __init__(self, kernel, initrd, extra_args=(), memory="512M",
-                 log_path=None, append="", binary=SYSTEM_QEMU):
+                 log_path=None, append="", binary=SYSTEM_QEMU,
+                 console_input=False):
         super().__init__(command(kernel, initrd, append=append,
                                  extra_args=extra_args, memory=memory,
                                  binary=binary),
-                         log_path)
+                         log_path, console_input)
 

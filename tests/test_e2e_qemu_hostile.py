@@ -1,0 +1,205 @@
+"""A hostile standard device under QEMU: virtio-pci, Debian's kernels.
+
+The attacks of the UML runs that QEMU's vhost-user-gpio-pci lets a
+backend make (it serves the config space itself, 8 bytes, so names past
+the config window and an ID 30 device that is not GPIO are UML's alone):
+hostile line names, 256 lines on QEMU's 64-entry eventq, wrong used
+lengths (0 and 4 GiB - 1), an out-of-range status byte and value, a
+dropped reply, an eventq buffer returned that was never made available,
+and a device silent from the start. Our module only: Linux's gpio-virtio
+waits for a dropped reply forever.
+
+There is no shared file system: at each "SYNC x" the guest reads a line
+from its console, which the test types once it has injected the fault.
+Expected for every attack: a clear log line or error code, no oops, no
+hang beyond the bound, and the lines still working after it.
+"""
+
+import re
+import time
+
+import pytest
+
+from e2e_helpers import qemu_finish, qemu_standard_boot
+from virtio_gpio import qemu
+
+pytestmark = pytest.mark.system
+
+SERIES = ("6.1", "6.12")
+LINES = 256
+#: printf formats, a path separator, a forged log line; then clean names
+HOSTILE = ["%s%s%px", "a/b", "x\nvgpio: forged"]
+NAMES = HOSTILE + ["h%d" % n for n in range(len(HOSTILE), LINES)]
+#: QEMU 10's vhost-user-gpio-pci has 64-entry queues (vhost-user-base's
+#: vq_size), and a waiting line holds two entries (no indirect
+#: descriptors): lines 0-31 can take interrupts
+SERVABLE = 64 // 2
+#: fault -> the line it is tried on; "corrupt_type" is an out-of-range
+#: status byte, "corrupt_value" an out-of-range value
+FAULTS = {"drop": 3, "short_len": 4, "zero_len": 5, "huge_len": 6,
+          "corrupt_type": 7, "corrupt_value": 8}
+SILENT_LINES = 16
+TIMEOUT_MS = 500
+
+INIT = """\
+insmod /lib/driver.ko timeout_ms=@TIMEOUT_MS@ || echo "H-FAIL insmod"
+gpio-probe /dev/gpiochip0 info - -
+timeout 10 gpio-probe /dev/gpiochip0 edges @BEYOND@ 1; echo "H-BEYOND rc=$?"
+timeout 60 gpio-probe /dev/gpiochip0 edges @LAST@ 2; echo "H-LAST rc=$?"
+for spec in @FAULTS@; do
+	fault=${spec%:*}
+	line=${spec#*:}
+	gpio-probe /dev/gpiochip0 getafter "$line" "/tmp/go.fault-$fault" \\
+		2>/tmp/fault.out &
+	probe=$!
+	read -r _
+	touch "/tmp/go.fault-$fault"
+	wait $probe
+	echo "FAULT $fault rc=$? $(cat /tmp/fault.out)"
+done
+echo "SYNC forged"
+read -r _
+sleep 1
+gpio-probe /dev/gpiochip0 rw 1 20
+timeout 5 gpio-probe /dev/gpiochip0 edges 2 1 >/dev/null 2>&1
+echo "H-FORGED-EDGES rc=$?"
+rmmod @MODULE@; echo "RMMOD rc=$?"
+insmod /lib/driver.ko timeout_ms=@TIMEOUT_MS@ && \\
+	gpio-probe /dev/gpiochip0 rw 9 10 && rmmod @MODULE@
+echo "H-RELOAD rc=$?"
+echo "H-DMESG-BEGIN"
+dmesg
+echo "H-DMESG-END"
+poweroff -f
+"""
+
+SILENT_INIT = """\
+begin=$(cut -d. -f1 /proc/uptime)
+insmod /lib/driver.ko timeout_ms=@TIMEOUT_MS@; echo "S-INSMOD rc=$?"
+echo "S-SECONDS $(( $(cut -d. -f1 /proc/uptime) - begin ))"
+ls /dev/gpiochip* 2>&1
+rmmod @MODULE@; echo "RMMOD rc=$?"
+echo "S-DMESG-BEGIN"
+dmesg
+echo "S-DMESG-END"
+poweroff -f
+"""
+
+
+@pytest.fixture(scope="module", params=SERIES)
+def run(request, tmp_path_factory, timings):
+    series = request.param
+    work = tmp_path_factory.mktemp("hostile-%s" % series)
+    begin = time.monotonic()
+    guest, backend, release = qemu_standard_boot(
+        series, "ours", work, INIT, ("--names", ",".join(NAMES)),
+        {"TIMEOUT_MS": TIMEOUT_MS, "BEYOND": SERVABLE + 10,
+         "LAST": SERVABLE - 1,
+         "FAULTS": " ".join("%s:%d" % f for f in FAULTS.items())},
+        console_input=True)
+    result = {"series": series}
+    try:
+        guest.expect("EDGES-READY", timeout=300)
+        # The last line the eventq serves fires like the first.
+        for level in (1, 0):
+            backend(cmd="set_input", line=SERVABLE - 1, level=level)
+            guest.expect("EDGE ", timeout=30)
+        for fault in FAULTS:
+            guest.expect("SYNC fault-" + fault, timeout=60)
+            backend(cmd="inject", fault=fault)
+            guest.send("\n")
+        guest.expect("SYNC forged", timeout=60)
+        backend(cmd="inject", fault="forged_event")
+        guest.send("\n")
+        qemu_finish(guest, backend, result, "H")
+    finally:
+        guest.kill()
+        backend.stop()
+    timings.append("QEMU hostile standard device (Debian %s): %.1f s"
+                   % (release, time.monotonic() - begin))
+    return result
+
+
+@pytest.fixture(scope="module", params=SERIES)
+def silent_run(request, tmp_path_factory):
+    work = tmp_path_factory.mktemp("silent-%s" % request.param)
+    guest, backend, _ = qemu_standard_boot(
+        request.param, "ours", work, SILENT_INIT,
+        ("--lines", str(SILENT_LINES), "--fault", "drop:100000"),
+        {"TIMEOUT_MS": TIMEOUT_MS})
+    try:
+        return qemu_finish(guest, backend, {}, "S")
+    finally:
+        guest.kill()
+        backend.stop()
+
+
+def dmesg(run, prefix):
+    lines = run["lines"]
+    return lines[lines.index(prefix + "-DMESG-BEGIN") + 1:
+                 lines.index(prefix + "-DMESG-END")]
+
+
+def test_hostile_names_are_left_out_and_never_logged_raw(run):
+    names = {int(m.group(1)): m.group(2) for m in (
+        re.match(r"LINE (\d+) name=(\S*) ", l + " ") for l in run["lines"])
+        if m}
+    assert len(names) == LINES
+    assert [names[n] for n in range(len(HOSTILE))] == [""] * len(HOSTILE)
+    assert names[len(HOSTILE)] == NAMES[len(HOSTILE)]
+    log = dmesg(run, "H")
+    assert any(l.endswith("dropped device message: line names holding '%', "
+                          "'/' or unprintable bytes left out (-22)")
+               for l in log), log
+    assert not any("forged" in l for l in log)
+
+
+def test_lines_past_the_eventq_are_refused_and_the_last_one_fires(run):
+    assert any(l.endswith("eventq too small for %d lines: interrupts on "
+                          "lines %d and up refused" % (LINES, SERVABLE))
+               for l in dmesg(run, "H")), dmesg(run, "H")
+    assert "H-BEYOND rc=1" in run["lines"]
+    assert any("No space left on device" in l for l in run["lines"])
+    assert "H-LAST rc=0" in run["lines"]
+
+
+def test_faults_give_clear_errors(run):
+    faults = {l.split()[1]: l for l in run["lines"] if l.startswith("FAULT ")}
+    assert sorted(faults) == sorted(FAULTS)
+    expected = {"drop": "timed out", "short_len": "Bad message",
+                "zero_len": "Bad message", "huge_len": "Message too long",
+                "corrupt_type": "Protocol error",
+                "corrupt_value": "Invalid argument"}
+    for fault, error in expected.items():
+        assert "rc=1" in faults[fault] and error in faults[fault], \
+            faults[fault]
+
+
+def test_forged_eventq_return_is_refused_and_values_go_on(run):
+    assert any(re.search(r"id \d+ is not a head", l)
+               for l in dmesg(run, "H")), dmesg(run, "H")
+    assert "RW-OK line=1 n=20" in run["lines"]
+    # The watch cannot arm on a broken eventq, says so, and ends by its
+    # bound (busybox's timeout: 128 + SIGTERM).
+    assert any(l.endswith("interrupt setup of line 2 failed: -5")
+               for l in dmesg(run, "H")), dmesg(run, "H")
+    assert "H-FORGED-EDGES rc=143" in run["lines"]
+
+
+def test_unload_reload_and_a_clean_log(run):
+    assert "RMMOD rc=0" in run["lines"]
+    assert "H-RELOAD rc=0" in run["lines"]
+    assert "H-FAIL insmod" not in run["lines"]
+    assert qemu.kernel_log_problems(dmesg(run, "H")) == []
+    assert run["backend_exit"] == 0
+
+
+def test_a_silent_device_costs_probe_one_timeout(silent_run):
+    lines = silent_run["lines"]
+    log = dmesg(silent_run, "S")
+    assert any("no reply within %d ms" % TIMEOUT_MS in l for l in log), log
+    seconds = int(next(l for l in lines
+                       if l.startswith("S-SECONDS ")).split()[1])
+    # One timeout per line would be 8 s; the bound is one, and rounding.
+    assert seconds <= 2, seconds
+    assert qemu.kernel_log_problems(log) == []
