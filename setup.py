@@ -42,9 +42,9 @@ setup(
     entry_points={
         "console_scripts": [
             "vgpio-demo = virtio_gpio.demo:main",
-            "vgpio-ctl = virtio_gpio.control_cli:main",
+            "vgpio-ctl = virtio_gpio.vhost_user.control_cli:main",
             "vgpio-kconfig-lint = virtio_gpio.kconfig.cli:main",
-            "vgpio-vhost-user = virtio_gpio.backend_cli:main",
+            "vgpio-vhost-user = virtio_gpio.vhost_user.cli:main",
         ],
     },
     zip_safe=False,

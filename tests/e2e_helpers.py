@@ -3,7 +3,7 @@
 import os
 import re
 
-from virtio_gpio import backend_cli
+from virtio_gpio.vhost_user import cli as vhost_user_cli
 from virtio_gpio.vhost_user import send_control
 
 
@@ -14,7 +14,7 @@ class Backend:
         self.log_path = os.path.join(workdir, name + ".log")
         self.log = open(self.log_path, "w")
         try:
-            self.proc = backend_cli.spawn(self.sock, self.control,
+            self.proc = vhost_user_cli.spawn(self.sock, self.control,
                                           ["-v"] + list(args), self.log)
         except RuntimeError as exc:
             output = self.text()

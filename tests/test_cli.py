@@ -9,7 +9,7 @@ import sys
 import pytest
 
 from e2e_helpers import Backend
-from virtio_gpio import control_cli
+from virtio_gpio.vhost_user import control_cli
 from virtio_gpio.clitext import plain
 
 
@@ -79,7 +79,7 @@ def test_ctl_says_when_nothing_listens(tmp_path, capsys):
 
 
 def test_the_old_protocol_name_still_works_with_a_deprecation_message(capsys):
-    from virtio_gpio import backend_cli
-    args = backend_cli.parse_args(["-s", "x.sock", "--protocol", "seed"])
+    from virtio_gpio.vhost_user import cli
+    args = cli.parse_args(["-s", "x.sock", "--protocol", "seed"])
     assert args.protocol == "id30"
     assert "--protocol seed is deprecated" in capsys.readouterr().err

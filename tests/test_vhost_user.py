@@ -17,6 +17,8 @@ import pytest
 
 from virtio_gpio import Fault, MsgType, Id30Device, protocol
 from virtio_gpio import vhost_user as vu
+from virtio_gpio.vhost_user import protocol as wire
+from virtio_gpio.vhost_user import vring
 
 MEM = 1 << 16
 BASE = 0x100000        # guest-physical address of the region
@@ -37,26 +39,26 @@ class FrontEnd:
         self.next_buf = 0x8000
 
     def send(self, request, payload=b"", fds=(), need_reply=False):
-        flags = vu.FLAG_VERSION | (vu.FLAG_NEED_REPLY if need_reply else 0)
-        msg = vu.HEADER.pack(request, flags, len(payload)) + payload
+        flags = wire.FLAG_VERSION | (wire.FLAG_NEED_REPLY if need_reply else 0)
+        msg = wire.HEADER.pack(request, flags, len(payload)) + payload
         anc = [(socket.SOL_SOCKET, socket.SCM_RIGHTS, struct.pack("%di" % len(fds), *fds))] if fds else []
         self.sock.sendmsg([msg], anc)
 
     def recv(self):
-        header = self.sock.recv(vu.HEADER.size, socket.MSG_WAITALL)
-        request, flags, size = vu.HEADER.unpack(header)
-        assert flags & vu.FLAG_REPLY
+        header = self.sock.recv(wire.HEADER.size, socket.MSG_WAITALL)
+        request, flags, size = wire.HEADER.unpack(header)
+        assert flags & wire.FLAG_REPLY
         return self.sock.recv(size, socket.MSG_WAITALL) if size else b""
 
     def handshake(self):
         self.send(vu.Request.SET_OWNER)
         self.send(vu.Request.GET_FEATURES)
         features = struct.unpack("<Q", self.recv())[0]
-        assert features & vu.F_PROTOCOL_FEATURES and features & vu.F_VERSION_1
+        assert features & wire.F_PROTOCOL_FEATURES and features & wire.F_VERSION_1
         self.send(vu.Request.GET_PROTOCOL_FEATURES)
-        pf = struct.unpack("<Q", self.recv())[0] & (vu.PF_REPLY_ACK | vu.PF_CONFIG)
+        pf = struct.unpack("<Q", self.recv())[0] & (wire.PF_REPLY_ACK | wire.PF_CONFIG)
         self.send(vu.Request.SET_PROTOCOL_FEATURES, struct.pack("<Q", pf))
-        self.send(vu.Request.SET_FEATURES, struct.pack("<Q", vu.F_VERSION_1), need_reply=True)
+        self.send(vu.Request.SET_FEATURES, struct.pack("<Q", wire.F_VERSION_1), need_reply=True)
         assert struct.unpack("<Q", self.recv())[0] == 0
         region = struct.pack("<II", 1, 0) + struct.pack("<QQQQ", BASE, MEM, BASE, 0)
         self.send(vu.Request.SET_MEM_TABLE, region + bytes(32), fds=[self.fd], need_reply=True)
@@ -93,9 +95,9 @@ class FrontEnd:
             self.mem[addr:addr + len(data)] = data
         head = ring["free"] % NUM
         ring["free"] += 1
-        flags = 0 if data is not None else vu.DESC_F_WRITE
+        flags = 0 if data is not None else vring.DESC_F_WRITE
         self.mem[ring["desc"] + 16 * head:ring["desc"] + 16 * head + 16] = \
-            vu.VRING_DESC.pack(BASE + addr, length, flags, 0)
+            vring.VRING_DESC.pack(BASE + addr, length, flags, 0)
         slot = ring["avail_idx"] % NUM
         struct.pack_into("<H", self.mem, ring["avail"] + 4 + 2 * slot, head)
         ring["avail_idx"] += 1
@@ -112,10 +114,10 @@ class FrontEnd:
         nxt = (head + 1) % NUM
         ring["free"] += 2
         base = ring["desc"]
-        self.mem[base + 16 * head:base + 16 * head + 16] = vu.VRING_DESC.pack(
-            BASE + out_addr, len(out_data), vu.DESC_F_NEXT, nxt)
-        self.mem[base + 16 * nxt:base + 16 * nxt + 16] = vu.VRING_DESC.pack(
-            BASE + in_addr, in_len, vu.DESC_F_WRITE, 0)
+        self.mem[base + 16 * head:base + 16 * head + 16] = vring.VRING_DESC.pack(
+            BASE + out_addr, len(out_data), vring.DESC_F_NEXT, nxt)
+        self.mem[base + 16 * nxt:base + 16 * nxt + 16] = vring.VRING_DESC.pack(
+            BASE + in_addr, in_len, vring.DESC_F_WRITE, 0)
         slot = ring["avail_idx"] % NUM
         struct.pack_into("<H", self.mem, ring["avail"] + 4 + 2 * slot, head)
         ring["avail_idx"] += 1
@@ -242,7 +244,7 @@ def test_out_of_memory_descriptor_is_a_protocol_error(tmp_path):
 
 
 def test_script_replays_input_changes(tmp_path):
-    from virtio_gpio.backend_cli import parse_script
+    from virtio_gpio.vhost_user.cli import parse_script
     script = tmp_path / "script"
     script.write_text("# t line level\n0.6 2 0\n\n0.4 2 1  # rising first\n")
     steps = parse_script(str(script))
@@ -269,7 +271,7 @@ def test_script_replays_input_changes(tmp_path):
 
 
 def test_script_errors_name_the_line(tmp_path):
-    from virtio_gpio.backend_cli import parse_script
+    from virtio_gpio.vhost_user.cli import parse_script
     script = tmp_path / "script"
     script.write_text("0.1 2 1\nsoon 2 0\n")
     with pytest.raises(SystemExit, match=r"script:2: expected"):

@@ -28,7 +28,8 @@ import statistics
 import sys
 import tempfile
 
-from . import backend_cli, drivers, uml
+from . import drivers, uml
+from .vhost_user import cli as vhost_user_cli
 from .vhost_user import send_control
 
 OPS = ("get", "set", "dirout", "loop")
@@ -103,7 +104,7 @@ def run_guest(args, work):
 
     sock, ctl = os.path.join(work, "gpio.sock"), os.path.join(work, "gpio.ctl")
     log = open(os.path.join(work, "backend.log"), "w")
-    backend = backend_cli.spawn(sock, ctl, [
+    backend = vhost_user_cli.spawn(sock, ctl, [
         "--protocol", "standard", "--lines", "8", "--loopback", "0:1",
         "--once"], log)
     try:

@@ -16,8 +16,8 @@ import json
 import logging
 import sys
 
-from .clitext import plain
-from .vhost_user import send_control
+from ..clitext import plain
+from .control import send_control
 
 log = logging.getLogger(__name__)
 

@@ -19,10 +19,10 @@ import subprocess
 import sys
 import time
 
-from .clitext import plain
-from .device import ConfigFault, Fault, Id30Device
-from .standard_device import StandardDevice
-from .vhost_user import Backend
+from ..clitext import plain
+from ..device import ConfigFault, Fault, Id30Device
+from ..standard_device import StandardDevice
+from .backend import Backend
 
 
 log = logging.getLogger(__name__)
@@ -34,14 +34,14 @@ class _Stop(Exception):
 
 def spawn(socket_path, control, args=(), log=None, timeout=20.0):
     """Start this backend as a process and wait until both its sockets
-    exist; returns the :class:`subprocess.Popen`.
+    exist; returns the ``subprocess.Popen``.
 
     :param args: more command-line arguments (``--protocol``, ``--names``)
     :param log: a file for its output
     :raises RuntimeError: when it exits or takes longer than ``timeout``
     """
     proc = subprocess.Popen(
-        [sys.executable, "-m", "virtio_gpio.backend_cli", "-s", socket_path,
+        [sys.executable, "-m", "virtio_gpio.vhost_user", "-s", socket_path,
          "--control", control] + list(args), stdout=log,
         stderr=subprocess.STDOUT)
     deadline = time.monotonic() + timeout
