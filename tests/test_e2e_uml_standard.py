@@ -77,6 +77,9 @@ def run(request, uml_build, tmp_path_factory):
             guest.expect("SYNC fault-" + fault, timeout=60)
             backend(cmd="inject", fault=fault)
             go("fault-" + fault)
+        guest.expect("SYNC forged", timeout=60)
+        backend(cmd="inject", fault="forged_event")
+        go("forged")
         guest.expect("STD-DMESG-END", timeout=120)
         guest.wait(60)
     finally:
@@ -134,6 +137,20 @@ def test_faults_give_clear_errors_and_lines_recover(run):
         assert faults["corrupt_value"] == "FAULT corrupt_value rc=0 GOT 1"
     after = [l for l in run["lines"] if l.startswith("AFTER-FAULTS")]
     assert len(after) == 1 and re.fullmatch(r"AFTER-FAULTS [01] [01] [01]", after[0]), after
+
+
+def test_forged_eventq_return_is_refused_and_values_go_on(run):
+    dmesg = dmesg_block(run["lines"], "STD")
+    assert any(re.search(r"id \d+ is not a head", l)
+               for l in dmesg), dmesg
+    forged = [l for l in run["lines"] if l.startswith("FORGED ")]
+    assert len(forged) == 1 and re.fullmatch(r"FORGED [01] [01] [01]",
+                                             forged[0]), forged
+    # No edge can come on a broken eventq: the watch ends by its bound.
+    assert "FORGED-EDGES rc=124" in run["lines"]
+    if run["driver"] == "ours":
+        assert any(l.endswith("interrupt setup of line 2 failed: -5")
+                   for l in dmesg), dmesg
 
 
 def test_eventq_edges_in_order_on_the_right_line(run):
