@@ -49,12 +49,12 @@ demo: build
 ## the UML kernels of 6.1 (patched) and of the newest series
 UML_SERIES := 6.1 newest
 prepare: build
-	$(PYTHON) -m virtio_gpio.kernels prepare
+	$(PYTHON) -m virtio_gpio.guests.kernels prepare
 	sources=""; for s in $(UML_SERIES); do \
 		tree=$$(tools/linux-source $$s) || exit 1; \
 		sources="$$sources --source $$tree"; \
 	done; \
-	$(PYTHON) -m virtio_gpio.uml --patches tools/uml-patches $$sources
+	$(PYTHON) -m virtio_gpio.guests.uml --patches tools/uml-patches $$sources
 
 ## e2e: UML guests (6.1 and the newest series) running vgpio.ko, and
 ## Linux's gpio-virtio, against the vhost-user backend
@@ -96,7 +96,7 @@ BENCH_C := $(BUILD)/bench_loopback
 bench: build $(BENCH_C)
 	$(PYTHON) -m virtio_gpio.bench --c-binary $(BENCH_C)
 	tree=$$(tools/linux-source newest) && \
-	$(PYTHON) -m virtio_gpio.bench_guest --linux-source "$$tree" \
+	$(PYTHON) -m virtio_gpio.guests.bench_guest --linux-source "$$tree" \
 		--kernel-src kernel --probe-src tools/guest/gpio-probe.c \
 		--rounds $(BENCH_ROUNDS) --workdir $(BUILD)/bench-guest
 BENCH_ROUNDS ?= 8

@@ -148,7 +148,7 @@ def uml_build(timings):
     """
     import time
 
-    from virtio_gpio import uml
+    from virtio_gpio.guests import uml
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     built = {}
 

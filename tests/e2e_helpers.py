@@ -3,8 +3,7 @@
 import os
 import re
 
-from virtio_gpio.vhost_user import cli as vhost_user_cli
-from virtio_gpio.vhost_user import send_control
+from virtio_gpio.vhost_user.control import send_control, spawn
 
 
 class Backend:
@@ -14,7 +13,7 @@ class Backend:
         self.log_path = os.path.join(workdir, name + ".log")
         self.log = open(self.log_path, "w")
         try:
-            self.proc = vhost_user_cli.spawn(self.sock, self.control,
+            self.proc = spawn(self.sock, self.control,
                                           ["-v"] + list(args), self.log)
         except RuntimeError as exc:
             output = self.text()
@@ -47,13 +46,13 @@ UML_SERIES = ("6.1", "newest")
 
 def debug_series():
     """The UML_SERIES whose end-to-end kernel is the debug kernel."""
-    from virtio_gpio import uml
+    from virtio_gpio.guests import uml
     return [series for series in UML_SERIES if uml.e2e_debug(series)]
 
 
 def build_gpio_probe(path, static=False):
     """Compile tools/guest/gpio-probe.c (static for a busybox initramfs)."""
-    from virtio_gpio import drivers
+    from virtio_gpio.guests import drivers
     return drivers.build_gpio_probe(
         os.path.join(ROOT, "tools", "guest", "gpio-probe.c"), path, static)
 
@@ -76,7 +75,7 @@ def qemu_initramfs(work, release, modules, body, values=None):
     virtio_pci with what it needs from ``release``, then runs ``body``, in
     which ``@KEY@`` becomes ``values[KEY]``. Returns the initramfs path.
     """
-    from virtio_gpio import qemu
+    from virtio_gpio.guests import qemu
 
     probe = build_gpio_probe(os.path.join(str(work), "gpio-probe"),
                              static=True)
@@ -152,7 +151,7 @@ def debug_kernel_findings(lines, prefix, debug=True, known_leaks=()):
         names that all appear in the leaked object's allocation backtrace;
         such objects are left out
     """
-    from virtio_gpio import qemu
+    from virtio_gpio.guests import qemu
     if not debug:
         return ["kmemleak block from a plain kernel"] \
             if "KMEMLEAK-BEGIN" in lines else []
@@ -191,7 +190,7 @@ def render_init(template, workdir, **values):
 def uml_module(uml_kernel, workdir):
     """vgpio.ko built from a private copy of kernel/ for ``uml_kernel``,
     at ``workdir``/vgpio.ko."""
-    from virtio_gpio import drivers
+    from virtio_gpio.guests import drivers
     module = os.path.join(workdir, "vgpio.ko")
     os.replace(drivers.build("ours", uml_kernel, workdir,
                              kernel_src=KERNEL_SRC, arch="um"), module)
@@ -209,7 +208,7 @@ def qemu_standard_boot(series, driver, work, init, backend_args, values=None,
     knows the driver by, ``@KEY@`` the value of ``KEY`` in ``values``.
     Returns (guest, backend, release).
     """
-    from virtio_gpio import drivers, kernels, qemu
+    from virtio_gpio.guests import drivers, kernels, qemu
 
     kdir, release = kernels.debian_headers(series)
     module = drivers.build(driver, kdir, str(work), kernel_src=KERNEL_SRC,

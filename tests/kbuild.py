@@ -5,8 +5,8 @@ import os
 import re
 import subprocess
 
-from virtio_gpio import drivers, kernels
-from virtio_gpio.qemu import version_key  # noqa: F401 (used by the tests)
+from virtio_gpio.guests import drivers, kernels
+from virtio_gpio.guests.qemu import version_key  # noqa: F401 (used by the tests)
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 KERNEL_SRC = os.path.join(ROOT, "kernel")

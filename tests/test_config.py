@@ -6,7 +6,7 @@ import struct
 import pytest
 
 from virtio_gpio import Chip, ConfigFault, ProbeError, SimTransport
-from virtio_gpio.device import RawConfigDevice
+from virtio_gpio.devices import RawConfigDevice
 from virtio_gpio import protocol
 from virtio_gpio._binding import lib
 

@@ -13,8 +13,8 @@ import pytest
 from virtio_gpio import Chip, ProbeError, SimTransport
 from virtio_gpio import protocol
 from virtio_gpio._binding import lib
-from virtio_gpio.device import RawConfigDevice
-from virtio_gpio.standard_device import StandardDevice
+from virtio_gpio.devices import RawConfigDevice
+from virtio_gpio.devices.standard import StandardDevice
 
 OLD = protocol.build_config(4, b"a\0b\0c\0d\0", name=b"old")
 NEW = protocol.build_config(8, b"".join(b"n%d\0" % i for i in range(8)),

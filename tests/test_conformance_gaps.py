@@ -12,9 +12,9 @@ import pytest
 
 from virtio_gpio import Chip, Edge, VirtioGpioError, protocol
 from virtio_gpio._binding import ffi, lib
-from virtio_gpio.device import Outgoing, RawConfigDevice, Id30Device
+from virtio_gpio.devices import Outgoing, RawConfigDevice, Id30Device
 from virtio_gpio.simtransport import SimTransport
-from virtio_gpio.standard_device import (IRQ_REQUEST, REQUEST, IrqType, Msg,
+from virtio_gpio.devices.standard import (IRQ_REQUEST, REQUEST, IrqType, Msg,
                                          StandardDevice)
 
 EVENTQ = lib.VGPIO_STD_VQ_EVENT

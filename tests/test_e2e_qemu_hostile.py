@@ -21,7 +21,7 @@ import time
 import pytest
 
 from e2e_helpers import qemu_finish, qemu_standard_boot
-from virtio_gpio import qemu
+from virtio_gpio.guests import qemu
 
 pytestmark = pytest.mark.system
 

@@ -13,7 +13,7 @@ module unloads and reloads with the device attached, and the kernel log
 stays clean. The same checks run in User-Mode Linux in test_e2e_uml.py.
 
 QEMU 10.0 will not let ``-device`` create vhost-user-device-pci; see
-:func:`virtio_gpio.qemu.generic_vhost_user_qemu` for the QEMU used.
+:func:`virtio_gpio.guests.qemu.generic_vhost_user_qemu` for the QEMU used.
 """
 
 import time
@@ -22,8 +22,8 @@ import pytest
 
 from e2e_helpers import (KERNEL_SRC, Backend, assert_host_edges,
                          drive_host_edges, qemu_initramfs)
-from virtio_gpio import drivers, kernels, qemu
-from virtio_gpio.device import Id30Device
+from virtio_gpio.guests import drivers, kernels, qemu
+from virtio_gpio.devices import Id30Device
 from virtio_gpio.protocol import DEVICE_ID, Direction
 
 pytestmark = pytest.mark.system

@@ -19,12 +19,12 @@ import pytest
 
 from e2e_helpers import (assert_host_edges, drive_host_edges, qemu_finish,
                          qemu_standard_boot)
-from virtio_gpio import drivers, qemu
+from virtio_gpio.guests import drivers, qemu
 
 pytestmark = pytest.mark.system
 
 #: the kernel series whose Debian images are installed to boot (the
-#: newest series is a source tree only, see virtio_gpio.kernels)
+#: newest series is a source tree only, see virtio_gpio.guests.kernels)
 SERIES = ("6.1", "6.12")
 DRIVERS = ("ours", "upstream")
 NAMES = ["s0", "s1", "s2", "s3", "s4", "s5"]

@@ -20,7 +20,7 @@ import pytest
 
 from e2e_helpers import (UML_SERIES, Backend, build_gpio_probe,
                          debug_kernel_findings, render_init, uml_module)
-from virtio_gpio import uml
+from virtio_gpio.guests import uml
 
 pytestmark = pytest.mark.system
 

@@ -1,6 +1,6 @@
 """Every failure path of our probe, in a real kernel: fault injection.
 
-On each debug UML kernel (virtio_gpio.uml.e2e_debug), tests/guest/
+On each debug UML kernel (virtio_gpio.guests.uml.e2e_debug), tests/guest/
 fail-nth-init.sh binds our module to a standard-protocol device again and
 again, the Nth slab or page allocation of the probing task failing, for
 N = 1, 2, ... until a probe runs with no fault left to inject. Each failed
@@ -15,7 +15,7 @@ import pytest
 
 from e2e_helpers import (Backend, debug_kernel_findings, debug_series,
                          dmesg_block, render_init, uml_module)
-from virtio_gpio import uml
+from virtio_gpio.guests import uml
 
 pytestmark = pytest.mark.system
 

@@ -16,7 +16,7 @@ import pytest
 
 from e2e_helpers import (KERNEL_SRC, UML_SERIES, Backend, build_gpio_probe,
                          debug_kernel_findings, dmesg_block, render_init)
-from virtio_gpio import drivers, uml
+from virtio_gpio.guests import drivers, uml
 
 pytestmark = pytest.mark.system
 
@@ -102,7 +102,7 @@ def test_names_and_values(run):
 
 
 def test_libgpiod_tools_reach_the_model(run):
-    from virtio_gpio.standard_device import Direction
+    from virtio_gpio.devices.standard import Direction
     assert "GPIOSET rc=0" in run["lines"]
     line3 = run["after_set"]["lines"][3]
     # gpioset drove it high, then let go: free() is SET_DIRECTION NONE.

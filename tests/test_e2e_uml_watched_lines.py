@@ -15,7 +15,7 @@ import pytest
 
 from e2e_helpers import (Backend, debug_kernel_findings, debug_series,
                          dmesg_block, render_init, uml_module)
-from virtio_gpio import uml
+from virtio_gpio.guests import uml
 
 pytestmark = pytest.mark.system
 

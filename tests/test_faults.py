@@ -189,7 +189,7 @@ def test_resync_probe_answered_with_an_errno_is_not_the_callers_error(
     # step, and the caller's GET_VALUE is then sent and answered. Before,
     # the probe's EIO came back as the GET_VALUE's result.
     from virtio_gpio import Chip, SimTransport
-    from virtio_gpio.device import Id30Device
+    from virtio_gpio.devices import Id30Device
 
     class DirectionRefused(Id30Device):
         def _answer(self, msg_type, line_no, value):

@@ -7,9 +7,13 @@ import sys
 import pytest
 
 #: modules that must import with virtio_gpio._core missing
-WITHOUT_CORE = ["virtio_gpio.kconfig.cli", "virtio_gpio.kernels",
-                "virtio_gpio.uml", "virtio_gpio.qemu", "virtio_gpio.console",
-                "virtio_gpio.progress", "virtio_gpio.drivers",
+WITHOUT_CORE = ["virtio_gpio.kconfig", "virtio_gpio.kconfig.cli",
+                "virtio_gpio.guests", "virtio_gpio.guests.kernels",
+                "virtio_gpio.guests.uml", "virtio_gpio.guests.qemu",
+                "virtio_gpio.guests.qemu_user_creatable",
+                "virtio_gpio.guests.console", "virtio_gpio.guests.drivers",
+                "virtio_gpio.guests.bench_guest",
+                "virtio_gpio.vhost_user.control", "virtio_gpio.progress",
                 "virtio_gpio.clitext"]
 
 BLOCK_CORE = """

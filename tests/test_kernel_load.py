@@ -16,7 +16,7 @@ import time
 import pytest
 
 from e2e_helpers import KERNEL_SRC, Backend, qemu_initramfs
-from virtio_gpio import drivers, kernels, qemu
+from virtio_gpio.guests import drivers, kernels, qemu
 
 pytestmark = pytest.mark.system
 

@@ -10,7 +10,7 @@ import time
 import pytest
 
 import kbuild
-from virtio_gpio import kernels
+from virtio_gpio.guests import kernels
 
 pytestmark = pytest.mark.system
 

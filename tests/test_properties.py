@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from virtio_gpio import Chip, Outgoing, ProbeError, SimTransport
-from virtio_gpio.device import RawConfigDevice
+from virtio_gpio.devices import RawConfigDevice
 from virtio_gpio import protocol
 from virtio_gpio._binding import lib
 

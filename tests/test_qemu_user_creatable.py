@@ -12,7 +12,7 @@ import struct
 
 import pytest
 
-from virtio_gpio import qemu_user_creatable as uc
+from virtio_gpio.guests import qemu_user_creatable as uc
 
 TEXT_VADDR = 0x1000
 DATA_VADDR = 0x8000

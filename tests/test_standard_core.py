@@ -14,8 +14,8 @@ import pytest
 from virtio_gpio import ConfigFault, Edge, Fault, ProbeError, VirtioGpioError
 from virtio_gpio import protocol
 from virtio_gpio._binding import ffi, lib
-from virtio_gpio.device import Outgoing
-from virtio_gpio.standard_device import (REQUEST, Direction, IrqType, Msg,
+from virtio_gpio.devices import Outgoing
+from virtio_gpio.devices.standard import (REQUEST, Direction, IrqType, Msg,
                                          StandardDevice)
 
 REQUESTQ, EVENTQ = lib.VGPIO_STD_VQ_REQUEST, lib.VGPIO_STD_VQ_EVENT

@@ -10,7 +10,7 @@ import struct
 import pytest
 
 from virtio_gpio import Fault
-from virtio_gpio.standard_device import (
+from virtio_gpio.devices.standard import (
     IRQ_STATUS_INVALID, IRQ_STATUS_VALID, STATUS_ERR, STATUS_OK, Direction,
     IrqType, Msg, StandardDevice)
 

@@ -14,8 +14,8 @@ from hypothesis import strategies as st
 
 from virtio_gpio import Chip, Direction, Edge, ProbeError, SimTransport
 from virtio_gpio._binding import lib
-from virtio_gpio.device import Outgoing
-from virtio_gpio.standard_device import REQUEST, Msg, StandardDevice
+from virtio_gpio.devices import Outgoing
+from virtio_gpio.devices.standard import REQUEST, Msg, StandardDevice
 
 EVENTQ = lib.VGPIO_STD_VQ_EVENT
 

@@ -17,7 +17,7 @@ import subprocess
 
 import pytest
 
-from virtio_gpio import kernels
+from virtio_gpio.guests import kernels
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 HARNESS = os.path.join(ROOT, "tests", "uml_fp")

@@ -280,7 +280,7 @@ def test_script_errors_name_the_line(tmp_path):
 
 @pytest.fixture
 def standard(tmp_path):
-    from virtio_gpio.standard_device import StandardDevice
+    from virtio_gpio.devices.standard import StandardDevice
     device = StandardDevice(["x", "y", "z"])
     front, backend, thread = serve(tmp_path, device)
     yield front, backend, device
@@ -299,7 +299,7 @@ def std_request(front, msg_type, gpio=0, value=0, in_len=2):
 
 
 def test_standard_features_config_and_names(standard):
-    from virtio_gpio.standard_device import Msg
+    from virtio_gpio.devices.standard import Msg
     front, backend, device = standard
     front.send(vu.Request.GET_FEATURES)
     assert struct.unpack("<Q", front.recv())[0] & 1   # VIRTIO_GPIO_F_IRQ
@@ -309,7 +309,7 @@ def test_standard_features_config_and_names(standard):
 
 
 def test_standard_requests_through_chains(standard):
-    from virtio_gpio.standard_device import Direction, Msg
+    from virtio_gpio.devices.standard import Direction, Msg
     front, backend, device = standard
     assert std_request(front, Msg.SET_DIRECTION, 2, Direction.OUT) == b"\0\0"
     assert std_request(front, Msg.SET_VALUE, 2, 1) == b"\0\0"
@@ -319,7 +319,7 @@ def test_standard_requests_through_chains(standard):
 
 
 def test_standard_eventq_edge_and_invalidate(standard):
-    from virtio_gpio.standard_device import IrqType, Msg
+    from virtio_gpio.devices.standard import IrqType, Msg
     front, backend, device = standard
     assert std_request(front, Msg.SET_IRQ_TYPE, 1, IrqType.EDGE_BOTH) == b"\0\0"
     head, status = front.post_chain(1, struct.pack("<H", 1), 1)
@@ -337,7 +337,7 @@ def test_standard_eventq_edge_and_invalidate(standard):
 
 
 def test_standard_forged_event_returns_a_descriptor_never_posted(standard):
-    from virtio_gpio.standard_device import IrqType, Msg
+    from virtio_gpio.devices.standard import IrqType, Msg
     front, backend, device = standard
     assert std_request(front, Msg.SET_IRQ_TYPE, 1, IrqType.EDGE_BOTH) == b"\0\0"
     head, _ = front.post_chain(1, struct.pack("<H", 1), 1)
@@ -352,7 +352,7 @@ def test_standard_forged_event_returns_a_descriptor_never_posted(standard):
 def test_standard_delayed_reply_released_with_the_next_request(standard):
     # A DELAYed standard reply keeps its chain until the next requests
     # arrive; then both chains come back, the late one first.
-    from virtio_gpio.standard_device import Msg
+    from virtio_gpio.devices.standard import Msg
     front, backend, device = standard
     device.lines[0].value = 1
     device.inject(Fault.DELAY)
@@ -367,7 +367,7 @@ def test_standard_delayed_reply_released_with_the_next_request(standard):
 
 
 def test_standard_noop_handler_answers_without_the_model(standard):
-    from virtio_gpio.standard_device import Msg
+    from virtio_gpio.devices.standard import Msg
     front, backend, device = standard
     device.lines[1].value = 1
     assert vu.send_control(backend.control_path, {"cmd": "noop"}) == {"ok": True}
@@ -380,7 +380,7 @@ def test_standard_noop_handler_answers_without_the_model(standard):
 
 def hold_irq_buffer(front, device, line):
     """Arm ``line`` for both edges and wait until the device holds its buffer."""
-    from virtio_gpio.standard_device import IrqType, Msg
+    from virtio_gpio.devices.standard import IrqType, Msg
     std_request(front, Msg.SET_IRQ_TYPE, line, IrqType.EDGE_BOTH)
     front.post_chain(1, struct.pack("<H", line), 1)
     front.notify(1)
@@ -404,7 +404,7 @@ def test_ring_restarted_after_stop_keeps_serving(standard):
     # QEMU stops and restarts the rings when the guest driver resets the
     # device (module reload). The old kick fd must leave the backend's
     # selector before it is closed: its number returns with the new one.
-    from virtio_gpio.standard_device import Msg
+    from virtio_gpio.devices.standard import Msg
     front, backend, device = standard
     device.lines[2].value = 1
     old_kick = backend.conn.vrings[0].kick_fd

@@ -7,10 +7,12 @@ compiled into ``virtio_gpio._core`` with cffi. On top of it:
 * :class:`Id30Device` - a model of the device side, with fault injection;
 * :class:`SimTransport` - simulated virtqueues between the two.
 
-The names below are imported on first use, so that the parts that never
-touch the core - the Kconfig lint (``virtio_gpio.kconfig``) and the guest
-runners (``kernels``, ``uml``, ``qemu``, ``console``, ``progress``) -
-import without the compiled extension.
+Subpackages, cut along what they need: ``devices`` (the device models,
+one per protocol) and ``vhost_user`` (the backend serving them to a real
+guest) build on the core; ``guests`` (kernel trees, UML and QEMU guests,
+the in-guest bench) and ``kconfig`` (the Kconfig lint) never touch it.
+The names below are imported on first use, so that those import without
+the compiled extension.
 """
 
 import importlib
@@ -19,8 +21,9 @@ import importlib.metadata
 #: public name -> the module that defines it
 _EXPORTS = {
     "Chip": "chip", "Event": "chip",
-    "ConfigFault": "device", "Fault": "device", "Id30Device": "device",
-    "Outgoing": "device",
+    "ConfigFault": "devices.base", "Fault": "devices.base",
+    "Id30Device": "devices.id30", "Outgoing": "devices.base",
+    "StandardDevice": "devices.standard",
     "ProbeError": "errors", "VirtioGpioError": "errors",
     "Direction": "protocol", "Edge": "protocol", "MsgType": "protocol",
     "SimTransport": "simtransport",

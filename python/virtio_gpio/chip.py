@@ -13,10 +13,10 @@ from typing import Callable, List, Optional
 
 from . import errors
 from ._binding import ffi, lib
-from .device import Id30Device
+from .devices.id30 import Id30Device
 from .protocol import Direction, Edge, Op
 from .simtransport import SimTransport
-from .standard_device import StandardDevice
+from .devices.standard import StandardDevice
 
 #: the protocols :meth:`Chip.simulated` can put behind the rings
 PROTOCOLS = ("id30", "standard")
@@ -88,9 +88,9 @@ class Chip:
                   irq=True):
         """A chip on a fresh device model behind simulated rings.
 
-        ``protocol`` "id30" gives a :class:`~virtio_gpio.device.Id30Device`
+        ``protocol`` "id30" gives a :class:`~virtio_gpio.devices.id30.Id30Device`
         named ``name``; "standard" a
-        :class:`~virtio_gpio.standard_device.StandardDevice` (which has no
+        :class:`~virtio_gpio.devices.standard.StandardDevice` (which has no
         device name) offering interrupts when ``irq``.
         """
         if protocol == "id30":

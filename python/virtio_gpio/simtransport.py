@@ -16,7 +16,7 @@ from typing import List
 
 from . import protocol
 from ._binding import ffi, lib
-from .device import FORGED_TOKEN, Outgoing
+from .devices.base import FORGED_TOKEN, Outgoing
 
 log = logging.getLogger(__name__)
 
@@ -178,8 +178,8 @@ class StandardWire:
 class SimTransport:
     """Connects a device model to the core through simulated rings.
 
-    :param device: the device model, :class:`~virtio_gpio.device.Id30Device`
-        or :class:`~virtio_gpio.standard_device.StandardDevice`; its
+    :param device: the device model, :class:`~virtio_gpio.devices.id30.Id30Device`
+        or :class:`~virtio_gpio.devices.standard.StandardDevice`; its
         ``device_id`` picks the protocol, as at a real probe
     :param ring_size: entries per virtqueue
     :param tx_interrupts: whether the device signals used transmit buffers

@@ -13,7 +13,7 @@ sync_point() {
 	while [ ! -e "$D/go.$1" ]; do sleep 0.05; done
 }
 
-# On a debug kernel (virtio_gpio.uml.DEBUG_FRAGMENT) print what kmemleak
+# On a debug kernel (virtio_gpio.guests.uml.DEBUG_FRAGMENT) print what kmemleak
 # finds between KMEMLEAK-BEGIN and KMEMLEAK-END; elsewhere nothing. Two
 # scans some seconds apart: kmemleak reports only objects it found
 # unreferenced in a scan and still unreferenced after a while.

@@ -128,7 +128,8 @@ def build(kernel_tree):
     and a digest of the kconfig sources, so a tree that changes gets a new
     conf. The build reads the tree and never writes into it.
     """
-    from .. import progress, uml
+    from .. import progress
+    from ..guests import uml
     src = os.path.join(kernel_tree, "scripts", "kconfig")
     include = os.path.join(kernel_tree, "scripts", "include")
     key = "%s-%s" % (os.path.basename(os.path.normpath(kernel_tree)),

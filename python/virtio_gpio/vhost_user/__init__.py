@@ -7,7 +7,7 @@ base / kick / call / enable, GET_CONFIG. Split virtqueues are walked in
 guest memory; kicks arrive on eventfds, interrupts go out on the call fds.
 
 The device itself is the same transport-independent model the unit tests
-use (:class:`virtio_gpio.device.Id30Device`): one model, two transports.
+use (:class:`virtio_gpio.devices.id30.Id30Device`): one model, two transports.
 
 One module per concern: ``protocol`` (the wire), ``memory`` (the mmap'ed
 memory table), ``vring`` (split rings), ``connection`` (one front end's
@@ -17,12 +17,29 @@ messages), ``queues`` (what each GPIO protocol does with its rings),
 """
 
 
-from .backend import Backend
-from .connection import Connection
-from .control import send_control
-from .memory import GuestMemory
-from .protocol import ProtocolError, Request
-from .vring import Vring
+import importlib
 
-__all__ = ["Backend", "Connection", "GuestMemory", "ProtocolError",
-           "Request", "Vring", "send_control"]
+#: public name -> the module that defines it; loaded on first use, so that
+#: the control client imports without the compiled core
+_EXPORTS = {
+    "Backend": "backend", "Connection": "connection",
+    "GuestMemory": "memory", "ProtocolError": "protocol",
+    "Request": "protocol", "Vring": "vring", "send_control": "control",
+    "spawn": "control",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name):
+    if name not in _EXPORTS:
+        raise AttributeError("module %r has no attribute %r"
+                             % (__name__, name))
+    value = getattr(importlib.import_module("." + _EXPORTS[name], __name__),
+                    name)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return sorted(set(globals()) | set(__all__))

@@ -10,7 +10,7 @@ import struct
 import time
 from typing import Dict, List, Optional
 
-from ..device import Fault
+from ..devices.base import Fault
 from .connection import Connection
 from .control import read_line
 from .protocol import ProtocolError

@@ -13,15 +13,12 @@ one JSON command per connection ({"cmd": "set_input", "line": 2,
 
 import argparse
 import logging
-import os
 import signal
-import subprocess
 import sys
-import time
 
 from ..clitext import plain
-from ..device import ConfigFault, Fault, Id30Device
-from ..standard_device import StandardDevice
+from ..devices import ConfigFault, Fault, Id30Device
+from ..devices.standard import StandardDevice
 from .backend import Backend
 
 
@@ -30,29 +27,6 @@ log = logging.getLogger(__name__)
 
 class _Stop(Exception):
     pass
-
-
-def spawn(socket_path, control, args=(), log=None, timeout=20.0):
-    """Start this backend as a process and wait until both its sockets
-    exist; returns the ``subprocess.Popen``.
-
-    :param args: more command-line arguments (``--protocol``, ``--names``)
-    :param log: a file for its output
-    :raises RuntimeError: when it exits or takes longer than ``timeout``
-    """
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "virtio_gpio.vhost_user", "-s", socket_path,
-         "--control", control] + list(args), stdout=log,
-        stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + timeout
-    while not (os.path.exists(socket_path) and os.path.exists(control)):
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            proc.wait()
-            raise RuntimeError("vgpio-vhost-user did not start (exit %s)"
-                               % proc.returncode)
-        time.sleep(0.05)
-    return proc
 
 
 def parse_script(path):

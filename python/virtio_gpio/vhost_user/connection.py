@@ -7,7 +7,7 @@ import socket
 import struct
 from typing import Optional
 
-from ..standard_device import StandardDevice
+from ..devices.standard import StandardDevice
 from .memory import GuestMemory
 from .protocol import (F_PROTOCOL_FEATURES, F_VERSION_1, FLAG_NEED_REPLY,
                        FLAG_REPLY, FLAG_VERSION, HEADER, MAX_FDS, NUM_QUEUES,

@@ -1,7 +1,16 @@
-"""The control socket's client side: one JSON command per connection."""
+"""The backend process seen from outside: start it and wait for its
+sockets, send it one JSON command per connection on its control socket.
+
+Standard library only: guest runners and tests use it without the
+compiled core.
+"""
 
 import json
+import os
 import socket
+import subprocess
+import sys
+import time
 
 
 def send_control(path, command, timeout=10.0):
@@ -22,3 +31,26 @@ def read_line(sock):
             break
         data += chunk
     return data
+
+
+def spawn(socket_path, control, args=(), log=None, timeout=20.0):
+    """Start this backend as a process and wait until both its sockets
+    exist; returns the ``subprocess.Popen``.
+
+    :param args: more command-line arguments (``--protocol``, ``--names``)
+    :param log: a file for its output
+    :raises RuntimeError: when it exits or takes longer than ``timeout``
+    """
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "virtio_gpio.vhost_user", "-s", socket_path,
+         "--control", control] + list(args), stdout=log,
+        stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + timeout
+    while not (os.path.exists(socket_path) and os.path.exists(control)):
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            proc.wait()
+            raise RuntimeError("vgpio-vhost-user did not start (exit %s)"
+                               % proc.returncode)
+        time.sleep(0.05)
+    return proc

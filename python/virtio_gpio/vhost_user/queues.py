@@ -5,7 +5,7 @@ protocol's request chains and per-line eventq buffers)."""
 from typing import List
 
 from .. import protocol
-from ..device import FORGED_TOKEN, Outgoing
+from ..devices.base import FORGED_TOKEN, Outgoing
 from .protocol import ProtocolError
 
 

@@ -1,6 +1,6 @@
 """A model of the standardized virtio GPIO device (virtio 1.2, device ID 41).
 
-Like :class:`~virtio_gpio.device.Id30Device`, it knows nothing about rings:
+Like :class:`~virtio_gpio.devices.id30.Id30Device`, it knows nothing about rings:
 a transport hands it the device-readable part of a request chain and the
 size of the device-writable part, and gets back the bytes to write and the
 used length to report. Interrupt requests (eventq) are held per line until
@@ -29,9 +29,9 @@ import enum
 import struct
 from typing import Dict, List, Optional
 
-from ._binding import lib
-from .device import (FORGED_TOKEN, USED_LEN_MAX, ConfigFault, DeviceModel,
-                     Fault, Outgoing)
+from .._binding import lib
+from .base import (FORGED_TOKEN, USED_LEN_MAX, ConfigFault, DeviceModel,
+                   Fault, Outgoing)
 
 DEVICE_ID = lib.VGPIO_STD_DEVICE_ID
 F_IRQ = 1 << lib.VGPIO_STD_F_IRQ

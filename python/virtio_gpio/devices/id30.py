@@ -1,37 +1,21 @@
-"""A model of the device side of the virtio-gpio v1 protocol.
+"""A model of the device side of the 2020 proposal (device ID 30).
 
-The model knows nothing about rings or sockets: it turns request bytes into
-outgoing messages and input changes into HOST_LEVEL events. A transport
-(the simulated rings of :mod:`virtio_gpio.simtransport`, or a vhost-user
-socket) moves the bytes. Fault injection lives here too, so every transport
-can misbehave in the same ways.
+It turns request bytes into replies and input changes into HOST_LEVEL
+events; :mod:`virtio_gpio.devices.base` has what it shares with the
+standard protocol's model.
 """
 
 import collections
 import dataclasses
-import enum
 import errno
 import logging
 from typing import List, Optional, Sequence
 
-from . import protocol
-from .protocol import Direction, MsgType
+from .. import protocol
+from ..protocol import Direction, MsgType
+from .base import USED_LEN_MAX, ConfigFault, DeviceModel, Fault, Outgoing
 
 log = logging.getLogger(__name__)
-
-
-@dataclasses.dataclass
-class Outgoing:
-    """One message for the device->driver queue.
-
-    ``used_len`` is the length the device will claim in the used ring; it
-    normally equals ``len(payload)``, but a faulty device may lie.
-    """
-
-    payload: bytes
-    used_len: int
-    #: the chain it answers, for protocols that answer in the request's chain
-    token: object = None
 
 
 @dataclasses.dataclass
@@ -44,82 +28,6 @@ class Line:
     requested: bool = False
 
 
-#: the largest length a used-ring element can claim (a le32)
-USED_LEN_MAX = 0xFFFFFFFF
-
-
-class Fault(enum.Enum):
-    """One-shot misbehaviours, each applied to the next reply (or batch)."""
-
-    DROP = "drop"                    #: the reply is never sent
-    DELAY = "delay"                  #: sent late: just before the next reply
-    DUPLICATE = "duplicate"          #: sent twice
-    REORDER = "reorder"              #: the batch's replies go out reversed
-    CORRUPT_TYPE = "corrupt_type"    #: type replaced by an unknown one
-    CORRUPT_LINE = "corrupt_line"    #: line replaced by one beyond ngpio
-    CORRUPT_VALUE = "corrupt_value"  #: value replaced by an impossible one
-    SHORT_LEN = "short_len"          #: used length claims 4 bytes
-    LONG_LEN = "long_len"            #: used length claims 4096 bytes
-    ZERO_LEN = "zero_len"            #: used length claims nothing written
-    HUGE_LEN = "huge_len"            #: used length claims 4 GiB - 1 bytes
-    #: an eventq buffer returned that the driver never made available (a
-    #: descriptor that is no chain's head): sent at once, no reply needed
-    FORGED_EVENT = "forged_event"
-
-
-#: the token of a forged eventq return; each transport forges it its way
-FORGED_TOKEN = object()
-
-
-class ConfigFault(enum.Enum):
-    """Ways to make the config space invalid."""
-
-    VERSION_2 = "version2"
-    ZERO_LINES = "zero_lines"
-    TOO_MANY_LINES = "too_many_lines"
-    NAMES_BEYOND_SPACE = "names_beyond_space"
-    UNTERMINATED_NAMES = "unterminated_names"
-
-
-class DeviceModel:
-    """What every device model shares: named lines and one-shot faults.
-
-    :param lines: number of lines, or a sequence of line names
-    """
-
-    #: the per-line state class of the protocol
-    line_class = Line
-
-    def __init__(self, lines):
-        names: Sequence[str] = (["" for _ in range(lines)]
-                                if isinstance(lines, int) else list(lines))
-        if not 1 <= len(names) <= 0xFFFF:
-            raise ValueError("a device has 1..65535 lines")
-        self.lines = [self.line_class(name=n) for n in names]
-        self.faults: List[Fault] = []
-        self.delayed: List[Outgoing] = []
-        self.requests_seen = 0
-
-    def names_block(self):
-        """The line-names block: NUL-terminated UTF-8 names in line order."""
-        return b"".join(line.name.encode() + b"\0" for line in self.lines)
-
-    def inject(self, fault: Fault, count=1):
-        """Apply ``fault`` to the next ``count`` replies."""
-        self.faults.extend([Fault(fault)] * count)
-
-    def _take_fault(self, wanted):
-        if wanted in self.faults:
-            self.faults.remove(wanted)
-            return True
-        return False
-
-    def release_delayed(self):
-        """Replies held back by :attr:`Fault.DELAY`, now due."""
-        out, self.delayed = self.delayed, []
-        return out
-
-
 class Id30Device(DeviceModel):
     """Device model for the 2020 protocol (device ID 30, version 1).
 
@@ -130,6 +38,7 @@ class Id30Device(DeviceModel):
 
     device_id = protocol.DEVICE_ID
     features = 0
+    line_class = Line
 
     def __init__(self, lines=8, name="virtio-gpio-sim",
                  config_fault: Optional[ConfigFault] = None):

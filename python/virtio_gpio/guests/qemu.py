@@ -187,7 +187,7 @@ def generic_vhost_user_qemu(system=SYSTEM_QEMU):
 
     The system binary when it already does (QEMU after 10.0); otherwise a
     copy with the one store that hides the device changed, see
-    :mod:`virtio_gpio.qemu_user_creatable`, cached under the build cache
+    :mod:`virtio_gpio.guests.qemu_user_creatable`, cached under the build cache
     by the checksum of the system binary. Fails for a binary of another
     shape, naming what to do.
     """

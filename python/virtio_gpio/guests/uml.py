@@ -23,7 +23,7 @@ import shutil
 import subprocess
 import sys
 
-from . import progress
+from .. import progress
 from .console import ConsoleGuest
 
 # What the guest needs on top of ARCH=um defconfig. GPIO_VIRTIO=m (the
@@ -296,7 +296,7 @@ class Guest(ConsoleGuest):
 def main(argv=None):
     """Build (or find in the cache) the UML kernel of each ``--source``."""
     parser = argparse.ArgumentParser(
-        prog="python -m virtio_gpio.uml",
+        prog="python -m virtio_gpio.guests.uml",
         description="Build the UML kernels of the end-to-end runs into the "
         "cache (the debug kernel for every series but %s), with a progress "
         "line per stage and per minute." % ", ".join(PLAIN_E2E_SERIES))

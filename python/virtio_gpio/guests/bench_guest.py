@@ -28,9 +28,8 @@ import statistics
 import sys
 import tempfile
 
+from ..vhost_user.control import send_control, spawn
 from . import drivers, uml
-from .vhost_user import cli as vhost_user_cli
-from .vhost_user import send_control
 
 OPS = ("get", "set", "dirout", "loop")
 LABELS = {"get": "get", "set": "set", "dirout": "direction_output",
@@ -104,7 +103,7 @@ def run_guest(args, work):
 
     sock, ctl = os.path.join(work, "gpio.sock"), os.path.join(work, "gpio.ctl")
     log = open(os.path.join(work, "backend.log"), "w")
-    backend = vhost_user_cli.spawn(sock, ctl, [
+    backend = spawn(sock, ctl, [
         "--protocol", "standard", "--lines", "8", "--loopback", "0:1",
         "--once"], log)
     try:

@@ -14,7 +14,7 @@ turned off with a note), :func:`check_flags` adds a sparse built from
 Debian sid's source package.
 
 Standard library only (and :mod:`progress`): the Makefile prepares the
-trees before the C extension is needed. ``python -m virtio_gpio.kernels
+trees before the C extension is needed. ``python -m virtio_gpio.guests.kernels
 prepare`` prepares every tree; ``... headers SERIES`` prints one's KDIR,
 release and extra make arguments.
 """
@@ -30,7 +30,7 @@ import subprocess
 import sys
 import time
 
-from . import progress
+from .. import progress
 
 SERIES = ("6.1", "6.12", "newest")
 
@@ -318,7 +318,7 @@ def check_flags(kdir):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog="python -m virtio_gpio.kernels",
+    parser = argparse.ArgumentParser(prog="python -m virtio_gpio.guests.kernels",
                                      description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("prepare", help="prepare the build tree of every series")
