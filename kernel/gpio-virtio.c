@@ -23,6 +23,7 @@
 #include <linux/virtio_config.h>
 #include <linux/virtio_ring.h>
 #include <linux/wait.h>
+#include <linux/workqueue.h>
 
 #include "vgpio_compat.h"
 #include "vgpio_core.h"
@@ -69,6 +70,8 @@ struct vgpio_drv_line {
  * @callers: held for reading by every gpio_chip operation, for writing by
  *	remove() to wait until the last one has left the driver
  * @irq_lock: the irq_chip's bus lock (slow-bus irq configuration)
+ * @arm_work: hands eventq buffers back for interrupts unmasked outside a
+ *	bus sync and outside their own handler (vgpio_irq_arm_pending())
  * @probing: probe() is registering the chip, under the device lock
  * @silent_at_probe: a wait timed out while @probing; later requests of
  *	the probe fail at once
@@ -81,6 +84,7 @@ struct vgpio_drv {
 	struct vgpio_drv_line *lines;
 	struct rw_semaphore callers;
 	struct mutex irq_lock; /* irq_bus_lock() .. irq_bus_sync_unlock() */
+	struct work_struct arm_work;
 	bool probing;
 	bool silent_at_probe;
 	struct gpio_chip gc;
@@ -128,8 +132,9 @@ static u32 vgpio_drv_cfg_generation(void *ctx)
  * With VIRTIO_F_ACCESS_PLATFORM, adding a buffer maps it and taking it
  * back unmaps it, and swiotlb does both under a spinlock_t. Lockdep only
  * sees that lock where buffers really are mapped (not on UML, not on most
- * test VMs), so it is told on every transport: a queue operation where a
- * spinlock_t is invalid (under a raw spinlock) is reported everywhere.
+ * test VMs), so it is told on every transport: with PROVE_RAW_LOCK_NESTING
+ * (the debug UML kernel has it), a queue operation where a spinlock_t is
+ * invalid, under a raw spinlock, is reported on every transport.
  */
 static DEFINE_SPINLOCK(vgpio_drv_dma_map_lock);
 #define vgpio_drv_might_map()	might_lock(&vgpio_drv_dma_map_lock)
@@ -220,12 +225,16 @@ static void vgpio_drv_wake(void *ctx, unsigned int line)
 	wake_up(&vg->lines[line].wq);
 }
 
-/* @line was bounds-checked by the core before this is called. */
+/*
+ * @line was bounds-checked by the core before this is called. The _safe
+ * variant: on PREEMPT_RT the queue callback runs in a thread with
+ * interrupts on, which the flow handler must not see.
+ */
 static void vgpio_drv_irq(void *ctx, unsigned int line)
 {
 	struct vgpio_drv *vg = ctx;
 
-	if (generic_handle_domain_irq(vg->gc.irq.domain, line))
+	if (generic_handle_domain_irq_safe(vg->gc.irq.domain, line))
 		dev_err_ratelimited(&vg->vdev->dev,
 				    "no interrupt mapped for line %u\n", line);
 }
@@ -239,6 +248,23 @@ static void vgpio_drv_rejected(void *ctx, int err, const char *why)
 			     why, err);
 }
 
+/*
+ * Called from irq_unmask/irq_enable under the descriptor's raw lock,
+ * where only scheduling is allowed (the pool lock is a raw spinlock).
+ */
+static void vgpio_drv_arm_later(void *ctx)
+{
+	struct vgpio_drv *vg = ctx;
+
+	queue_work(system_wq, &vg->arm_work);
+}
+
+static void vgpio_drv_arm_work(struct work_struct *work)
+{
+	vgpio_irq_arm_pending(container_of(work, struct vgpio_drv,
+					   arm_work)->core);
+}
+
 static unsigned int vgpio_drv_vq_size(void *ctx, unsigned int vq)
 {
 	struct vgpio_drv *vg = ctx;
@@ -249,6 +275,7 @@ static unsigned int vgpio_drv_vq_size(void *ctx, unsigned int vq)
 static const struct vgpio_host_ops vgpio_drv_ops = {
 	.cfg_get	= vgpio_drv_cfg_get,
 	.cfg_generation	= vgpio_drv_cfg_generation,
+	.arm_later	= vgpio_drv_arm_later,
 	.add_chain	= vgpio_drv_add_chain,
 	.get_buf	= vgpio_drv_get_buf,
 	.kick_prepare	= vgpio_drv_kick_prepare,
@@ -447,8 +474,13 @@ static const struct irq_chip vgpio_drv_irq_chip = {
 
 /* ---- virtio driver ----------------------------------------------------- */
 
+/*
+ * Last: after gpiochip_remove() no callback can queue the work again,
+ * and a work item that still runs finds the core dead and posts nothing.
+ */
 static void vgpio_drv_free(struct vgpio_drv *vg)
 {
+	cancel_work_sync(&vg->arm_work);
 	vgpio_core_destroy(vg->core);
 	kfree(vg->lines);
 	kfree(vg);
@@ -527,6 +559,7 @@ static int vgpio_drv_probe(struct virtio_device *vdev)
 	vdev->priv = vg;
 	init_rwsem(&vg->callers);
 	mutex_init(&vg->irq_lock);
+	INIT_WORK(&vg->arm_work, vgpio_drv_arm_work);
 
 	ret = vgpio_core_probe(&vgpio_drv_ops, vg, &info, &vg->core, &why);
 	if (ret) {

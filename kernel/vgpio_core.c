@@ -121,7 +121,10 @@ void vgpio_drain(struct vgpio_core *core, unsigned int vq,
 		vgpio_unlock(&core->lock, flags);
 		if (!token)
 			break;
+		/* The handler's own unmask needs no deferred arm: see below. */
+		WRITE_ONCE(core->irq_handling, act.irq);
 		vgpio_act(core, &act);
+		WRITE_ONCE(core->irq_handling, -1);
 		if (act.irq >= 0 && core->proto->irq_arm) {
 			vgpio_lock(&core->lock, flags);
 			posted |= core->proto->irq_arm(core, act.irq);
@@ -279,6 +282,7 @@ static struct vgpio_core *vgpio_core_read(const struct vgpio_host_ops *ops,
 		core->ops = ops;
 		core->ctx = ctx;
 		core->proto = proto;
+		core->irq_handling = -1;
 		vgpio_lock_init(&core->lock);
 		generation = vgpio_cfg_generation(ops, ctx);
 		*ret = proto->read_config(core, info, why);
@@ -630,6 +634,18 @@ int vgpio_irq_set_type(struct vgpio_core *core, unsigned int line,
 	return 0;
 }
 
+/*
+ * A line that became wanted outside a bus sync and outside its own
+ * handler (whose drain re-arms it) gets its buffer from the host's
+ * deferred call; a bus-synced one gets it twice over, which is harmless.
+ */
+static void vgpio_irq_wanted_again(struct vgpio_core *core, unsigned int line)
+{
+	if (core->proto->irq_arm && core->ops->arm_later &&
+	    READ_ONCE(core->irq_handling) != (int)line)
+		core->ops->arm_later(core->ctx);
+}
+
 int vgpio_irq_enable(struct vgpio_core *core, unsigned int line,
 		     bool enable)
 {
@@ -637,6 +653,8 @@ int vgpio_irq_enable(struct vgpio_core *core, unsigned int line,
 		return -EINVAL;
 	WRITE_ONCE(core->lines[line].irq_enabled, enable);
 	WRITE_ONCE(core->lines[line].irq_masked, !enable);
+	if (enable)
+		vgpio_irq_wanted_again(core, line);
 	return 0;
 }
 
@@ -645,7 +663,25 @@ int vgpio_irq_mask(struct vgpio_core *core, unsigned int line, bool masked)
 	if (line >= core->ngpio)
 		return -EINVAL;
 	WRITE_ONCE(core->lines[line].irq_masked, masked);
+	if (!masked)
+		vgpio_irq_wanted_again(core, line);
 	return 0;
+}
+
+void vgpio_irq_arm_pending(struct vgpio_core *core)
+{
+	unsigned long flags = 0;
+	unsigned int line;
+	bool kick = false;
+
+	if (!core->proto->irq_arm)
+		return;
+	for (line = 0; line < core->irq_lines; line++) {
+		vgpio_lock(&core->lock, flags);
+		kick |= vgpio_irq_arm_locked(core, line);
+		vgpio_unlock(&core->lock, flags);
+	}
+	vgpio_kick(core, core->proto->irq_vq, kick);
 }
 
 int vgpio_irq_sync(struct vgpio_core *core, unsigned int line)

@@ -105,6 +105,12 @@ struct vgpio_dev_info {
  * @cfg_generation: the transport's config generation counter, which a
  *	device changes whenever its config changes; NULL where the transport
  *	has none. The core reads the config again when it changed meanwhile.
+ * @arm_later: an interrupt was enabled or unmasked where the core may
+ *	neither lock nor post a buffer (vgpio_irq_mask()), and not by a
+ *	handler of its own event: call vgpio_irq_arm_pending() soon, where
+ *	a spinlock_t may be taken. Called under the irq descriptor's raw
+ *	spinlock, so it may only schedule. NULL where the host unmasks only
+ *	in a bus sync or in a handler.
  */
 struct vgpio_host_ops {
 	void (*cfg_get)(void *ctx, unsigned int offset, void *buf,
@@ -121,6 +127,7 @@ struct vgpio_host_ops {
 	void (*rejected)(void *ctx, int err, const char *why);
 	unsigned int (*vq_size)(void *ctx, unsigned int vq);
 	u32 (*cfg_generation)(void *ctx);
+	void (*arm_later)(void *ctx);
 };
 
 /**
@@ -306,11 +313,22 @@ int vgpio_irq_enable(struct vgpio_core *core, unsigned int line,
  * @masked: true to mask
  *
  * Never sleeps and takes no lock: it only records the wish. The
- * standard device's eventq buffer goes back at the next vgpio_irq_sync()
- * or, when a handler unmasked its own line, as its event is finished.
+ * standard device's eventq buffer goes back at the next vgpio_irq_sync(),
+ * when a handler unmasked its own line as its event is finished, and
+ * otherwise by vgpio_irq_arm_pending(), which an unmask asks the host
+ * for (@arm_later): the kernel also unmasks outside a bus sync (a
+ * resent interrupt's flow handler, resume).
  * Return: 0 or -EINVAL.
  */
 int vgpio_irq_mask(struct vgpio_core *core, unsigned int line, bool masked);
+
+/**
+ * vgpio_irq_arm_pending() - hand back every wanted line's eventq buffer
+ * @core: the core
+ *
+ * What @arm_later asks for. Takes the lock; never sleeps.
+ */
+void vgpio_irq_arm_pending(struct vgpio_core *core);
 
 /**
  * vgpio_irq_sync() - tell the device what set_type/enable changed

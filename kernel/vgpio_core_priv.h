@@ -155,6 +155,7 @@ struct vgpio_core {
 	bool dead;
 	int last_error;
 	int irq_arm_error;	/* errno of the last failed eventq post */
+	int irq_handling;	/* line whose handler the drain runs, or -1 */
 	struct vgpio_stats stats;
 };
 

@@ -366,14 +366,13 @@ static int vgpio_std_irq_sync(struct vgpio_core *core, unsigned int line)
 	core->irq_arm_error = 0;
 	kick = vgpio_irq_arm_locked(core, line);
 	/*
-	 * Wanted but not handed over: the interrupt would never come. Say
-	 * why: the eventq full (-ENOSPC), broken (-EIO), or the core dying.
+	 * A post that failed: the interrupt would never come. Say why: the
+	 * eventq full (-ENOSPC), broken (-EIO), or the core dying. (Not
+	 * posted because masked is no failure: the unmask posts it.)
 	 */
 	ret = 0;
-	if (want != VGPIO_STD_IRQ_TYPE_NONE && vgpio_irq_wanted(l) &&
-	    !l->irq_queued)
-		ret = core->dead ? -ENODEV :
-		      core->irq_arm_error ? core->irq_arm_error : -ENOSPC;
+	if (want != VGPIO_STD_IRQ_TYPE_NONE && !l->irq_queued)
+		ret = core->dead ? -ENODEV : core->irq_arm_error;
 	vgpio_unlock(&core->lock, flags);
 	vgpio_kick(core, VGPIO_STD_VQ_EVENT, kick);
 	return ret;

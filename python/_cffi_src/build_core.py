@@ -146,6 +146,7 @@ struct vgpio_uhost {
     const unsigned char *cfg_next;
     unsigned int cfg_next_len;
     bool cfg_always_changing;
+    unsigned int arm_pending;
     void *handle;
     int (*wait)(void *handle, unsigned int line);
     void (*notify)(void *handle, unsigned int vq);
@@ -178,6 +179,7 @@ int vgpio_irq_set_type(struct vgpio_core *core, unsigned int line,
 int vgpio_irq_enable(struct vgpio_core *core, unsigned int line, bool enable);
 int vgpio_irq_mask(struct vgpio_core *core, unsigned int line, bool masked);
 int vgpio_irq_sync(struct vgpio_core *core, unsigned int line);
+void vgpio_irq_arm_pending(struct vgpio_core *core);
 unsigned int vgpio_core_ngpio(const struct vgpio_core *core);
 const char *vgpio_core_name(const struct vgpio_core *core);
 const char *const *vgpio_core_line_names(const struct vgpio_core *core);

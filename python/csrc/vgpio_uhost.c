@@ -113,6 +113,14 @@ static unsigned int uhost_vq_size(void *ctx, unsigned int vq)
 	return vq < VGPIO_MAX_VQS && h->vq[vq] ? simvq_size(h->vq[vq]) : 0;
 }
 
+/* Under the irq descriptor's raw lock in the kernel: only note it. */
+static void uhost_arm_later(void *ctx)
+{
+	struct vgpio_uhost *h = ctx;
+
+	h->arm_pending++;
+}
+
 const struct vgpio_host_ops vgpio_uhost_ops = {
 	.cfg_get = uhost_cfg_get,
 	.add_chain = uhost_add_chain,
@@ -125,4 +133,5 @@ const struct vgpio_host_ops vgpio_uhost_ops = {
 	.rejected = uhost_rejected,
 	.vq_size = uhost_vq_size,
 	.cfg_generation = uhost_cfg_generation,
+	.arm_later = uhost_arm_later,
 };

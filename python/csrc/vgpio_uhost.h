@@ -31,6 +31,12 @@ struct vgpio_uhost {
 	const unsigned char *cfg_next;
 	unsigned int cfg_next_len;
 	bool cfg_always_changing;
+	/*
+	 * Deferred arms the core asked for (arm_later), as a kernel work
+	 * item would be queued: the transport runs vgpio_irq_arm_pending()
+	 * when it next runs the device, and clears this.
+	 */
+	unsigned int arm_pending;
 	void *handle;
 	int (*wait)(void *handle, unsigned int line);
 	void (*notify)(void *handle, unsigned int vq);

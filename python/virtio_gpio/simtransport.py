@@ -330,8 +330,18 @@ class SimTransport:
         self.wire.deliver(messages)
 
     def run(self):
-        """One round of device work: answer all queued requests."""
+        """One round of device work: answer all queued requests. First
+        the deferred arms the core asked for, as the kernel's workqueue
+        would have run them meanwhile."""
+        self.run_deferred_arms()
         return self.wire.run()
+
+    def run_deferred_arms(self):
+        """Run vgpio_irq_arm_pending() if the core asked for it."""
+        if self.host.arm_pending and self.core != ffi.NULL:
+            self.host.arm_pending = 0
+            lib.vgpio_irq_arm_pending(self.core)
+            self.reraise()
 
     def set_input(self, line, level):
         """Drive an input line of the device and deliver what it causes."""
