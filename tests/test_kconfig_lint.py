@@ -5,6 +5,7 @@ import json
 import os
 import re
 import shutil
+import stat
 import subprocess
 import time
 
@@ -175,6 +176,84 @@ def test_rule_passes_on_base(capsys, tmp_path, rule):
     code, report = lint(capsys, "--tree", ROBOT, "--snippet", str(snippet))
     assert code == 0
     assert rule not in rules_of(report)
+
+
+def test_every_per_symbol_rule_has_its_fixtures():
+    # and kconfiglib's warnings; the other rules need options or a loop
+    # and have tests of their own
+    from virtio_gpio.kconfig import rules
+    assert set(RULE_CASES) == {r.name for r in rules.RULES
+                               if r.check} | {"kconfiglib"}
+
+
+def test_help_lists_every_rule_once(capsys):
+    from virtio_gpio.kconfig import rules
+    assert cli.main(["--help"]) == 0
+    out = capsys.readouterr().out
+    checks = out[out.index("checks:"):out.index("compatibility steps")]
+    listed = re.findall(r"^  ([a-z-]+)  ", checks, re.M)
+    assert listed == [r.name for r in rules.RULES]
+
+
+def test_a_warning_the_snippet_brings_counts_without_naming_the_symbol(
+        capsys, tmp_path):
+    # The snippet also turns GPIO_MOCKUP into an int; linting GPIO_VIRTIO
+    # alone, kconfiglib's warning names GPIO_MOCKUP only. The tree without
+    # the snippet does not give it, so it is a finding all the same.
+    snippet = tmp_path / "snippet"
+    snippet.write_text(BASE + "\nconfig GPIO_MOCKUP\n\tint\n")
+    code, report = lint(capsys, "--tree", ROBOT, "--snippet", str(snippet),
+                        "--symbol", "GPIO_VIRTIO")
+    found = [f for r in report["reports"] for f in r["findings"]
+             if f["rule"] == "kconfiglib"]
+    assert code == 1 and found, report
+    assert all("GPIO_MOCKUP" in f["message"] for f in found), found
+
+
+def test_warnings_the_tree_gives_anyway_are_not_ours(capsys, tmp_path):
+    code, report = lint(capsys, "--tree", ROBOT, "--snippet", SNIPPET)
+    assert code == 0, report
+
+
+def _tree_with_clamped_default(tmp_path, gpio_entry=None):
+    """The robot's tree plus a symbol kconfiglib warns about on its own
+    (a default outside its range), and ``gpio_entry`` put in the GPIO menu
+    where the lint puts a snippet."""
+    root = tmp_path / "tree"
+    shutil.copytree(ROBOT, root)
+    with open(root / "drivers" / "virtio" / "Kconfig", "a") as f:
+        f.write('\nconfig VIRTIO_CLAMPED\n\tint "clamped"\n'
+                '\trange 1 10\n\tdefault 300\n')
+    if gpio_entry is not None:
+        gpio = root / "drivers" / "gpio" / "Kconfig"
+        gpio.write_text(tree.insert_snippet(gpio.read_text(), gpio_entry)[0])
+    return str(root)
+
+
+def test_without_a_snippet_only_warnings_naming_the_symbol_count(
+        capsys, tmp_path):
+    code, report = lint(capsys, "--tree", _tree_with_clamped_default(tmp_path),
+                        "--no-snippet", "--symbol", "GPIO_MOCKUP")
+    assert code == 0, report
+
+
+def test_a_snippet_that_ends_a_loop_is_not_blamed_for_the_trees_warnings(
+        capsys, tmp_path):
+    # The tree has the v3 entry (select VIRTIO: a loop); our snippet
+    # replaces it. The tree without the snippet cannot be evaluated, so
+    # its warnings are no baseline: only those naming GPIO_VIRTIO count.
+    with open(V3_PATCH) as f:
+        root = _tree_with_clamped_default(tmp_path, f.read())
+    code, report = lint(capsys, "--tree", root, "--snippet", SNIPPET)
+    assert code == 0, report
+
+
+def test_the_lint_leaves_dev_null_a_device(capsys):
+    # kconfiglib renames the file it writes a config to, unless told not
+    # to; run as root, writing to os.devnull moved /dev/null away.
+    lint(capsys, "--tree", ROBOT, "--snippet", SNIPPET)
+    assert stat.S_ISCHR(os.stat(os.devnull).st_mode)
+    assert not os.path.exists(os.devnull + ".old")
 
 
 # -- staging and the compatibility step ----------------------------------

@@ -9,6 +9,7 @@ the tree is parsed with kconfiglib, and the snippet's symbols are checked.
 import argparse
 import json
 import os
+import re
 import shutil
 import sys
 import tempfile
@@ -20,20 +21,18 @@ from .. import progress
 from ..clitext import plain
 from . import conf, loops, randconfig, rules, satisfy, tree
 
+
+def _checks():
+    """The rules, one per paragraph, as the help lists them."""
+    return "\n".join(textwrap.fill(r.summary, 79,
+                                   initial_indent="  %-18s" % r.name,
+                                   subsequent_indent=" " * 20)
+                     for r in rules.RULES)
+
+
 EPILOG = """\
 checks:
-  loop              recursive dependency anywhere in the tree, printed symbol
-                    by symbol as the kernel's kconfig prints it
-  select-visible    select of a symbol that has a prompt
-  select-with-deps  select of a symbol whose dependencies are not implied
-  select-bus        select of VIRTIO or another bus/subsystem symbol
-  undefined-symbol  reference to a symbol defined nowhere
-  missing-help      visible symbol without help text
-  type              no type, select of a non-bool, symbol that can never be set
-  kconfiglib        kconfiglib's own warnings about the symbol
-  unreachable       with --config: the symbol can be neither m nor y
-  random-config     with --random: an invariant broken in a random config
-  conf-disagrees    with --conf-check: the kernel's conf tool disagrees
+%s
 
 compatibility steps (staged copy for kconfiglib only; conf reads the tree as is):
 %s
@@ -42,9 +41,10 @@ exit status:
   0  no findings
   1  findings
   2  usage error, unreadable tree or snippet, or a parse error
-""" % "\n".join(textwrap.fill(line, 79, initial_indent="  ",
+""" % (_checks(),
+       "\n".join(textwrap.fill(line, 79, initial_indent="  ",
                                subsequent_indent="    ")
-                 for line in tree.COMPAT_NOTE.splitlines())
+                 for line in tree.COMPAT_NOTE.splitlines()))
 
 
 def parse_args(argv):
@@ -108,6 +108,9 @@ def lint_arch(args, arch, snippet, names, workdir):
     staged = tree.stage(args.tree, os.path.join(workdir, arch), snippet)
     parsed = tree.load(staged.root, arch)
     kconf = parsed.kconf
+    # Taken now: --random and --config below set values, and what
+    # kconfiglib warns about those configs is not the snippet's doing.
+    warnings = tree.evaluated_warnings(parsed, staged.root)
     report = {
         "arch": arch,
         "snippet": {"inserted_into": staged.inserted_into,
@@ -120,6 +123,11 @@ def lint_arch(args, arch, snippet, names, workdir):
                   for loop in loops.find_loops(kconf, prefer=names)],
         "findings": [vars(f) for f in rules.check(kconf, names)],
     }
+    report["findings"] += [
+        {"rule": "kconfiglib", "symbol": symbol, "location": "",
+         "message": warning}
+        for warning, symbol in new_warnings(args, arch, snippet, names,
+                                            warnings, workdir)]
     report["findings"] += [
         {"rule": "loop", "symbol": loop[0]["symbol"],
          "location": loop[0]["location"],
@@ -160,6 +168,45 @@ def lint_arch(args, arch, snippet, names, workdir):
     if args.conf_check:
         report["conf"] = cross_check(args, arch, snippet, workdir, report)
     return report
+
+
+def new_warnings(args, arch, snippet, names, warnings, workdir):
+    """(warning, symbol) for each kconfiglib warning that the snippet
+    brings: every one that names a symbol under lint (the symbol), and
+    every other one the tree without the snippet does not give ("").
+
+    Without a snippet, or when the tree without it has a dependency loop
+    (nothing to evaluate, so nothing fair to compare with), only the
+    warnings that name a symbol count.
+    """
+    patterns = [(name, re.compile(r"\b%s\b" % re.escape(name)))
+                for name in names]
+    named = {key: next((name for name, pattern in patterns
+                        if pattern.search(text)), "")
+             for key, text in warnings.items()}
+    baseline = set(warnings)
+    if snippet is not None and not all(named.values()):
+        baseline = _baseline(args.tree, arch, workdir) or baseline
+    return [(text, named[key]) for key, text in warnings.items()
+            if named[key] or key not in baseline]
+
+
+#: (tree, arch, its Kconfig files' state) -> the tree's own warnings
+_BASELINES = {}
+
+
+def _baseline(tree_dir, arch, workdir):
+    """The comparable warnings of ``tree_dir`` without a snippet, or None
+    when it has a dependency loop; computed once per process and tree
+    state (a real tree takes seconds to parse and evaluate)."""
+    key = (os.path.realpath(tree_dir), arch, tree.kconfig_state(tree_dir))
+    if key not in _BASELINES:
+        staged = tree.stage(tree_dir, os.path.join(workdir, arch + "-base"))
+        base = tree.load(staged.root, arch)
+        _BASELINES[key] = (None if base.kconfiglib_loop is not None else
+                           frozenset(tree.evaluated_warnings(base,
+                                                             staged.root)))
+    return _BASELINES[key]
 
 
 def cross_check(args, arch, snippet, workdir, report):

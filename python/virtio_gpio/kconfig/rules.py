@@ -1,13 +1,16 @@
 """Named lint rules, after the kernel's Documentation/kbuild/kconfig-language.rst.
 
-Each rule takes the parsed Kconfig and one symbol under lint and returns
-findings. Rules look only at the symbols under lint (the snippet's), not
-at the rest of the tree, which has its own maintainers.
+Every rule is declared here once, with its name and what it checks; the
+CLI's help and the report are made from :data:`RULES`. Most rules take
+the parsed Kconfig and one symbol under lint and say what is wrong with
+it; the others are findings the CLI makes itself (a loop, a config that
+cannot reach the symbol, ...). Rules look only at the symbols under lint
+(the snippet's), not at the rest of the tree, which has its own
+maintainers.
 """
 
 import dataclasses
-import re
-from typing import Callable, List
+from typing import Callable, List, Optional
 
 import kconfiglib
 
@@ -50,24 +53,53 @@ def conjuncts(expr):
     return [expr]
 
 
-def _finding(rule, sym, message):
-    return Finding(rule, sym.name, location(sym), message)
+@dataclasses.dataclass(frozen=True)
+class Rule:
+    """A named check: ``check(kconf, sym)`` returns one message per problem
+    of ``sym``; rules without one are reported by the CLI itself."""
+
+    name: str
+    summary: str
+    check: Optional[Callable] = None
+
+
+#: every rule, in the order the help lists them
+RULES: List[Rule] = []
+
+
+def declare(name, summary):
+    """A rule whose findings the CLI makes (no per-symbol check)."""
+    RULES.append(Rule(name, summary))
+
+
+def rule(name, summary):
+    """Register the decorated per-symbol check as rule ``name``."""
+    def register(check):
+        RULES.append(Rule(name, summary, check))
+        return check
+    return register
+
+
+declare("loop", "recursive dependency anywhere in the tree, printed symbol "
+        "by symbol as the kernel's kconfig prints it")
 
 
 def _has_prompt(sym):
     return any(node.prompt for node in sym.nodes)
 
 
-def rule_select_visible(kconf, sym):
-    """select of a symbol that has a prompt: the user's choice is overridden."""
-    return [_finding("select-visible", sym,
-                     "selects %s, which has a prompt; use 'depends on %s'"
-                     % (target.name, target.name))
+@rule("select-visible", "select of a symbol that has a prompt")
+def select_visible(kconf, sym):
+    """The user's choice of a visible symbol would be overridden."""
+    return ["selects %s, which has a prompt; use 'depends on %s'"
+            % (target.name, target.name)
             for target, _ in sym.selects if _has_prompt(target)]
 
 
-def rule_select_with_deps(kconf, sym):
-    """select of a symbol whose own dependencies the selector does not imply."""
+@rule("select-with-deps",
+      "select of a symbol whose dependencies are not implied")
+def select_with_deps(kconf, sym):
+    """select ignores the target's own dependencies."""
     findings = []
     have = {kconfiglib.expr_str(c) for c in conjuncts(sym.direct_dep)}
     for target, cond in sym.selects:
@@ -75,20 +107,19 @@ def rule_select_with_deps(kconf, sym):
         missing = [kconfiglib.expr_str(c) for c in conjuncts(target.direct_dep)
                    if c is not kconf.y and kconfiglib.expr_str(c) not in have_here]
         if missing:
-            findings.append(_finding(
-                "select-with-deps", sym,
+            findings.append(
                 "selects %s, which depends on %s; select ignores that, so "
                 "depend on it too or drop the select"
-                % (target.name, " && ".join(missing))))
+                % (target.name, " && ".join(missing)))
     return findings
 
 
-def rule_select_bus(kconf, sym):
-    """select of VIRTIO or another bus/subsystem symbol."""
-    return [_finding("select-bus", sym,
-                     "selects bus symbol %s; a driver must 'depends on %s' "
-                     "(selecting a bus creates dependency loops)"
-                     % (target.name, target.name))
+@rule("select-bus", "select of VIRTIO or another bus/subsystem symbol")
+def select_bus(kconf, sym):
+    """A driver depends on its bus; selecting one creates loops."""
+    return ["selects bus symbol %s; a driver must 'depends on %s' "
+            "(selecting a bus creates dependency loops)"
+            % (target.name, target.name)
             for target, _ in sym.selects if target.name in BUS_SYMBOLS]
 
 
@@ -111,66 +142,62 @@ def _referenced(sym):
     return items
 
 
-def rule_undefined(kconf, sym):
-    """references to symbols defined nowhere in the tree."""
-    return [_finding("undefined-symbol", sym,
-                     "refers to %s, which is not defined anywhere" % item.name)
+@rule("undefined-symbol", "reference to a symbol defined nowhere")
+def undefined(kconf, sym):
+    """References to symbols defined nowhere in the tree."""
+    return ["refers to %s, which is not defined anywhere" % item.name
             for item in _referenced(sym)
             if not item.nodes and not item.is_constant]
 
 
-def rule_help(kconf, sym):
-    """a visible symbol needs a help text that says what it is."""
+@rule("missing-help", "visible symbol without help text")
+def missing_help(kconf, sym):
+    """A visible symbol needs a help text that says what it is."""
     if not _has_prompt(sym):
         return []
     if any(node.help and node.help.strip() for node in sym.nodes):
         return []
-    return [_finding("missing-help", sym,
-                     "has a prompt but no (or an empty) help text")]
+    return ["has a prompt but no (or an empty) help text"]
 
 
-def rule_type(kconf, sym):
-    """type and prompt mistakes."""
+@rule("type", "no type, select of a non-bool, symbol that can never be set")
+def type_mistakes(kconf, sym):
+    """Type and prompt mistakes."""
     findings = []
     if sym.orig_type == kconfiglib.UNKNOWN:
-        findings.append(_finding("type", sym, "has no type"))
+        findings.append("has no type")
     for target, _ in sym.selects + sym.implies:
         if target.nodes and target.orig_type not in BOOLISH:
-            findings.append(_finding(
-                "type", sym, "selects or implies %s, which is of type %s, "
-                "not bool or tristate"
-                % (target.name, kconfiglib.TYPE_TO_STR[target.orig_type])))
+            findings.append(
+                "selects or implies %s, which is of type %s, not bool or "
+                "tristate"
+                % (target.name, kconfiglib.TYPE_TO_STR[target.orig_type]))
     selected = sym.rev_dep is not kconf.n or sym.weak_rev_dep is not kconf.n
     if not _has_prompt(sym) and not sym.defaults and not selected:
-        findings.append(_finding(
-            "type", sym, "has no prompt, no default and nothing selects it: "
-            "it can never be enabled"))
+        findings.append("has no prompt, no default and nothing selects it: "
+                        "it can never be enabled")
     return findings
 
 
-def rule_kconfiglib_warnings(kconf, sym):
-    """kconfiglib's own warnings about this symbol."""
-    pattern = re.compile(r"\b%s\b" % re.escape(sym.name))
-    return [_finding("kconfiglib", sym, warning.replace("\n", " "))
-            for warning in kconf.warnings if pattern.search(warning)]
-
-
-RULES: List[Callable] = [
-    rule_select_visible, rule_select_with_deps, rule_select_bus,
-    rule_undefined, rule_help, rule_type, rule_kconfiglib_warnings,
-]
-
-RULE_NAMES = ("loop", "select-visible", "select-with-deps", "select-bus",
-              "undefined-symbol", "missing-help", "type", "kconfiglib")
+declare("kconfiglib", "a warning kconfiglib gives on the tree with the "
+        "snippet (values evaluated, as a config is written) that it does not "
+        "give on the tree without it, or that names the symbol")
+declare("unreachable", "with --config: the symbol can be neither m nor y")
+declare("random-config", "with --random: an invariant broken in a random "
+        "config")
+declare("conf-disagrees", "with --conf-check: the kernel's conf tool "
+        "disagrees")
 
 
 def check(kconf, names):
-    """All findings for the symbols ``names``."""
+    """The findings of every per-symbol rule for the symbols ``names``."""
     findings = []
     for name in names:
         sym = kconf.syms.get(name)
         if sym is None or not sym.nodes:
             continue
-        for rule in RULES:
-            findings.extend(rule(kconf, sym))
+        for r in RULES:
+            if r.check is not None:
+                findings.extend(Finding(r.name, sym.name, location(sym), m)
+                                for m in r.check(kconf, sym))
     return findings

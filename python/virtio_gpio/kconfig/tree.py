@@ -267,6 +267,16 @@ def _copy_kconfig_files(src, dest):
                 shutil.copy2(path, os.path.join(dest, rel, name))
 
 
+def kconfig_state(tree):
+    """A cheap token of ``tree``'s state: the modification times of the
+    Kconfig files a snippet's neighbourhood is read from. Enough within one
+    process (the CLI runs once; the tests lint unchanged trees again)."""
+    return tuple(os.stat(os.path.join(tree, path)).st_mtime_ns
+                 if os.path.exists(os.path.join(tree, path)) else None
+                 for path in ("Kconfig", GPIO_KCONFIG,
+                              os.path.join("drivers", "virtio", "Kconfig")))
+
+
 def insert_snippet(text, snippet):
     """Return ``(new_text, replaced)``: ``snippet`` put where it belongs.
 
@@ -441,13 +451,19 @@ def _pahole_version(root):
 def _loops_recorded(record):
     """Let kconfiglib finish parsing a tree that has a dependency loop.
 
-    kconfiglib raises on the first loop, from its module-level helper
-    _check_dep_loop_sym, and loses whether each step was a 'depends on' or
-    a 'select'. While loading, that helper's exception is recorded instead
-    (the first message is kept), and :mod:`loops` reports the chain the way
-    the kernel does.
+    kconfiglib has no public way to: it raises on the first loop, from
+    its module-level helper _check_dep_loop_sym, at the very end of the
+    parse. Only when a plain parse failed that way (see :func:`load`), that
+    helper's exception is recorded instead (the first message is kept), so
+    that :mod:`loops` can report the chain the way the kernel does and the
+    other rules still run. kconfiglib is pinned; a version without the
+    helper fails here, loudly, not silently.
     """
-    original = kconfiglib._check_dep_loop_sym
+    original = getattr(kconfiglib, "_check_dep_loop_sym", None)
+    if original is None:
+        raise RuntimeError("kconfiglib %s has no _check_dep_loop_sym: the "
+                           "lint cannot report loops with it"
+                           % getattr(kconfiglib, "VERSION", "?"))
 
     def checked(sym, ignore_choice):
         try:
@@ -475,16 +491,24 @@ class Parsed:
 def load(root, arch, top="Kconfig"):
     """Parse a staged tree for ``arch`` into :class:`Parsed`.
 
-    Raises kconfiglib.KconfigError for anything but a dependency loop.
+    A plain kconfiglib parse first; only a tree with a dependency loop is
+    parsed again, with the loop recorded instead of raised. Raises
+    kconfiglib.KconfigError for anything else.
     """
     env = kconfig_env(root, arch)
     saved = {k: os.environ.get(k) for k in env}
     os.environ.update(env)
-    record = []
+    path = os.path.join(root, top)
     try:
+        try:
+            return Parsed(kconfiglib.Kconfig(path, warn_to_stderr=False),
+                          None)
+        except kconfiglib.KconfigError as exc:
+            if not str(exc).lstrip().startswith("Dependency loop"):
+                raise
+        record = []
         with _loops_recorded(record):
-            kconf = kconfiglib.Kconfig(os.path.join(root, top),
-                                       warn_to_stderr=False)
+            kconf = kconfiglib.Kconfig(path, warn_to_stderr=False)
         return Parsed(kconf, record[0] if record else None)
     finally:
         for key, value in saved.items():
@@ -492,3 +516,26 @@ def load(root, arch, top="Kconfig"):
                 os.environ.pop(key, None)
             else:
                 os.environ[key] = value
+
+
+_LOCATION = re.compile(r"(\S+?):\d+\b")
+
+
+def evaluated_warnings(parsed, root):
+    """kconfiglib's warnings once every value is evaluated, as writing a
+    config does (Zephyr's gate writes one to os.devnull for that): a dict
+    from each warning's comparable form (line numbers and the staged
+    tree's path left out, so that two stagings of a tree give the same
+    keys) to its text. A tree with a dependency loop has no values to
+    evaluate (kconfiglib would recurse forever): its parse warnings only.
+    """
+    kconf = parsed.kconf
+    if parsed.kconfiglib_loop is None:
+        # save_old=False: kconfiglib would otherwise rename the file it
+        # writes to .old first, which, run as root, moves /dev/null away.
+        kconf.write_config(os.devnull, save_old=False)
+    found = {}
+    for warning in kconf.warnings:
+        text = warning.replace(root + os.sep, "").replace("\n", " ")
+        found.setdefault(_LOCATION.sub(r"\1", text), text)
+    return found
