@@ -1,7 +1,9 @@
 """Shared pieces of the end-to-end tests: the backend process, gpio-probe."""
 
+import contextlib
 import os
 import re
+import time
 
 from virtio_gpio.vhost_user.control import send_control, spawn
 
@@ -197,36 +199,48 @@ def uml_module(uml_kernel, workdir):
     return module
 
 
-def qemu_standard_boot(series, driver, work, init, backend_args, values=None,
-                       console_input=False):
+@contextlib.contextmanager
+def qemu_standard_guest(series, driver, work, init, backend_args,
+                        values=None, console_input=False, timings=None,
+                        what="QEMU run"):
     """Boot Debian's ``series`` under QEMU with ``driver`` built for it and
     a vhost-user-gpio-pci device served by our backend (standard protocol,
-    ``backend_args`` added, exiting with its front end).
+    ``backend_args`` added, exiting with its front end); yields
+    (guest, backend, release) and kills both when done.
 
     ``init`` is the /init text after the mounts and virtio_pci (see
     :func:`qemu_initramfs`); ``@MODULE@`` in it becomes the name rmmod
     knows the driver by, ``@KEY@`` the value of ``KEY`` in ``values``.
-    Returns (guest, backend, release).
+    With ``timings``, the wall time from QEMU's start goes there as
+    "``what`` (Debian RELEASE): N s".
     """
     from virtio_gpio.guests import drivers, kernels, qemu
 
     kdir, release = kernels.debian_headers(series)
+    # Linux's own driver is built from the series' source tree.
+    source = kernels.source(series) if driver == "upstream" else None
     module = drivers.build(driver, kdir, str(work), kernel_src=KERNEL_SRC,
-                           linux_source=kernels.source(series))
+                           linux_source=source)
     values = dict(values or {}, MODULE=drivers.MODULE_NAMES[driver])
     initrd = qemu_initramfs(work, release, {"driver.ko": module}, init,
                             values)
     backend = Backend(str(work), "std", "--protocol", "standard", "--once",
                       *backend_args)
+    guest = None
+    begin = time.monotonic()
     try:
         guest = qemu.Guest(qemu.kernel_image(release), initrd,
                            extra_args=qemu.vhost_user_gpio_args(backend.sock),
                            log_path=str(work / "guest.log"),
                            console_input=console_input)
-    except BaseException:
+        yield guest, backend, release
+    finally:
+        if guest is not None:
+            guest.kill()
         backend.stop()
-        raise
-    return guest, backend, release
+    if timings is not None:
+        timings.append("%s (Debian %s): %.1f s"
+                       % (what, release, time.monotonic() - begin))
 
 
 def qemu_finish(guest, backend, result, prefix):

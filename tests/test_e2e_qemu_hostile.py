@@ -16,11 +16,10 @@ hang beyond the bound, and the lines still working after it.
 """
 
 import re
-import time
 
 import pytest
 
-from e2e_helpers import qemu_finish, qemu_standard_boot
+from e2e_helpers import qemu_finish, qemu_standard_guest
 from virtio_gpio.guests import qemu
 
 pytestmark = pytest.mark.system
@@ -90,15 +89,14 @@ poweroff -f
 def run(request, tmp_path_factory, timings):
     series = request.param
     work = tmp_path_factory.mktemp("hostile-%s" % series)
-    begin = time.monotonic()
-    guest, backend, release = qemu_standard_boot(
-        series, "ours", work, INIT, ("--names", ",".join(NAMES)),
-        {"TIMEOUT_MS": TIMEOUT_MS, "BEYOND": SERVABLE + 10,
-         "LAST": SERVABLE - 1,
-         "FAULTS": " ".join("%s:%d" % f for f in FAULTS.items())},
-        console_input=True)
     result = {"series": series}
-    try:
+    with qemu_standard_guest(
+            series, "ours", work, INIT, ("--names", ",".join(NAMES)),
+            {"TIMEOUT_MS": TIMEOUT_MS, "BEYOND": SERVABLE + 10,
+             "LAST": SERVABLE - 1,
+             "FAULTS": " ".join("%s:%d" % f for f in FAULTS.items())},
+            console_input=True, timings=timings,
+            what="QEMU hostile standard device") as (guest, backend, _):
         guest.expect("EDGES-READY", timeout=300)
         # The last line the eventq serves fires like the first.
         for level in (1, 0):
@@ -112,26 +110,17 @@ def run(request, tmp_path_factory, timings):
         backend(cmd="inject", fault="forged_event")
         guest.send("\n")
         qemu_finish(guest, backend, result, "H")
-    finally:
-        guest.kill()
-        backend.stop()
-    timings.append("QEMU hostile standard device (Debian %s): %.1f s"
-                   % (release, time.monotonic() - begin))
     return result
 
 
 @pytest.fixture(scope="module", params=SERIES)
 def silent_run(request, tmp_path_factory):
     work = tmp_path_factory.mktemp("silent-%s" % request.param)
-    guest, backend, _ = qemu_standard_boot(
-        request.param, "ours", work, SILENT_INIT,
-        ("--lines", str(SILENT_LINES), "--fault", "drop:100000"),
-        {"TIMEOUT_MS": TIMEOUT_MS})
-    try:
+    with qemu_standard_guest(
+            request.param, "ours", work, SILENT_INIT,
+            ("--lines", str(SILENT_LINES), "--fault", "drop:100000"),
+            {"TIMEOUT_MS": TIMEOUT_MS}) as (guest, backend, _):
         return qemu_finish(guest, backend, {}, "S")
-    finally:
-        guest.kill()
-        backend.stop()
 
 
 def dmesg(run, prefix):

@@ -13,12 +13,11 @@ for both drivers.
 """
 
 import subprocess
-import time
 
 import pytest
 
 from e2e_helpers import (assert_host_edges, drive_host_edges, qemu_finish,
-                         qemu_standard_boot)
+                         qemu_standard_guest)
 from virtio_gpio.guests import drivers, qemu
 
 pytestmark = pytest.mark.system
@@ -73,25 +72,19 @@ poweroff -f
 def run(request, tmp_path_factory, timings):
     series, driver = request.param
     work = tmp_path_factory.mktemp("std-%s-%s" % (series, driver))
-    begin = time.monotonic()
-    guest, backend, release = qemu_standard_boot(
-        series, driver, work, INIT,
-        ("--names", ",".join(NAMES), "--loopback", "%d:%d" % LOOPBACK),
-        {"EDGE_LINE": HOST_EDGE_LINE, "HOST_EDGES": HOST_EDGES,
-         "LOOP_OUT": LOOPBACK[0], "LOOP_EDGES": LOOP_EDGES})
     result = {"series": series, "driver": driver, "edges": [],
               "edge_error": None}
-    try:
+    with qemu_standard_guest(
+            series, driver, work, INIT,
+            ("--names", ",".join(NAMES), "--loopback", "%d:%d" % LOOPBACK),
+            {"EDGE_LINE": HOST_EDGE_LINE, "HOST_EDGES": HOST_EDGES,
+             "LOOP_OUT": LOOPBACK[0], "LOOP_EDGES": LOOP_EDGES},
+            timings=timings,
+            what="QEMU %s standard-protocol run, %s driver"
+                 % (qemu_version(), driver)) as (guest, backend, _):
         guest.expect("EDGES-READY", timeout=300)
         drive_host_edges(guest, backend, result, HOST_EDGES, HOST_EDGE_LINE)
         qemu_finish(guest, backend, result, "STD")
-    finally:
-        guest.kill()
-        backend.stop()
-    timings.append("QEMU %s standard-protocol run (Debian %s, %s driver, "
-                   "our backend): %.1f s"
-                   % (qemu_version(), release, driver,
-                      time.monotonic() - begin))
     return result
 
 
@@ -114,18 +107,12 @@ poweroff -f
 def no_irq_run(request, tmp_path_factory, timings):
     series = request.param
     work = tmp_path_factory.mktemp("std-noirq-%s" % series)
-    begin = time.monotonic()
-    guest, backend, release = qemu_standard_boot(
-        series, "ours", work, NO_IRQ_INIT,
-        ("--names", ",".join(NAMES), "--no-irq"))
-    try:
-        result = qemu_finish(guest, backend, {"series": series}, "STD")
-    finally:
-        guest.kill()
-        backend.stop()
-    timings.append("QEMU standard-protocol run without F_IRQ (Debian %s, "
-                   "ours): %.1f s" % (release, time.monotonic() - begin))
-    return result
+    with qemu_standard_guest(
+            series, "ours", work, NO_IRQ_INIT,
+            ("--names", ",".join(NAMES), "--no-irq"), timings=timings,
+            what="QEMU standard-protocol run without F_IRQ, ours") as (
+                guest, backend, _):
+        return qemu_finish(guest, backend, {"series": series}, "STD")
 
 
 def qemu_version():

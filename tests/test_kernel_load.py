@@ -11,12 +11,11 @@ eventq. The kernel log must stay clean throughout.
 """
 
 import re
-import time
 
 import pytest
 
-from e2e_helpers import KERNEL_SRC, Backend, qemu_initramfs
-from virtio_gpio.guests import drivers, kernels, qemu
+from e2e_helpers import qemu_standard_guest
+from virtio_gpio.guests import qemu
 
 pytestmark = pytest.mark.system
 
@@ -31,11 +30,11 @@ INIT = """\
 DRV=/sys/bus/virtio/drivers/vgpio
 fail() { echo "LOAD-FAIL cycle $i: $*"; }
 i=0
-while [ $i -lt %(cycles)d ]; do
+while [ $i -lt @CYCLES@ ]; do
 	# Probe: even cycles by loading the module, odd ones by binding the
 	# device to the module loaded in the previous cycle.
-	if [ $((i %% 2)) = 0 ]; then
-		insmod /lib/vgpio.ko || { fail insmod; break; }
+	if [ $((i % 2)) = 0 ]; then
+		insmod /lib/driver.ko || { fail insmod; break; }
 	else
 		echo virtio0 > $DRV/bind || { fail bind; break; }
 	fi
@@ -43,14 +42,14 @@ while [ $i -lt %(cycles)d ]; do
 		{ fail "device not bound"; break; }
 	[ -e /dev/gpiochip0 ] || { fail "no /dev/gpiochip0"; break; }
 	n=$(gpio-probe /dev/gpiochip0 info - - | grep -c "^LINE ")
-	[ "$n" = %(lines)d ] || { fail "line info: $n lines"; break; }
-	gpio-probe /dev/gpiochip0 rw $((i %% 4)) 4 >/dev/null || { fail rw; break; }
+	[ "$n" = @LINES@ ] || { fail "line info: $n lines"; break; }
+	gpio-probe /dev/gpiochip0 rw $((i % 4)) 4 >/dev/null || { fail rw; break; }
 	# Edges through the eventq; the fourth figure is the edges lost.
 	loop=$(timeout 20 gpio-probe /dev/gpiochip0 loop 4 2) || { fail "loop: $loop"; break; }
 	echo "CYCLE $i LOOP $loop"
 	# Remove: even cycles unbind the device and keep the module, odd ones
 	# unload the module from under the bound device.
-	if [ $((i %% 2)) = 0 ]; then
+	if [ $((i % 2)) = 0 ]; then
 		echo virtio0 > $DRV/unbind || { fail unbind; break; }
 		grep -q "^vgpio " /proc/modules || { fail "module gone"; break; }
 	else
@@ -73,31 +72,18 @@ poweroff -f
 @pytest.fixture(scope="module", params=SERIES)
 def boot(request, tmp_path_factory, timings):
     series = request.param
-    kdir, release = kernels.debian_headers(series)
     work = tmp_path_factory.mktemp("load-" + series)
-    module = drivers.build("ours", kdir, str(work), kernel_src=KERNEL_SRC)
-    initrd = qemu_initramfs(work, release, {"vgpio.ko": module}, INIT % {
-        "cycles": CYCLES, "lines": len(NAMES)})
-    backend = Backend(str(work), "load", "--protocol", "standard",
-                      "--names", ",".join(NAMES), "--loopback", LOOPBACK,
-                      "--once")
-    start = time.monotonic()
-    guest = qemu.Guest(qemu.kernel_image(release), initrd,
-                       extra_args=qemu.vhost_user_gpio_args(backend.sock),
-                       log_path=str(work / "guest.log"))
-    try:
+    with qemu_standard_guest(
+            series, "ours", work, INIT,
+            ("--names", ",".join(NAMES), "--loopback", LOOPBACK),
+            {"CYCLES": CYCLES, "LINES": len(NAMES)}, timings=timings,
+            what="QEMU (TCG) boot + %d probe/remove cycles with a device"
+                 % CYCLES) as (guest, backend, release):
         guest.expect("LOAD-DMESG-END", timeout=600)
         guest.wait(60)
-        result = {"series": series, "release": release, "lines": guest.lines,
-                  "backend_exit": backend.proc.wait(30),
-                  "backend_log": backend.text()}
-    finally:
-        guest.kill()
-        backend.stop()
-    timings.append("QEMU (TCG) boot of Debian %s + %d probe/remove cycles "
-                   "with a device: %.1f s"
-                   % (release, CYCLES, time.monotonic() - start))
-    return result
+        return {"series": series, "release": release, "lines": guest.lines,
+                "backend_exit": backend.proc.wait(30),
+                "backend_log": backend.text()}
 
 
 def dmesg(boot):

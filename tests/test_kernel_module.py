@@ -78,12 +78,13 @@ def test_compat_header_is_version_keyed_and_used_by_the_glue_only():
 
 def test_kernels_module_imports_without_the_c_extension():
     # The Makefile prepares the trees before the C extension exists: load
-    # kernels.py from the checkout under a bare package, nothing else.
+    # guests/kernels.py from the checkout under a bare package, nothing
+    # else.
     code = ("import sys, types\n"
             "pkg = types.ModuleType('virtio_gpio')\n"
             "pkg.__path__ = [sys.argv[1]]\n"
             "sys.modules['virtio_gpio'] = pkg\n"
-            "from virtio_gpio import kernels\n"
+            "from virtio_gpio.guests import kernels\n"
             "assert not [m for m in sys.modules if m.startswith('_cffi')]\n"
             "assert 'virtio_gpio._binding' not in sys.modules\n"
             "print(' '.join(kernels.SERIES))\n")
