@@ -161,9 +161,11 @@ class StandardWire:
         refuses it and breaks, as the kernel's virtio_ring does ("is not
         a head")."""
         held = set(self.t.device.held_irq_lines().values())
-        desc = min(set(range(lib.simvq_size(ring))) - held)
-        if lib.simvq_push_used(ring, desc, 1) != -errno.EINVAL:
-            raise AssertionError("the ring took forged descriptor %d" % desc)
+        free = sorted(set(range(lib.simvq_size(ring))) - held)
+        if not free:
+            return
+        if lib.simvq_push_used(ring, free[0], 1) != -errno.EINVAL:
+            raise AssertionError("the ring took forged descriptor %d" % free[0])
         self.t.forged_refused += 1
 
     def set_input(self, line, level):

@@ -86,8 +86,9 @@ class Backend:
             return self.state()
         if cmd == "inject":
             self.device.inject(Fault(command["fault"]), int(command.get("count", 1)))
-            if self.conn is not None:
-                # Faults that need no reply to ride on go out now.
+            if self.conn is not None and \
+                    Fault(command["fault"]) is Fault.FORGED_EVENT:
+                # Needs no reply to ride on: it goes out now.
                 self.conn.queues.input_changed(())
             return {"ok": True}
         if cmd == "stop":

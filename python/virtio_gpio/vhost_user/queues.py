@@ -2,11 +2,14 @@
 and events out (the 2020 protocol's shared receive queue, or the standard
 protocol's request chains and per-line eventq buffers)."""
 
+import logging
 from typing import List
 
 from .. import protocol
 from ..devices.base import FORGED_TOKEN, Outgoing
 from .protocol import ProtocolError
+
+log = logging.getLogger(__name__)
 
 
 def _readable(mem, parts):
@@ -126,23 +129,33 @@ class StandardQueues:
             answered = True
         if answered:
             requestq.interrupt()
+        self._take_eventq()
+        self.complete_irqs()
+
+    def _take_eventq(self):
+        """Hand every eventq chain the driver made available to the model."""
+        conn = self.conn
         eventq = conn.vrings[self.EVENTQ]
         while True:
             chain = eventq.pop(conn.mem)
             if chain is None:
                 break
-            device.queue_irq(_readable(conn.mem, chain[1]), chain)
-        self.complete_irqs()
+            conn.backend.device.queue_irq(_readable(conn.mem, chain[1]),
+                                          chain)
 
     def input_changed(self, _):
         self.complete_irqs()
 
-    def _unheld_head(self, eventq):
-        """A descriptor index that heads no chain the device holds: to the
-        driver, a buffer it never made available."""
+    def _unheld_head(self):
+        """A descriptor index that heads no chain the driver made
+        available (all of them taken first): to the driver, a buffer it
+        never posted. None when the ring has none such."""
+        self._take_eventq()
+        eventq = self.conn.vrings[self.EVENTQ]
         held = {token[0] for token in
                 self.conn.backend.device.held_irq_lines().values()}
-        return min(set(range(eventq.num)) - held)
+        free = sorted(set(range(eventq.num)) - held)
+        return free[0] if free else None
 
     def complete_irqs(self):
         conn = self.conn
@@ -150,7 +163,11 @@ class StandardQueues:
         done = conn.backend.device.take_irq_completions()
         for completion in done:
             if completion.token is FORGED_TOKEN:
-                eventq.push(conn.mem, self._unheld_head(eventq), 1)
+                head = self._unheld_head()
+                if head is None:
+                    log.warning("forged_event: every descriptor is held")
+                else:
+                    eventq.push(conn.mem, head, 1)
                 continue
             head, parts = completion.token
             self._scatter(parts, completion.payload)
