@@ -1,5 +1,6 @@
 """Which tests exist, asked of pytest itself (for documents that cite tests)."""
 
+import functools
 import os
 import subprocess
 import sys
@@ -7,12 +8,21 @@ import sys
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-def collect(files):
-    """Node IDs pytest collects from ``files`` (paths relative to the top)."""
+@functools.lru_cache(maxsize=None)
+def _collect_suite():
+    """Every node ID of the suite: one collection per test run, shared by
+    the documents that cite tests (it takes seconds)."""
     proc = subprocess.run(
         [sys.executable, "-m", "pytest", "--collect-only", "-q",
-         "-p", "no:cacheprovider", *sorted(files)],
+         "-p", "no:cacheprovider", "tests"],
         cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    return {line.strip() for line in proc.stdout.splitlines()
-            if "::" in line}
+    return frozenset(line.strip() for line in proc.stdout.splitlines()
+                     if "::" in line)
+
+
+def collect(files):
+    """Node IDs pytest collects from ``files`` (paths relative to the top)."""
+    files = set(files)
+    return {node for node in _collect_suite()
+            if node.split("::")[0] in files}

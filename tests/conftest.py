@@ -16,6 +16,10 @@ settings.register_profile("default", max_examples=300, deadline=None,
                           suppress_health_check=[HealthCheck.too_slow])
 settings.register_profile("sanitizer", max_examples=100, deadline=None,
                           suppress_health_check=[HealthCheck.too_slow])
+# make test-fast: the same properties, fewer examples (the full suite
+# runs the default).
+settings.register_profile("fast", max_examples=100, deadline=None,
+                          suppress_health_check=[HealthCheck.too_slow])
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
 

@@ -43,6 +43,25 @@ def held(chip):
     return set(chip.device.held_irq_lines())
 
 
+def watching(make_chip, line, edge):
+    """A standard chip with ``line`` watched for ``edge``, and its core."""
+    chip = make_chip(4, protocol="standard")
+    chip.direction_input(line)
+    chip.watch(line, edge)
+    chip.poll()
+    return chip, chip._live()
+
+
+def hardirq_handler(core):
+    """A flow handler without a thread: mask, handle, unmask, all in raw
+    context, as handle_level_irq does around a hard-irq handler."""
+    def handle(event):
+        with RawSection():
+            lib.vgpio_irq_mask(core, event.line, True)
+            lib.vgpio_irq_mask(core, event.line, False)
+    return handle
+
+
 @pytest.mark.parametrize("protocol", ["id30", "standard"])
 def test_irq_chip_callbacks_take_no_lock_and_touch_no_queue(make_chip,
                                                             protocol):
@@ -108,18 +127,8 @@ def test_unmask_outside_a_bus_sync_is_carried_out_by_the_deferred_arm(
 
 
 def test_a_handlers_own_unmask_asks_for_no_deferred_arm(make_chip):
-    chip = make_chip(4, protocol="standard")
-    core = chip._live()
-    chip.direction_input(1)
-    chip.watch(1, Edge.BOTH)
-    chip.poll()
-
-    def flow_handler(event):
-        with RawSection():
-            lib.vgpio_irq_mask(core, event.line, True)
-            lib.vgpio_irq_mask(core, event.line, False)
-
-    chip.subscribe(flow_handler)
+    chip, core = watching(make_chip, 1, Edge.BOTH)
+    chip.subscribe(hardirq_handler(core))
     chip.transport.host.arm_pending = 0
     chip.transport.set_input(1, 1)
     assert [e.line for e in chip.read_events()] == [1]
@@ -176,18 +185,8 @@ def test_hardirq_level_handler_unmasks_before_the_drain_rearms(make_chip):
     """A level handler without a thread: mask, handle, unmask, all in raw
     context inside the drain, which then re-arms the line itself: while
     the level holds, the device reports it again with no bus sync."""
-    chip = make_chip(4, protocol="standard")
-    core = chip._live()
-    chip.direction_input(0)
-    chip.watch(0, Edge.LEVEL_HIGH)
-    chip.poll()
-
-    def flow_handler(event):
-        with RawSection():
-            lib.vgpio_irq_mask(core, event.line, True)
-            lib.vgpio_irq_mask(core, event.line, False)
-
-    chip.subscribe(flow_handler)
+    chip, core = watching(make_chip, 0, Edge.LEVEL_HIGH)
+    chip.subscribe(hardirq_handler(core))
     chip.transport.set_input(0, 1)
     chip.poll()
     assert len(chip.read_events()) >= 2
