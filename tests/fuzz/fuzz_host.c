@@ -373,6 +373,14 @@ static void fuzz_rejected(void *ctx, int err, const char *why)
 	h->rejections++;
 }
 
+/* As a work item: noted here, run before the next queue callback. */
+static void fuzz_arm_later(void *ctx)
+{
+	struct fuzz_host *h = ctx;
+
+	h->arm_pending = true;
+}
+
 static unsigned int fuzz_vq_size(void *ctx, unsigned int vq)
 {
 	struct fuzz_host *h = ctx;
@@ -392,6 +400,7 @@ const struct vgpio_host_ops fuzz_host_ops = {
 	.irq		= fuzz_irq,
 	.rejected	= fuzz_rejected,
 	.vq_size	= fuzz_vq_size,
+	.arm_later	= fuzz_arm_later,
 };
 
 void fuzz_host_init(struct fuzz_host *h, const uint8_t *data, size_t size)

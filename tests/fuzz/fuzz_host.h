@@ -132,6 +132,7 @@ struct fuzz_host {
 	bool irq_masked[VGPIO_MAX_LINES];
 	bool killed;
 	bool irq_mask_in_handler;
+	bool arm_pending;	/* arm_later asked; run at the next callback */
 	unsigned long irqs;
 	unsigned long wakes;
 	unsigned long rejections;

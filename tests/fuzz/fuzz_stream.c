@@ -245,8 +245,13 @@ static void do_mask(struct stream_run *run, unsigned int line, bool masked)
 	h->irq_masked[line] = masked;
 }
 
+/* A queue callback; a deferred arm the core asked for runs first. */
 static void callback(struct stream_run *run, unsigned int vq)
 {
+	if (run->h.arm_pending) {
+		run->h.arm_pending = false;
+		vgpio_irq_arm_pending(run->h.core);
+	}
 	vgpio_vq_callback(run->h.core, vq);
 }
 
