@@ -186,7 +186,9 @@ def new_warnings(args, arch, snippet, names, warnings, workdir):
              for key, text in warnings.items()}
     baseline = set(warnings)
     if snippet is not None and not all(named.values()):
-        baseline = _baseline(args.tree, arch, workdir) or baseline
+        tree_own = _baseline(args.tree, arch, workdir)
+        if tree_own is not None:
+            baseline = tree_own
     return [(text, named[key]) for key, text in warnings.items()
             if named[key] or key not in baseline]
 
