@@ -7,6 +7,11 @@ import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
+#: node IDs of whole test files the running session collected, before -m
+#: and -k deselect any (conftest.py fills it); files not in it are asked
+#: of a separate collection
+SESSION_NODES = {}
+
 
 @functools.lru_cache(maxsize=None)
 def _collect_suite():
@@ -24,5 +29,7 @@ def _collect_suite():
 def collect(files):
     """Node IDs pytest collects from ``files`` (paths relative to the top)."""
     files = set(files)
-    return {node for node in _collect_suite()
+    source = (SESSION_NODES if files <= SESSION_NODES.keys() else
+              {None: _collect_suite()})
+    return {node for nodes in source.values() for node in nodes
             if node.split("::")[0] in files}
