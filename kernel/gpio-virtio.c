@@ -392,7 +392,8 @@ static int vgpio_drv_set(struct gpio_chip *gc, unsigned int line, int value)
  * so this is an irq_chip for a slow bus. enable/disable/mask/unmask and
  * set_type run under the descriptor's raw lock and only record what is
  * wanted; irq_bus_sync_unlock() tells the device and hands the line's
- * eventq buffer back, or the queue callback does once a handler ran.
+ * eventq buffer back, or the queue callback does once a handler ran, or
+ * @arm_work does for an unmask outside both.
  */
 static struct vgpio_drv *vgpio_drv_irq_drv(struct irq_data *d)
 {
