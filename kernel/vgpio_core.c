@@ -599,14 +599,15 @@ unsigned int vgpio_core_irq_types(const struct vgpio_core *core)
 }
 
 /*
- * The four below are what the irq_chip's set_type, enable, disable, mask
+ * The three below are what the irq_chip's set_type, enable, disable, mask
  * and unmask do. The kernel calls those under the irq descriptor's raw
  * spinlock, where neither the core's lock (a spinlock_t, sleeping on
  * PREEMPT_RT) nor a virtqueue operation (mapping takes a spinlock_t) is
  * allowed: so they only record what is wanted, each line's fields
  * written by that line's callbacks alone. What the device must hear is
- * carried out later with the lock: by vgpio_irq_sync() (bus sync unlock)
- * or, after a handler ran, by vgpio_drain().
+ * carried out later with the lock: by vgpio_irq_sync() (bus sync unlock),
+ * after a handler ran by vgpio_drain(), and for an unmask outside both by
+ * vgpio_irq_arm_pending(), which the host runs when asked (@arm_later).
  */
 int vgpio_irq_set_type(struct vgpio_core *core, unsigned int line,
 		       unsigned int type)

@@ -321,7 +321,7 @@ static bool vgpio_std_event(struct vgpio_core *core, void *token, u32 len,
 			   "interrupt response of the wrong length");
 	} else if (core->irq_slots[idx].resp.status ==
 		   VGPIO_STD_IRQ_STATUS_VALID) {
-		/* Masked or disabled meanwhile: the next sync re-arms. */
+		/* Masked or disabled meanwhile: the unmask or sync re-arms. */
 		if (core->dead || !vgpio_irq_wanted(l))
 			return false;
 		l->irq_rearmed = false;
