@@ -30,10 +30,12 @@ kconfig-lint:
 		--snippet Kconfig.snippet --arch x86 \
 		$(if $(DEBIAN_CONFIG),--config $(DEBIAN_CONFIG)) --conf-check
 
-## module: vgpio.ko against KDIR (default: running kernel, else newest headers)
+## module: vgpio.ko against KDIR (default: running kernel, else newest
+## headers), built in $(BUILD)/module: nothing is written into kernel/
+MODULE_DIR = $(abspath $(BUILD))/module
 module:
-	$(MAKE) -C kernel
-	@echo "module: $(CURDIR)/kernel/vgpio.ko"
+	$(MAKE) -C kernel OUT=$(MODULE_DIR)
+	@echo "module: $(MODULE_DIR)/vgpio.ko"
 
 ## build: compile the cffi core and install the package into the venv
 build:
@@ -113,7 +115,6 @@ $(BENCH_C): python/csrc/bench_loopback.c python/csrc/simvq.c \
 
 clean:
 	rm -rf $(BUILD) *.egg-info python/*.egg-info
-	$(MAKE) -C kernel clean
 
 ## fuzz: the libFuzzer harnesses of the core (tests/fuzz/), each run for
 ## FUZZ_SECONDS from the seed corpus kept in the repository; any finding
