@@ -12,7 +12,7 @@ import time
 import kconfiglib
 import pytest
 
-from virtio_gpio.kconfig import cli, conf, tree
+from virtio_gpio.kconfig import cli, conf, kconfiglib_compat, tree
 
 pytestmark = pytest.mark.system
 
@@ -279,7 +279,7 @@ def test_snippet_goes_into_virtual_menu_else_before_endif():
 def test_compat_step_rewrites_only_bare_modules(tmp_path):
     (tmp_path / "Kconfig").write_text(
         "config MODULES\n\tbool \"m\"\n\tmodules\n\thelp\n\t  modules are nice\n")
-    assert tree.apply_compat(str(tmp_path)) == [("Kconfig", 3)]
+    assert kconfiglib_compat.apply(str(tmp_path)) == [("Kconfig", 3)]
     text = (tmp_path / "Kconfig").read_text()
     assert "\toption modules\n" in text and "modules are nice" in text
 
@@ -288,7 +288,7 @@ def test_transitional_step_drops_only_the_attribute(tmp_path):
     (tmp_path / "Kconfig").write_text(
         "config OLD\n\tbool\n\ttransitional\n\thelp\n"
         "\t  transitional config for OLD to NEW\n")
-    assert tree.apply_compat_steps(str(tmp_path)) == {
+    assert kconfiglib_compat.apply_by_step(str(tmp_path)) == {
         "transitional": [("Kconfig", 3)]}
     lines = (tmp_path / "Kconfig").read_text().splitlines()
     assert lines[2].strip().startswith("#") and len(lines) == 5
@@ -309,7 +309,8 @@ CONDITIONAL_DEPENDS = {
 
 @pytest.mark.parametrize("before", sorted(CONDITIONAL_DEPENDS))
 def test_conditional_depends_spelled_as_the_kernel_builds_it(before):
-    after = tree._rewrite_conditional_depends("\tdepends on %s\n" % before)
+    after = kconfiglib_compat.rewrite_conditional_depends(
+        "\tdepends on %s\n" % before)
     assert after == "\tdepends on %s\n" % CONDITIONAL_DEPENDS[before]
 
 
@@ -317,7 +318,7 @@ def test_conditional_depends_leaves_plain_depends_alone():
     for line in ("\tdepends on A || !A # if A=m, this cannot be y\n",
                  "\tdepends on $(success,true)\n", "\tdepends on MODIFY\n",
                  "\tselect A if B\n"):
-        assert tree._rewrite_conditional_depends(line) is None
+        assert kconfiglib_compat.rewrite_conditional_depends(line) is None
 
 
 def test_compat_steps_never_touch_help_text(tmp_path):
@@ -326,7 +327,7 @@ def test_compat_steps_never_touch_help_text(tmp_path):
             "\t  modules\n\t  transitional\n"
             "\nconfig B\n\tbool\n\ttransitional\n")
     (tmp_path / "Kconfig").write_text(text)
-    assert tree.apply_compat_steps(str(tmp_path)) == {
+    assert kconfiglib_compat.apply_by_step(str(tmp_path)) == {
         "conditional-depends": [("Kconfig", 3)],
         "transitional": [("Kconfig", 13)]}
     lines = (tmp_path / "Kconfig").read_text().splitlines()
@@ -406,8 +407,9 @@ def test_conditional_depends_means_what_conf_means(tmp_path, conf_for, cond):
 
 def test_transitional_difference_is_the_documented_one(tmp_path, conf_for):
     """conf carries an old .config value of a transitional symbol over to
-    its successor; kconfiglib, after the compat step, does not (COMPAT_NOTE
-    says so, and the conf cross-check guards the snippet's verdicts)."""
+    its successor; kconfiglib, after the compat step, does not (the
+    step's note says so, and the conf cross-check guards the snippet's
+    verdicts)."""
     binary = conf_for("newest")
     src = tmp_path / "src"
     src.mkdir()
@@ -423,7 +425,8 @@ def test_transitional_difference_is_the_documented_one(tmp_path, conf_for):
     path.write_text("CONFIG_OLD=y\n")
     kconf.load_config(str(path))
     assert kconf.syms["NEW"].str_value == "n"
-    assert "transitional" in tree.COMPAT_NOTE and "n whatever" in tree.COMPAT_NOTE
+    note = kconfiglib_compat.NOTE
+    assert "transitional" in note and "n whatever" in note
 
 
 # -- real Debian trees: 6.1, 6.12 and the newest, x86 and arm64 -------------
@@ -525,7 +528,7 @@ def test_each_compat_step_is_needed_on_real_tree(staged_tree, source_tree,
     full = staged_tree(series)
     staged_in = time.monotonic() - start
     applied = set(full.compat_steps)
-    assert applied <= set(tree.COMPAT_NAMES) and applied
+    assert applied <= set(kconfiglib_compat.NAMES) and applied
     if series in EXPECTED_STEPS:
         assert applied == EXPECTED_STEPS[series]
     start = time.monotonic()
@@ -546,7 +549,7 @@ def test_every_compat_step_is_needed_by_some_tree(staged_tree):
     used = set()
     for series in SERIES:
         used |= set(staged_tree(series).compat_steps)
-    assert used == set(tree.COMPAT_NAMES)
+    assert used == set(kconfiglib_compat.NAMES)
 
 
 def inside(path, directory):

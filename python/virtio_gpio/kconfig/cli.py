@@ -19,7 +19,8 @@ import kconfiglib
 
 from .. import progress
 from ..clitext import plain
-from . import conf, loops, randconfig, rules, satisfy, tree
+from . import (conf, kconfiglib_compat, loops, randconfig, rules, satisfy,
+               tree)
 
 
 def _checks():
@@ -44,7 +45,7 @@ exit status:
 """ % (_checks(),
        "\n".join(textwrap.fill(line, 79, initial_indent="  ",
                                subsequent_indent="    ")
-                 for line in tree.COMPAT_NOTE.splitlines()))
+                 for line in kconfiglib_compat.NOTE.splitlines()))
 
 
 def parse_args(argv):
@@ -251,7 +252,8 @@ def human(reports):
                 "replaced the existing entry in" if
                 report["snippet"]["replaced_existing"] else "inserted into",
                 report["snippet"]["inserted_into"]))
-        changes = {step.name: step.change for step in tree.COMPAT_STEPS}
+        changes = {step.name: step.change
+                   for step in kconfiglib_compat.STEPS}
         for name, edits in report["compat_steps"].items():
             for edit in edits:
                 out.append("compat: %s: %s (%s step: kconfiglib 14.1 "
@@ -314,7 +316,8 @@ def main(argv=None):
               file=sys.stderr)
         return 2
     if args.format == "json":
-        print(json.dumps({"reports": reports, "compat_note": tree.COMPAT_NOTE,
+        print(json.dumps({"reports": reports,
+                          "compat_note": kconfiglib_compat.NOTE,
                           "clean": not any(r["findings"] for r in reports)},
                          indent=2))
     else:

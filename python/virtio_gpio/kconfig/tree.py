@@ -3,9 +3,9 @@
 Staging never touches the source tree. It copies the Kconfig files (and
 ``scripts/``, which Kconfig.include runs), puts the snippet into
 drivers/gpio/Kconfig where it belongs, and, for kconfiglib only, applies
-the compatibility rewrites in ``COMPAT_STEPS`` (see ``COMPAT_NOTE``):
-kconfiglib 14.1 is from 2020 and stops at the first Kconfig construct
-the kernel added since. The kernel's own conf reads the tree unchanged.
+the rewrites of :mod:`virtio_gpio.kconfig.kconfiglib_compat` to the copy.
+The kernel's own conf reads the tree unchanged. :func:`load` then parses
+the staged copy with kconfiglib.
 """
 
 import contextlib
@@ -14,9 +14,11 @@ import os
 import re
 import shutil
 import subprocess
-from typing import Callable, Dict, List, Optional, Tuple
+from typing import Dict, List, Optional, Tuple
 
 import kconfiglib
+
+from . import kconfiglib_compat
 
 GPIO_KCONFIG = os.path.join("drivers", "gpio", "Kconfig")
 
@@ -29,203 +31,6 @@ _ENTRY_END = re.compile(
 class StagingError(Exception):
     """The tree cannot be staged (missing files, bad snippet)."""
 
-
-@dataclasses.dataclass(frozen=True)
-class CompatStep:
-    """One rewrite that lets kconfiglib 14.1 parse a newer construct.
-
-    ``rewrite`` gets one line of a Kconfig file and returns its
-    replacement (a single line, so that line numbers stay those of the
-    tree), or None to leave it alone.
-    """
-
-    name: str
-    change: str
-    note: str
-    rewrite: Callable[[str], Optional[str]]
-
-
-# -- modules: 'option modules' became a bare attribute ----------------------
-
-_BARE_MODULES = re.compile(r"^(\s+)modules\s*$")
-
-
-def _rewrite_modules(line):
-    m = _BARE_MODULES.match(line)
-    return m.group(1) + "option modules\n" if m else None
-
-
-# -- transitional: a symbol kept only to migrate an old .config -------------
-
-_TRANSITIONAL = re.compile(r"^(\s+)transitional\s*$")
-
-
-def _rewrite_transitional(line):
-    m = _TRANSITIONAL.match(line)
-    return (m.group(1) + "# transitional (dropped for kconfiglib)\n"
-            if m else None)
-
-
-# -- depends on X if Y: a conditional dependency ----------------------------
-
-_DEPENDS = re.compile(r"^(\s+)depends\s+on\s+(.*?)\s*$")
-_TOKEN = re.compile(r"""\s*(?:(\#.*)|("(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*')|"""
-                    r"""(&&|\|\||!=|<=|>=|[!()=<>])|([^\s!()=<>&|"'\#]+))""")
-_COMPARISONS = ("=", "!=", "<", "<=", ">", ">=")
-
-
-def _tokens(text):
-    """Kconfig expression tokens of ``text`` and its trailing comment."""
-    tokens, pos = [], 0
-    while pos < len(text):
-        macro = re.match(r"\s*\$\(", text[pos:])
-        if macro:
-            # A preprocessor macro is one operand: keep it whole, balanced.
-            start, depth, pos = pos + macro.end() - 2, 0, pos + macro.end() - 1
-            for pos in range(pos, len(text)):
-                depth += {"(": 1, ")": -1}.get(text[pos], 0)
-                if depth == 0:
-                    break
-            if depth:
-                raise StagingError("unbalanced macro in %r" % text)
-            pos += 1
-            tokens.append(text[start:pos])
-            continue
-        m = _TOKEN.match(text, pos)
-        if not m or m.end() == pos:
-            if not text[pos:].strip():
-                break
-            raise StagingError("cannot tokenize %r" % text)
-        pos = m.end()
-        if m.group(1):
-            return tokens, m.group(1)
-        tokens.append(m.group(2) or m.group(3) or m.group(4))
-    return tokens, ""
-
-
-def _parse_expr(tokens):
-    """A tiny Kconfig expression parser: (tree, rest) with kconfig's
-    precedence (comparison, !, &&, ||)."""
-    def primary(pos):
-        if tokens[pos] == "(":
-            node, pos = disjunction(pos + 1)
-            if pos >= len(tokens) or tokens[pos] != ")":
-                raise StagingError("unbalanced '(' in %r" % " ".join(tokens))
-            return node, pos + 1
-        if tokens[pos] == "!":
-            node, pos = primary(pos + 1)
-            return ("not", node), pos
-        left = tokens[pos]
-        if pos + 1 < len(tokens) and tokens[pos + 1] in _COMPARISONS:
-            return ("cmp", tokens[pos + 1], left, tokens[pos + 2]), pos + 3
-        return ("sym", left), pos + 1
-
-    def conjunction(pos):
-        node, pos = primary(pos)
-        while pos < len(tokens) and tokens[pos] == "&&":
-            right, pos = primary(pos + 1)
-            node = ("and", node, right)
-        return node, pos
-
-    def disjunction(pos):
-        node, pos = conjunction(pos)
-        while pos < len(tokens) and tokens[pos] == "||":
-            right, pos = conjunction(pos + 1)
-            node = ("or", node, right)
-        return node, pos
-
-    try:
-        node, pos = disjunction(0)
-    except IndexError:
-        raise StagingError("incomplete expression %r"
-                           % " ".join(tokens)) from None
-    if pos != len(tokens):
-        raise StagingError("cannot parse %r" % " ".join(tokens))
-    return node
-
-
-def _is_n(node, equal=True):
-    """``node = n`` (or ``!=`` when not ``equal``) spelled the way the
-    kernel's expr_trans_compare(node, E_EQUAL, &symbol_no) builds it."""
-    kind = node[0]
-    if kind == "sym":
-        return "%s %s n" % (node[1], "=" if equal else "!=")
-    if kind == "not":
-        return _is_n(node[1], not equal)
-    if kind in ("and", "or"):
-        joined = "(%s %s %s)" % (_is_n(node[1]),
-                                 "||" if kind == "and" else "&&",
-                                 _is_n(node[2]))
-        return joined if equal else "!" + joined
-    comparison = "(%s %s %s)" % (node[2], node[1], node[3])
-    return "!" + comparison if equal else comparison
-
-
-def _unparse(node):
-    kind = node[0]
-    if kind == "sym":
-        return node[1]
-    if kind == "not":
-        return "!" + _unparse(node[1])
-    if kind in ("and", "or"):
-        return "(%s %s %s)" % (_unparse(node[1]),
-                               "&&" if kind == "and" else "||",
-                               _unparse(node[2]))
-    return "%s %s %s" % (node[2], node[1], node[3])
-
-
-def _rewrite_conditional_depends(line):
-    m = _DEPENDS.match(line)
-    if not m or not re.search(r"\bif\b", m.group(2)):
-        return None
-    tokens, comment = _tokens(m.group(2))
-    depth, split = 0, None
-    for i, token in enumerate(tokens):
-        depth += {"(": 1, ")": -1}.get(token, 0)
-        if token == "if" and depth == 0:
-            split = i
-            break
-    if split is None:
-        return None
-    dep = _parse_expr(tokens[:split])
-    cond = _parse_expr(tokens[split + 1:])
-    return "%sdepends on (%s) || %s%s\n" % (
-        m.group(1), _unparse(dep), _is_n(cond),
-        " " + comment if comment else "")
-
-
-COMPAT_STEPS = (
-    CompatStep(
-        "modules", "'modules' -> 'option modules'",
-        "kconfiglib 14.1 predates Linux 5.13, which turned 'option modules' "
-        "into a bare 'modules' attribute (kernel/module/Kconfig in 6.1). The "
-        "staged copy spells it 'option modules', which kconfiglib understands "
-        "with the same meaning.", _rewrite_modules),
-    CompatStep(
-        "transitional", "'transitional' dropped",
-        "the 'transitional' attribute (newer than 6.12) marks a promptless "
-        "symbol that only carries an old .config value over to its renamed "
-        "successor and is never written out (kconfig-language.rst). The staged "
-        "copy drops the attribute: kconfiglib then sees an ordinary promptless "
-        "symbol without default, which is n whatever an old .config says "
-        "(conf would read the old value). Only migration from an old "
-        ".config differs; --conf-check, whose conf reads the attribute, "
-        "reports any verdict on the snippet's symbols that this changes.",
-        _rewrite_transitional),
-    CompatStep(
-        "conditional-depends", "'depends on X if Y' -> "
-        "'depends on (X) || Y = n'",
-        "'depends on X if Y' (newer than 6.12) constrains by X only when Y is "
-        "not n. The staged copy writes the expression the kernel's parser "
-        "builds for it (menu_add_dep: X || (Y = n), with '= n' pushed into Y "
-        "the way expr_trans_compare does), which kconfiglib reads with the "
-        "same meaning.", _rewrite_conditional_depends),
-)
-
-COMPAT_NAMES = tuple(step.name for step in COMPAT_STEPS)
-
-COMPAT_NOTE = "\n".join("%s: %s" % (step.name, step.note)
-                        for step in COMPAT_STEPS)
 
 ARCHES = {
     # name: (ARCH, SRCARCH)
@@ -308,87 +113,6 @@ def insert_snippet(text, snippet):
     return "".join(lines[:at]) + block + "".join(lines[at:]), False
 
 
-def compat_steps(names=None):
-    """The steps called ``names`` (all when None), in COMPAT_STEPS order."""
-    if names is None:
-        return COMPAT_STEPS
-    unknown = set(names) - set(COMPAT_NAMES)
-    if unknown:
-        raise StagingError("unknown compat step(s) %s (known: %s)"
-                           % (", ".join(sorted(unknown)),
-                              ", ".join(COMPAT_NAMES)))
-    return tuple(step for step in COMPAT_STEPS if step.name in names)
-
-
-_HELP = re.compile(r"^\s+(---help---|help)\s*$")
-
-
-def _indent(line):
-    return len(line.expandtabs(8)) - len(line.expandtabs(8).lstrip())
-
-
-def _help_lines(lines):
-    """Indexes of help-text lines, which no step may touch: as the kernel's
-    lexer reads them, the text after 'help' ends at the first non-blank
-    line indented less than the text's first line."""
-    found, i = set(), 0
-    while i < len(lines):
-        if not _HELP.match(lines[i]):
-            i += 1
-            continue
-        i += 1
-        first = None
-        while i < len(lines):
-            if lines[i].strip():
-                if first is None:
-                    first = _indent(lines[i])
-                if _indent(lines[i]) < first or first == 0:
-                    break
-            found.add(i)
-            i += 1
-    return found
-
-
-def apply_compat_steps(root, steps=COMPAT_STEPS):
-    """Apply ``steps`` to every Kconfig file under ``root``.
-
-    Returns {step name: sorted [(file, line)]} for the steps that
-    rewrote something.
-    """
-    edits = {}
-    for dirpath, _, filenames in os.walk(root):
-        for name in filenames:
-            if not name.startswith("Kconfig"):
-                continue
-            path = os.path.join(dirpath, name)
-            with open(path, encoding="utf-8", errors="surrogateescape") as f:
-                lines = f.readlines()
-            help_text = _help_lines(lines)
-            changed = False
-            for i, line in enumerate(lines):
-                if i in help_text:
-                    continue
-                for step in steps:
-                    new = step.rewrite(line)
-                    if new is not None:
-                        lines[i] = line = new
-                        edits.setdefault(step.name, []).append(
-                            (os.path.relpath(path, root), i + 1))
-                        changed = True
-            if changed:
-                with open(path, "w", encoding="utf-8",
-                          errors="surrogateescape") as f:
-                    f.writelines(lines)
-    return {name: sorted(found) for name, found in edits.items()}
-
-
-def apply_compat(root, steps=COMPAT_STEPS):
-    """The kconfiglib compatibility rewrites (see COMPAT_NOTE); returns
-    every edit as a sorted list of (file, line)."""
-    return sorted(edit for found in apply_compat_steps(root, steps).values()
-                  for edit in found)
-
-
 def stage(tree, dest, snippet=None, compat=True):
     """Stage ``tree`` into ``dest`` (which must not exist).
 
@@ -408,15 +132,18 @@ def stage(tree, dest, snippet=None, compat=True):
         with open(target, "w", encoding="utf-8") as f:
             f.write(text)
         inserted = GPIO_KCONFIG
-    if compat is True:
-        steps = COMPAT_STEPS
-    elif compat is False:
-        steps = ()
-    else:
-        steps = compat_steps(compat)
-    by_step = apply_compat_steps(dest, steps)
-    edits = sorted(edit for found in by_step.values() for edit in found)
-    return StagedTree(dest, inserted, replaced, edits, by_step)
+    try:
+        if compat is True:
+            steps = kconfiglib_compat.STEPS
+        elif compat is False:
+            steps = ()
+        else:
+            steps = kconfiglib_compat.select(compat)
+        by_step = kconfiglib_compat.apply_by_step(dest, steps)
+    except kconfiglib_compat.CompatError as exc:
+        raise StagingError(str(exc)) from exc
+    return StagedTree(dest, inserted, replaced,
+                      kconfiglib_compat.every_edit(by_step), by_step)
 
 
 def kconfig_env(root, arch):
