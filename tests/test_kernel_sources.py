@@ -88,9 +88,12 @@ def test_kernel_makefile_refuses_to_build_among_the_sources():
 def test_kernel_makefile_default_is_build_module_of_the_checkout(tmp_path):
     # A copy of the tree stands for the checkout: make -C kernel, as the
     # user guide has it, must put its links in build/module.
+    # OUT from the environment is not taken for a request.
     shutil.copytree(kbuild.KERNEL_SRC, tmp_path / "kernel", symlinks=True)
+    env = dict(os.environ, OUT=str(tmp_path / "elsewhere"))
     subprocess.run(["make", "-s", "-C", str(tmp_path / "kernel"), "links"],
-                   check=True, capture_output=True)
+                   check=True, capture_output=True, env=env)
     assert (tmp_path / "build" / "module" / "Kbuild").is_symlink()
+    assert not (tmp_path / "elsewhere").exists()
     assert sorted(os.listdir(tmp_path / "kernel")) == sorted(
         os.listdir(kbuild.KERNEL_SRC))
