@@ -93,7 +93,7 @@ def make_chip(no_leaks):
     chips = []
 
     def make(*args, **kwargs):
-        chip = virtio_gpio.Chip.simulated(*args, **kwargs)
+        chip = virtio_gpio.simulated_chip(*args, **kwargs)
         chips.append(chip)
         return chip
 

@@ -5,9 +5,9 @@ import struct
 
 import pytest
 
-from virtio_gpio import Chip, ConfigFault, ProbeError, SimTransport
+from virtio_gpio import Chip, ConfigFault, ProbeError, SimTransport, simulated_chip
 from virtio_gpio.devices import RawConfigDevice
-from virtio_gpio import protocol
+from virtio_gpio.wire import id30 as id30_wire
 from virtio_gpio._binding import lib
 
 
@@ -21,7 +21,7 @@ def probe_raw(config, **transport_options):
 
 
 def header(ngpio=4, names_size=0, name=b"dev", version=1):
-    return protocol.build_config(ngpio, b"", name=name, version=version,
+    return id30_wire.build_config(ngpio, b"", name=name, version=version,
                                  names_size=names_size)
 
 
@@ -75,7 +75,7 @@ def test_probe_should_ignore_names_beyond_ngpio(no_leaks):
 
 
 def test_probe_should_accept_device_name_without_nul(no_leaks):
-    name = b"N" * protocol.CFG_NAME_LEN
+    name = b"N" * id30_wire.CFG_NAME_LEN
     chip = probe_raw(header(name=name))
     try:
         assert chip.name == name.decode()
@@ -94,14 +94,14 @@ def test_told_config_size_bounds_the_names_block(no_leaks):
 
 def test_told_config_smaller_than_its_fixed_part_is_refused(no_leaks):
     with pytest.raises(ProbeError) as info:
-        probe_raw(header()[:protocol.CFG_LINE_NAMES - 1],
+        probe_raw(header()[:id30_wire.CFG_LINE_NAMES - 1],
                   tell_config_size=True)
     assert info.value.errno == errno.ENODEV
 
 
 @pytest.mark.parametrize("names_size", [
-    protocol.CFG_WINDOW - protocol.CFG_LINE_NAMES + 1, 1000,
-    protocol.CFG_MAX_SIZE, 0xffffffff])
+    id30_wire.CFG_WINDOW - id30_wire.CFG_LINE_NAMES + 1, 1000,
+    id30_wire.CFG_MAX_SIZE, 0xffffffff])
 def test_untold_config_size_reads_nothing_past_256_bytes(no_leaks,
                                                          names_size):
     # What the kernel glue presents: no size. Before the fix the core read
@@ -128,7 +128,7 @@ def test_names_past_the_window_leave_working_lines(make_chip):
 
 def test_untold_names_block_may_fill_the_window_exactly(no_leaks):
     block = b"x" * 190 + b"\0y"
-    assert protocol.CFG_LINE_NAMES + len(block) == protocol.CFG_WINDOW
+    assert id30_wire.CFG_LINE_NAMES + len(block) == id30_wire.CFG_WINDOW
     chip = probe_raw(header(ngpio=2, names_size=len(block)) + block)
     try:
         assert chip.line_names == ["x" * 190, "y"]
@@ -168,10 +168,10 @@ def test_v3_other_protocol_on_id30_rejected_at_probe(no_leaks):
 
 
 def test_probe_should_accept_max_lines(make_chip):
-    chip = make_chip(protocol.MAX_LINES)
-    assert chip.ngpio == protocol.MAX_LINES
-    chip.direction_output(protocol.MAX_LINES - 1, 1)
-    assert chip.get_value(protocol.MAX_LINES - 1) == 1
+    chip = make_chip(id30_wire.MAX_LINES)
+    assert chip.ngpio == id30_wire.MAX_LINES
+    chip.direction_output(id30_wire.MAX_LINES - 1, 1)
+    assert chip.get_value(id30_wire.MAX_LINES - 1) == 1
 
 
 @pytest.mark.parametrize("proto", ["id30", "standard"])
@@ -182,7 +182,7 @@ def test_v3_allocation_failures_fail_probe_without_leaks(proto, no_leaks):
     for n in range(32):
         lib.vgpio_os_fail_after = n
         try:
-            chip = Chip.simulated(["a", "b"], protocol=proto)
+            chip = simulated_chip(["a", "b"], protocol=proto)
         except ProbeError as exc:
             assert exc.errno == errno.ENOMEM
             failures += 1

@@ -11,13 +11,13 @@ import errno
 import pytest
 
 from virtio_gpio import Chip, ProbeError, SimTransport
-from virtio_gpio import protocol
+from virtio_gpio.wire import id30 as id30_wire
 from virtio_gpio._binding import lib
 from virtio_gpio.devices import RawConfigDevice
 from virtio_gpio.devices.standard import StandardDevice
 
-OLD = protocol.build_config(4, b"a\0b\0c\0d\0", name=b"old")
-NEW = protocol.build_config(8, b"".join(b"n%d\0" % i for i in range(8)),
+OLD = id30_wire.build_config(4, b"a\0b\0c\0d\0", name=b"old")
+NEW = id30_wire.build_config(8, b"".join(b"n%d\0" % i for i in range(8)),
                             name=b"new")
 
 
@@ -53,7 +53,7 @@ def test_a_change_at_any_read_gives_the_new_config_whole(no_leaks):
 def test_a_torn_read_that_fails_the_checks_is_read_again(no_leaks):
     # The version byte is read from a config being replaced: refused on
     # its own (version 2), but the generation says the read was torn.
-    refused = protocol.build_config(4, b"", name=b"old", version=2)
+    refused = id30_wire.build_config(4, b"", name=b"old", version=2)
     with pytest.raises(ProbeError):
         probe(RawConfigDevice(refused))
     chip = probe(RawConfigDevice(refused), config_change=(1, NEW))

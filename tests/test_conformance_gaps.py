@@ -10,7 +10,9 @@ import struct
 
 import pytest
 
-from virtio_gpio import Chip, Edge, VirtioGpioError, protocol
+from virtio_gpio import Chip, Edge, VirtioGpioError
+from virtio_gpio.devices.ring import Chain
+from virtio_gpio.wire import id30 as id30_wire
 from virtio_gpio._binding import ffi, lib
 from virtio_gpio.devices import Outgoing, RawConfigDevice, Id30Device
 from virtio_gpio.simtransport import SimTransport
@@ -227,7 +229,7 @@ def test_one_buffer_pair_per_line_and_never_two(no_leaks):
 # -- the 2020 protocol (Documentation/spec.rst) ---------------------------------
 
 def test_reserved_config_bytes_are_ignored(no_leaks):
-    clean = protocol.build_config(2, b"in\0out\0", name=b"dev")
+    clean = id30_wire.build_config(2, b"in\0out\0", name=b"dev")
     dirty = bytearray(clean)
     dirty[0x01] = 0xA5
     dirty[0x08:0x20] = bytes(range(0xE0, 0xF8))
@@ -250,7 +252,7 @@ def test_requests_keep_reserved_type_bits_zero(make_chip):
     chip.get_direction(0)
     chip.direction_input(0)
     chip.free(0)
-    types = {protocol.MSG.unpack(m)[0] for m in chip.device.received}
+    types = {id30_wire.MSG.unpack(m)[0] for m in chip.device.received}
     assert types
     assert all(t & 0xF000 == 0 for t in types)
     # Only request types go out; never a reply flag, never HOST_LEVEL.
@@ -269,7 +271,7 @@ def test_requests_name_lines_in_range_only(make_chip):
         # The core refuses it too, under the Python API's own check.
         assert lib.vgpio_request(chip._core, bad, lib.VGPIO_OP_GET_VALUE,
                                  0, ffi.NULL) < 0
-    lines = {protocol.MSG.unpack(m)[1] for m in chip.device.received}
+    lines = {id30_wire.MSG.unpack(m)[1] for m in chip.device.received}
     assert lines <= set(range(4))
 
 
@@ -277,5 +279,5 @@ def test_id30_device_models_what_the_tests_rely_on():
     # The checks above read Id30Device.received: make sure it records
     # every request, or they would pass on an empty list.
     device = Id30Device(2)
-    device.process([protocol.encode(0x0005, 1, 0)])
+    device.process([Chain(None, id30_wire.encode(0x0005, 1, 0), 0)])
     assert list(device.received) == [struct.pack("<HHI", 5, 1, 0)]

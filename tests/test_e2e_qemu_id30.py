@@ -24,7 +24,7 @@ from e2e_helpers import (KERNEL_SRC, Backend, assert_host_edges,
                          drive_host_edges, qemu_initramfs)
 from virtio_gpio.guests import drivers, kernels, qemu
 from virtio_gpio.devices import Id30Device
-from virtio_gpio.protocol import DEVICE_ID, Direction
+from virtio_gpio.wire.id30 import DEVICE_ID, Direction
 
 pytestmark = pytest.mark.system
 
@@ -141,7 +141,7 @@ def test_values_round_trip_and_reach_the_model(run):
     line = run["state"]["lines"][RW_LINE]
     # gpio-probe rw writes (i + line) & 1 at step i, then reads it back.
     assert (line["direction"], line["value"], line["requested"]) == (
-        int(Direction.OUTPUT), (RW_COUNT - 1 + RW_LINE) & 1, True), line
+        int(Direction.OUT), (RW_COUNT - 1 + RW_LINE) & 1, True), line
     assert "ID30-HOST-LEVEL GOT 1" in lines
 
 

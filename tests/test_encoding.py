@@ -5,7 +5,8 @@ import struct
 
 import pytest
 
-from virtio_gpio import MsgType, Outgoing, VirtioGpioError, protocol
+from virtio_gpio import MsgType, Outgoing, VirtioGpioError
+from virtio_gpio.wire import id30 as id30_wire
 from virtio_gpio._binding import ffi, lib
 
 
@@ -13,7 +14,7 @@ def test_message_layout_matches_header():
     assert ffi.sizeof("struct vgpio_msg") == 8
     assert ffi.offsetof("struct vgpio_msg", "line") == 2
     assert ffi.offsetof("struct vgpio_msg", "value") == 4
-    assert protocol.MSG_SIZE == 8
+    assert id30_wire.MSG_SIZE == 8
 
 
 def test_v3_little_endian_encoding(make_chip):
@@ -41,7 +42,7 @@ def test_reply_decoded_little_endian(chip):
 def test_big_endian_reply_is_rejected(chip):
     transport = chip.transport
     transport.device_paused = True
-    wrong = struct.pack(">HHI", protocol.reply_type(MsgType.GET_VALUE), 2, 1)
+    wrong = struct.pack(">HHI", id30_wire.reply_type(MsgType.GET_VALUE), 2, 1)
     transport.before_wait = lambda line: transport.deliver(
         [Outgoing(wrong, 8)])
     with pytest.raises(VirtioGpioError):
@@ -59,8 +60,8 @@ def test_config_fields_little_endian(make_chip):
 
 def test_reply_rule_is_unambiguous():
     # 0x01 | 0x11 == 0x11 made a REQUEST reply look like HOST_LEVEL.
-    replies = {protocol.reply_type(t) for t in protocol.REQUEST_TYPES}
+    replies = {id30_wire.reply_type(t) for t in id30_wire.REQUEST_TYPES}
     assert MsgType.HOST_LEVEL not in replies
-    assert len(replies) == len(protocol.REQUEST_TYPES)
+    assert len(replies) == len(id30_wire.REQUEST_TYPES)
     assert all(r & lib.VGPIO_MSG_REPLY for r in replies)
     assert not any(r & lib.VGPIO_MSG_RESERVED for r in replies)

@@ -4,7 +4,8 @@ import errno
 
 import pytest
 
-from virtio_gpio import Fault, MsgType, VirtioGpioError, protocol
+from virtio_gpio import Fault, MsgType, VirtioGpioError
+from virtio_gpio.wire import id30 as id30_wire
 
 
 def expect_errno(err, call, *args):
@@ -99,7 +100,7 @@ def test_device_errno_out_of_range_is_rejected(out_chip):
     transport = out_chip.transport
     transport.device_paused = True
     transport.before_wait = lambda line: transport.deliver(
-        out_chip.device.raw_event(protocol.reply_type(MsgType.GET_VALUE),
+        out_chip.device.raw_event(id30_wire.reply_type(MsgType.GET_VALUE),
                                   0, -5000))
     expect_errno(errno.ETIMEDOUT, out_chip.get_value, 0)
     assert out_chip.stats["bad_value"] == 1
@@ -109,14 +110,14 @@ def test_device_errno_is_passed_through(out_chip):
     transport = out_chip.transport
     transport.device_paused = True
     transport.before_wait = lambda line: transport.deliver(
-        out_chip.device.raw_event(protocol.reply_type(MsgType.GET_VALUE),
+        out_chip.device.raw_event(id30_wire.reply_type(MsgType.GET_VALUE),
                                   0, -errno.EIO))
     expect_errno(errno.EIO, out_chip.get_value, 0)
 
 
 def test_reply_without_request_is_rejected(out_chip):
     out_chip.transport.deliver(out_chip.device.raw_event(
-        protocol.reply_type(MsgType.GET_VALUE), 3, 1))
+        id30_wire.reply_type(MsgType.GET_VALUE), 3, 1))
     assert out_chip.stats["unexpected"] == 1
     assert out_chip.get_value(3) == 0
 
@@ -125,7 +126,7 @@ def test_reply_of_other_type_is_rejected(out_chip):
     transport = out_chip.transport
     transport.device_paused = True
     transport.before_wait = lambda line: transport.deliver(
-        out_chip.device.raw_event(protocol.reply_type(MsgType.GET_DIRECTION),
+        out_chip.device.raw_event(id30_wire.reply_type(MsgType.GET_DIRECTION),
                                   0, 0))
     expect_errno(errno.ETIMEDOUT, out_chip.get_value, 0)
     assert out_chip.stats["unexpected"] == 1
@@ -133,8 +134,8 @@ def test_reply_of_other_type_is_rejected(out_chip):
 
 @pytest.mark.parametrize("msg_type", [
     MsgType.GET_VALUE,                       # request type without reply bit
-    protocol.MSG_REPLY | 0x1000 | MsgType.GET_VALUE,  # reserved bit set
-    protocol.MSG_REPLY | MsgType.HOST_LEVEL,  # reply to a non-request
+    id30_wire.MSG_REPLY | 0x1000 | MsgType.GET_VALUE,  # reserved bit set
+    id30_wire.MSG_REPLY | MsgType.HOST_LEVEL,  # reply to a non-request
     0x0000, 0xFFFF,
 ])
 def test_unknown_types_are_rejected(out_chip, msg_type):
@@ -165,7 +166,7 @@ def test_request_is_a_probe_of_last_resort(out_chip):
         expect_errno(errno.ETIMEDOUT, call, 0)
     assert out_chip.get_value(0) == 1
     assert out_chip.stats["resyncs"] == 1
-    sent = [protocol.decode(m)[0] for m in out_chip.device.received]
+    sent = [id30_wire.decode(m)[0] for m in out_chip.device.received]
     assert sent[-2:] == [MsgType.REQUEST, MsgType.GET_VALUE]
 
 
@@ -190,6 +191,6 @@ def test_resync_probe_answered_with_an_errno_is_not_the_callers_error(
         expect_errno(errno.ETIMEDOUT, chip.get_value, 0)
         assert chip.get_value(0) == 1
         assert chip.stats["resyncs"] == 1
-        sent = [protocol.decode(r)[:2] for r in chip.device.received]
+        sent = [id30_wire.decode(r)[:2] for r in chip.device.received]
         assert sent[-2:] == [(MsgType.GET_DIRECTION, 0),
                              (MsgType.GET_VALUE, 0)]

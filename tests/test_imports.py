@@ -1,8 +1,11 @@
-"""What imports without the compiled core: the Kconfig lint and the guest
-runners need only the standard library (and kconfiglib)."""
+"""What imports without the compiled core: the device side (wire formats,
+models, the device loop, the vhost-user backend), the Kconfig lint and the
+guest runners need only the standard library (and kconfiglib)."""
 
+import os
 import subprocess
 import sys
+import textwrap
 
 import pytest
 
@@ -14,7 +17,12 @@ WITHOUT_CORE = ["virtio_gpio.kconfig", "virtio_gpio.kconfig.cli",
                 "virtio_gpio.guests.console", "virtio_gpio.guests.drivers",
                 "virtio_gpio.guests.bench_guest",
                 "virtio_gpio.vhost_user.control", "virtio_gpio.progress",
-                "virtio_gpio.clitext"]
+                "virtio_gpio.clitext", "virtio_gpio.wire.id30",
+                "virtio_gpio.wire.standard", "virtio_gpio.lines",
+                "virtio_gpio.devices", "virtio_gpio.devices.loops",
+                "virtio_gpio.devices.floor", "virtio_gpio.vhost_user.backend",
+                "virtio_gpio.vhost_user.cli",
+                "virtio_gpio.vhost_user.control_cli"]
 
 BLOCK_CORE = """
 import importlib.abc, sys
@@ -56,3 +64,31 @@ def test_the_public_names_resolve():
     assert set(virtio_gpio.__all__) <= set(dir(virtio_gpio))
     with pytest.raises(AttributeError):
         virtio_gpio.SeedDevice
+
+
+def test_backend_serves_a_device_without_the_compiled_core(tmp_path):
+    # The whole host side: wire formats, models, the device loop and the
+    # vhost-user backend, answering a front end's request with the core
+    # unavailable.
+    tests = os.path.dirname(os.path.abspath(__file__))
+    proc = run_without_core(textwrap.dedent("""
+        sys.path.insert(0, %r)
+        import struct
+        from vhost_front_end import serve, std_request
+        from virtio_gpio.devices.standard import StandardDevice
+        from virtio_gpio.wire.standard import Direction, Msg
+        import pathlib
+        device = StandardDevice(["led", "button"])
+        front, backend, thread = serve(pathlib.Path(%r), device)
+        assert std_request(front, Msg.SET_DIRECTION, 0, Direction.OUT) == b"\\0\\0"
+        assert std_request(front, Msg.SET_VALUE, 0, 1) == b"\\0\\0"
+        assert std_request(front, Msg.GET_VALUE, 0) == b"\\0\\x01"
+        assert device.lines[0].value == 1
+        front.sock.close()
+        thread.join(5)
+        assert not thread.is_alive()
+        assert "virtio_gpio._core" not in sys.modules
+        print("served")
+        """ % (tests, str(tmp_path))))
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "served"

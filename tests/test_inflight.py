@@ -4,7 +4,7 @@ import errno
 
 import pytest
 
-from virtio_gpio import Chip, Fault, VirtioGpioError
+from virtio_gpio import Chip, Fault, VirtioGpioError, simulated_chip
 from virtio_gpio._binding import lib
 
 
@@ -49,7 +49,7 @@ def test_same_line_twice_in_flight_is_busy(chip):
 
 
 def test_close_with_request_in_flight_fails_it_with_enodev(no_leaks):
-    chip = Chip.simulated(4)
+    chip = simulated_chip(4)
     chip.transport.device_paused = True
     chip.transport.before_wait = lambda line: lib.vgpio_core_kill(chip._core)
     with pytest.raises(VirtioGpioError) as info:
@@ -63,7 +63,7 @@ def test_close_with_request_in_flight_fails_it_with_enodev(no_leaks):
 
 
 def test_core_not_idle_while_request_waits(no_leaks):
-    chip = Chip.simulated(2)
+    chip = simulated_chip(2)
     seen = []
     chip.transport.before_wait = lambda line: seen.append(
         lib.vgpio_core_idle(chip._core))

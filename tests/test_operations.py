@@ -15,17 +15,17 @@ def test_request_should_mark_line_requested(chip):
 
 def test_direction_output_should_set_direction_and_level(chip):
     chip.direction_output(1, 1)
-    assert chip.device.lines[1].direction == Direction.OUTPUT
+    assert chip.device.lines[1].direction == Direction.OUT
     assert chip.device.lines[1].value == 1
-    assert chip.get_direction(1) is Direction.OUTPUT
+    assert chip.get_direction(1) is Direction.OUT
     assert chip.get_value(1) == 1
 
 
 def test_direction_input_should_set_input(chip):
     chip.direction_output(2, 0)
     chip.direction_input(2)
-    assert chip.get_direction(2) is Direction.INPUT
-    assert chip.device.lines[2].direction == Direction.INPUT
+    assert chip.get_direction(2) is Direction.IN
+    assert chip.device.lines[2].direction == Direction.IN
 
 
 def test_set_value_should_drive_output(chip):

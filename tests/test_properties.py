@@ -6,16 +6,16 @@ import re
 from hypothesis import given
 from hypothesis import strategies as st
 
-from virtio_gpio import Chip, Outgoing, ProbeError, SimTransport
+from virtio_gpio import Chip, Outgoing, ProbeError, SimTransport, simulated_chip
 from virtio_gpio.devices import RawConfigDevice
-from virtio_gpio import protocol
+from virtio_gpio.wire import id30 as id30_wire
 from virtio_gpio._binding import lib
 
 
 def config_strategy():
     """Mostly plausible headers (so probe gets far), sometimes pure noise."""
     plausible = st.builds(
-        lambda version, ngpio, names_size, name, block: protocol.build_config(
+        lambda version, ngpio, names_size, name, block: id30_wire.build_config(
             ngpio, block, name=name, version=version, names_size=names_size),
         st.sampled_from([1, 1, 1, 0, 2, 255]),
         st.integers(0, 0xFFFF) | st.integers(1, 16),
@@ -43,10 +43,10 @@ def test_arbitrary_config_gives_chip_or_clear_error(config, told):
         assert exc.reason
         transport.close()
     else:
-        assert 1 <= chip.ngpio <= protocol.MAX_LINES
+        assert 1 <= chip.ngpio <= id30_wire.MAX_LINES
         names = chip.line_names
         assert len(names) == chip.ngpio
-        block = config[protocol.CFG_LINE_NAMES:]
+        block = config[id30_wire.CFG_LINE_NAMES:]
         for name in names + [chip.name]:
             # only what the kernel can take as it is (DRV-17)
             assert name is None or KERNEL_SAFE_NAME.fullmatch(name), name
@@ -65,7 +65,7 @@ messages = st.lists(
 @given(batch=messages, lines=st.integers(1, 8))
 def test_arbitrary_messages_never_break_the_core(batch, lines):
     before = lib.vgpio_os_live_allocs
-    chip = Chip.simulated(lines)
+    chip = simulated_chip(lines)
     try:
         for line in range(lines):
             chip.watch(line)
@@ -90,12 +90,12 @@ def test_arbitrary_messages_never_break_the_core(batch, lines):
                                   st.integers(-(1 << 31), (1 << 31) - 1)),
                         max_size=10))
 def test_arbitrary_replies_while_waiting(replies):
-    chip = Chip.simulated(4)
+    chip = simulated_chip(4)
     try:
         transport = chip.transport
         transport.device_paused = True
         transport.before_wait = lambda line: transport.deliver(
-            [Outgoing(protocol.encode(t, l, v), 8) for t, l, v in replies])
+            [Outgoing(id30_wire.encode(t, l, v), 8) for t, l, v in replies])
         try:
             value = chip.get_value(0)
         except OSError as exc:
@@ -103,7 +103,7 @@ def test_arbitrary_replies_while_waiting(replies):
         else:
             # Only a well-formed GET_VALUE reply for line 0 can complete it.
             ok = [v for t, l, v in replies
-                  if t == protocol.reply_type(5) and l == 0 and v in (0, 1)]
+                  if t == id30_wire.reply_type(5) and l == 0 and v in (0, 1)]
             assert ok and value == ok[0]
         transport.device_paused = False
         assert chip.get_value(1) == 0

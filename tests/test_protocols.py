@@ -42,7 +42,7 @@ def test_protocol_is_chosen_by_device_id(any_chip, proto):
 
 def test_output_round_trip(any_chip):
     any_chip.direction_output(1, 1)
-    assert any_chip.get_direction(1) is Direction.OUTPUT
+    assert any_chip.get_direction(1) is Direction.OUT
     assert any_chip.get_value(1) == 1
     assert any_chip.set_value(1, 0) == 0
     assert any_chip.get_value(1) == 0
@@ -52,7 +52,7 @@ def test_output_round_trip(any_chip):
 def test_input_follows_the_device(any_chip):
     any_chip.direction_output(2, 1)
     any_chip.direction_input(2)
-    assert any_chip.get_direction(2) is Direction.INPUT
+    assert any_chip.get_direction(2) is Direction.IN
     for level in (1, 0, 1):
         any_chip.transport.set_input(2, level)
         assert any_chip.get_value(2) == level
@@ -174,7 +174,7 @@ def test_corrupt_reply_is_rejected_then_recovered(any_chip, proto, fault,
     assert any_chip.stats[counter] == 1
     assert any_chip.transport.rejections
     assert any_chip.get_value(1) == 1
-    assert any_chip.get_direction(1) is Direction.OUTPUT
+    assert any_chip.get_direction(1) is Direction.OUT
 
 
 def test_kill_fails_the_waiter(any_chip):

@@ -4,10 +4,10 @@ import errno
 
 import pytest
 
-from virtio_gpio import protocol
+from virtio_gpio.wire import id30 as id30_wire
 from virtio_gpio._binding import lib
 
-RX, TX = protocol.VQ_RX, protocol.VQ_TX
+RX, TX = id30_wire.VQ_RX, id30_wire.VQ_TX
 
 
 def test_v3_rx_buffer_is_message_sized(chip):
@@ -20,7 +20,7 @@ def test_v3_rx_buffer_is_message_sized(chip):
             break
         sizes.append(lib.simvq_in_len(ring, desc))
         assert lib.simvq_out_len(ring, desc) == 0
-    assert sizes == [protocol.MSG_SIZE] * lib.VGPIO_RX_BUFS
+    assert sizes == [id30_wire.MSG_SIZE] * lib.VGPIO_RX_BUFS
 
 
 def test_v3_receive_buffers_on_queue0_requests_on_queue1(chip):
@@ -35,7 +35,7 @@ def test_v3_receive_buffers_on_queue0_requests_on_queue1(chip):
     desc = lib.simvq_pop_avail(tx)
     assert desc >= 0
     assert lib.simvq_in_len(tx, desc) == 0
-    assert lib.simvq_out_len(tx, desc) == protocol.MSG_SIZE
+    assert lib.simvq_out_len(tx, desc) == id30_wire.MSG_SIZE
 
 
 def test_v3_more_operations_than_ring_size(make_chip):
@@ -73,10 +73,9 @@ def test_v3_three_used_buffers_in_one_callback(chip):
         chip.direction_input(line)
         chip.watch(line)
     interrupts = chip.transport.rx_interrupts
-    out = []
     for line in range(3):
-        out += chip.device.set_input(line, 1)
-    chip.transport.deliver(out)
+        chip.device.set_input(line, 1)
+    chip.transport.flush()
     assert chip.transport.rx_interrupts == interrupts + 1
     assert [e.line for e in chip.read_events()] == [0, 1, 2]
     assert chip.stats["events"] == 3
@@ -87,11 +86,10 @@ def test_rx_buffers_reposted_when_more_messages_than_buffers(chip):
     n = 3 * lib.VGPIO_RX_BUFS
     chip.direction_input(0)
     chip.watch(0)
-    out = []
     for i in range(n):
-        out += chip.device.set_input(0, (i + 1) & 1)
-    chip.transport.deliver(out)
-    assert chip.transport.wire.pending == []
+        chip.device.set_input(0, (i + 1) & 1)
+    chip.transport.flush()
+    assert chip.transport.loop.pending == []
     assert len(chip.read_events()) == n
     assert chip.transport.ring_stats(RX)["avail"] == lib.VGPIO_RX_BUFS
 

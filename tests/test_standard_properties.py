@@ -12,7 +12,7 @@ import struct
 from hypothesis import given
 from hypothesis import strategies as st
 
-from virtio_gpio import Chip, Direction, Edge, ProbeError, SimTransport
+from virtio_gpio import Chip, Direction, Edge, ProbeError, SimTransport, simulated_chip
 from virtio_gpio._binding import lib
 from virtio_gpio.devices import Outgoing
 from virtio_gpio.devices.standard import REQUEST, Msg, StandardDevice
@@ -80,7 +80,7 @@ def test_arbitrary_responses_complete_or_fail_cleanly(answers):
         # Scripted answers used up: the line works as the model says.
         chip.direction_output(1, 1)
         assert chip.get_value(1) == 1
-        assert chip.get_direction(1) is Direction.OUTPUT
+        assert chip.get_direction(1) is Direction.OUT
     finally:
         chip.close()
     assert lib.vgpio_os_live_allocs == before
@@ -90,7 +90,7 @@ def test_arbitrary_responses_complete_or_fail_cleanly(answers):
                         max_size=12))
 def test_arbitrary_eventq_returns(returns):
     before = lib.vgpio_os_live_allocs
-    chip = Chip.simulated(2, protocol="standard")
+    chip = simulated_chip(2, protocol="standard")
     try:
         chip.direction_input(0)
         chip.watch(0, Edge.BOTH)

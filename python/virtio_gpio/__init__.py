@@ -3,16 +3,21 @@
 The C core that the kernel module links (``kernel/vgpio_core.c``) is
 compiled into ``virtio_gpio._core`` with cffi. On top of it:
 
-* :class:`Chip` - the operations gpiolib calls, with Python exceptions;
-* :class:`Id30Device` - a model of the device side, with fault injection;
-* :class:`SimTransport` - simulated virtqueues between the two.
+* :class:`Chip` - the operations gpiolib calls, with Python exceptions,
+  over any transport;
+* :class:`Id30Device` and :class:`StandardDevice` - models of the device
+  side of each protocol, with fault injection;
+* :class:`SimTransport` and :func:`simulated_chip` - simulated virtqueues
+  between the two.
 
-Subpackages, cut along what they need: ``devices`` (the device models,
-one per protocol) and ``vhost_user`` (the backend serving them to a real
-guest) build on the core; ``guests`` (kernel trees, UML and QEMU guests,
-the in-guest bench) and ``kconfig`` (the Kconfig lint) never touch it.
-The names below are imported on first use, so that those import without
-the compiled extension.
+Subpackages, cut along what they need: ``wire`` (both protocols' formats),
+``devices`` (the device models and their one loop per protocol) and
+``vhost_user`` (the backend serving them to a real guest) are plain
+Python; ``guests`` (kernel trees, UML and QEMU guests, the in-guest bench)
+and ``kconfig`` (the Kconfig lint) never touch the core either. Only
+``chip``, ``simtransport`` and what uses them load the compiled
+extension. The names below are imported on first use, so that the rest
+imports without it.
 """
 
 import importlib
@@ -25,8 +30,8 @@ _EXPORTS = {
     "Id30Device": "devices.id30", "Outgoing": "devices.base",
     "StandardDevice": "devices.standard",
     "ProbeError": "errors", "VirtioGpioError": "errors",
-    "Direction": "protocol", "Edge": "protocol", "MsgType": "protocol",
-    "SimTransport": "simtransport",
+    "Direction": "lines", "Edge": "lines", "MsgType": "wire.id30",
+    "SimTransport": "simtransport", "simulated_chip": "simtransport",
 }
 
 __all__ = sorted(_EXPORTS) + ["__version__"]

@@ -13,12 +13,9 @@ from typing import Callable, List, Optional
 
 from . import errors
 from ._binding import ffi, lib
-from .devices.id30 import Id30Device
-from .protocol import Direction, Edge, Op
-from .simtransport import SimTransport
-from .devices.standard import StandardDevice
+from .lines import Direction, Edge, Op
 
-#: the protocols :meth:`Chip.simulated` can put behind the rings
+#: the protocols, in the order of the core's vgpio_core_protocol()
 PROTOCOLS = ("id30", "standard")
 
 STAT_FIELDS = tuple(name for name, _ in ffi.typeof("struct vgpio_stats").fields)
@@ -50,8 +47,13 @@ class Event:
 class Chip:
     """A probed virtio-gpio device.
 
-    :param transport: a transport whose ``host`` and ``config`` describe the
-        device, e.g. :class:`~virtio_gpio.simtransport.SimTransport`
+    :param transport: any transport: its ``host`` (the core's host
+        operations) and ``info`` describe the device; it runs the core's
+        callbacks (``attach``, ``irq_handler``, ``reraise``), says what it
+        saw go wrong at probe (``check_probe``), lets the device work
+        (``run``) and frees its queues (``close``).
+        :func:`virtio_gpio.simtransport.simulated_chip` builds one on a
+        device model.
     :raises ProbeError: the core rejected the device
     """
 
@@ -64,13 +66,12 @@ class Chip:
         why = ffi.new("const char **")
         ret = lib.vgpio_core_probe(ffi.addressof(lib.vgpio_uhost_ops),
                                    transport.host, transport.info, core, why)
-        if transport.host.cfg_reads_past_window:
+        try:
+            transport.check_probe()
+        except BaseException:
             if not ret:
                 lib.vgpio_core_destroy(core[0])
-            raise errors.ConfigWindowOverrun(
-                "%d config reads past the %d bytes the transport serves"
-                % (transport.host.cfg_reads_past_window,
-                   transport.host.cfg_window))
+            raise
         if ret:
             raise errors.ProbeError(-ret, ffi.string(why[0]).decode())
         self._core = core[0]
@@ -81,31 +82,6 @@ class Chip:
         if ret:
             self.close()
             raise errors.VirtioGpioError(-ret, "posting receive buffers")
-
-    @classmethod
-    def simulated(cls, lines=8, name="virtio-gpio-sim", ring_size=16,
-                  tx_interrupts=True, config_fault=None, protocol="id30",
-                  irq=True):
-        """A chip on a fresh device model behind simulated rings.
-
-        ``protocol`` "id30" gives a :class:`~virtio_gpio.devices.id30.Id30Device`
-        named ``name``; "standard" a
-        :class:`~virtio_gpio.devices.standard.StandardDevice` (which has no
-        device name) offering interrupts when ``irq``.
-        """
-        if protocol == "id30":
-            device = Id30Device(lines, name=name, config_fault=config_fault)
-        elif protocol == "standard":
-            device = StandardDevice(lines, irq=irq, config_fault=config_fault)
-        else:
-            raise ValueError("protocol must be one of %s" % (PROTOCOLS,))
-        transport = SimTransport(device, ring_size=ring_size,
-                                 tx_interrupts=tx_interrupts)
-        try:
-            return cls(transport)
-        except BaseException:
-            transport.close()
-            raise
 
     # -- lifetime --------------------------------------------------------
 
@@ -248,7 +224,7 @@ class Chip:
         self._request(Op.DIRECTION_OUTPUT, line, self._level(value))
 
     def get_direction(self, line):
-        """The line's direction, as a :class:`~virtio_gpio.protocol.Direction`."""
+        """The line's direction, as a :class:`~virtio_gpio.lines.Direction`."""
         return Direction(self._request(Op.GET_DIRECTION, line))
 
     def get_value(self, line):

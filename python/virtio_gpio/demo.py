@@ -8,7 +8,7 @@ prints what the core saw. No hardware and no VM needed.
 import argparse
 import sys
 
-from . import Chip, Edge, Fault, VirtioGpioError
+from . import Edge, Fault, VirtioGpioError, simulated_chip
 from .clitext import plain
 
 
@@ -16,7 +16,7 @@ def main(argv=None):
     argparse.ArgumentParser(prog="vgpio-demo",
                             description=plain(__doc__)).parse_args(argv)
     names = ["led0", "led1", "button", "", "reset"]
-    with Chip.simulated(names, name="demo-gpio") as chip:
+    with simulated_chip(names, name="demo-gpio") as chip:
         print("chip %r: %d lines %s" % (chip.name, chip.ngpio, chip.line_names))
         chip.request(0)
         chip.direction_output(0, 1)

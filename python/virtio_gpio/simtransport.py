@@ -3,178 +3,72 @@
 The rings are C (``python/csrc/simvq.c``) and behave like real ones: they
 are finite, a chain comes back to the driver only when the device marks it
 used, many used chains may arrive per interrupt, and a receive buffer the
-driver does not post again is gone. The device half runs here, when the
-driver sleeps in ``wait`` or when a test calls :meth:`SimTransport.run`.
-How requests and events travel differs per protocol; ``Id30Wire`` and
-``StandardWire`` each know one.
+driver does not post again is gone. :class:`SimRing` gives them the ring
+interface of :mod:`virtio_gpio.devices.ring`, and the protocol's device
+loop (:mod:`virtio_gpio.devices.loops`) runs on them, the same loop the
+vhost-user backend runs: when the driver sleeps in ``wait``, or when a
+test calls :meth:`SimTransport.run`.
 """
 
 import collections
 import errno
 import logging
-from typing import List
 
-from . import protocol
+from . import errors
 from ._binding import ffi, lib
-from .devices.base import FORGED_TOKEN, Outgoing
+from .chip import PROTOCOLS, Chip
+from .devices.id30 import Id30Device
+from .devices.loops import loop_for
+from .devices.standard import StandardDevice
+from .devices.ring import Chain
+from .wire import id30 as id30_wire
+from .wire import standard as std_wire
 
 log = logging.getLogger(__name__)
 
 
-def _read_out(ring, desc):
-    """The driver-written part of a popped chain."""
-    size = max(lib.simvq_out_len(ring, desc), 0)
-    buf = ffi.new("unsigned char[]", max(size, 1))
-    got = lib.simvq_read(ring, desc, buf, size) if size else 0
-    return bytes(ffi.buffer(buf, max(got, 0)))
+class SimRing:
+    """One simulated ring, as the device sees it."""
 
+    def __init__(self, transport, index, size):
+        self.transport = transport
+        self.index = index
+        self.ring = lib.simvq_new(size)
+        if self.ring == ffi.NULL:
+            raise MemoryError("simvq_new(%d) failed" % size)
 
-def _write_in(ring, desc, payload, used_len):
-    """Fill a chain's device-writable part and return it as used."""
-    if payload:
-        lib.simvq_write(ring, desc, payload, len(payload))
-    lib.simvq_push_used(ring, desc, used_len)
+    def pop(self):
+        desc = lib.simvq_pop_avail(self.ring)
+        if desc < 0:
+            return None
+        size = max(lib.simvq_out_len(self.ring, desc), 0)
+        buf = ffi.new("unsigned char[]", max(size, 1))
+        got = lib.simvq_read(self.ring, desc, buf, size) if size else 0
+        return Chain(desc, bytes(ffi.buffer(buf, max(got, 0))),
+                     max(lib.simvq_in_len(self.ring, desc), 0))
 
+    def push(self, token, payload, used_len):
+        if payload:
+            lib.simvq_write(self.ring, token, payload, len(payload))
+        lib.simvq_push_used(self.ring, token, used_len)
 
-class Id30Wire:
-    """2020 protocol: requests on tx (queue 1), replies and events on rx (0)."""
+    def interrupt(self):
+        return self.transport.interrupt(self.index)
 
-    RX, TX = protocol.VQ_RX, protocol.VQ_TX
-
-    def __init__(self, transport):
-        self.t = transport
-        self.pending: List[Outgoing] = []
-
-    def queues(self):
-        return (self.RX, self.TX)
-
-    def take_requests(self):
-        ring = self.t.ring(self.TX)
-        requests = []
-        while True:
-            desc = lib.simvq_pop_avail(ring)
-            if desc < 0:
-                break
-            requests.append(_read_out(ring, desc))
-            lib.simvq_push_used(ring, desc, 0)
-        return requests
-
-    def deliver(self, messages):
-        self.pending.extend(messages)
-        self.flush()
-
-    def flush(self):
-        """Fill posted rx buffers, one interrupt per batch, until stuck."""
-        ring = self.t.ring(self.RX)
-        while self.pending:
-            moved = 0
-            while self.pending:
-                desc = lib.simvq_pop_avail(ring)
-                if desc < 0:
-                    break
-                out = self.pending.pop(0)
-                _write_in(ring, desc, out.payload, out.used_len)
-                moved += 1
-            if not moved or not self.t.interrupt(self.RX):
-                break
-
-    def run(self):
-        requests = self.take_requests()
-        if requests:
-            self.deliver(self.t.device.process(requests))
-            if self.t.tx_interrupts:
-                self.t.interrupt(self.TX)
-        else:
-            self.flush()
-        return len(requests)
-
-    def set_input(self, line, level):
-        self.deliver(self.t.device.set_input(line, level))
-
-    def release_delayed(self):
-        self.deliver(self.t.device.release_delayed())
-
-
-class StandardWire:
-    """virtio 1.2: request chains on requestq (0), irq chains on eventq (1)."""
-
-    REQUESTQ = lib.VGPIO_STD_VQ_REQUEST
-    EVENTQ = lib.VGPIO_STD_VQ_EVENT
-
-    def __init__(self, transport):
-        self.t = transport
-
-    def queues(self):
-        return (self.REQUESTQ, self.EVENTQ) if self.t.device.irq else (self.REQUESTQ,)
-
-    def _answer(self, replies):
-        ring = self.t.ring(self.REQUESTQ)
-        for reply in replies:
-            _write_in(ring, reply.token, reply.payload, reply.used_len)
-        if replies:
-            self.t.interrupt(self.REQUESTQ)
-
-    def run(self):
-        ring = self.t.ring(self.REQUESTQ)
-        device = self.t.device
-        replies, seen = [], 0
-        while True:
-            desc = lib.simvq_pop_avail(ring)
-            if desc < 0:
-                break
-            seen += 1
-            reply = device.handle(_read_out(ring, desc),
-                                  lib.simvq_in_len(ring, desc), desc)
-            if reply is not None:
-                replies.append(reply)
-        self._answer(replies)
-        self.take_irq_buffers()
-        return seen
-
-    def take_irq_buffers(self):
-        """Hand the driver's eventq chains to the model, return finished ones."""
-        if not self.t.device.irq:
-            return
-        ring = self.t.ring(self.EVENTQ)
-        while True:
-            desc = lib.simvq_pop_avail(ring)
-            if desc < 0:
-                break
-            self.t.device.queue_irq(_read_out(ring, desc), desc)
-        self.complete_irqs()
-
-    def complete_irqs(self):
-        done = self.t.device.take_irq_completions()
-        if not done:
-            return
-        ring = self.t.ring(self.EVENTQ)
-        for completion in done:
-            if completion.token is FORGED_TOKEN:
-                self._forge(ring)
-                continue
-            _write_in(ring, completion.token, completion.payload,
-                      completion.used_len)
-        self.t.interrupt(self.EVENTQ)
-
-    def _forge(self, ring):
-        """Return a descriptor the driver never made available. The ring
-        refuses it and breaks, as the kernel's virtio_ring does ("is not
-        a head")."""
-        held = set(self.t.device.held_irq_lines().values())
-        free = sorted(set(range(lib.simvq_size(ring))) - held)
+    def forge(self, held):
+        """The ring refuses a descriptor that heads no chain and breaks,
+        as the kernel's virtio_ring does ("is not a head")."""
+        free = sorted(set(range(lib.simvq_size(self.ring))) - set(held))
         if not free:
             return
-        if lib.simvq_push_used(ring, free[0], 1) != -errno.EINVAL:
-            raise AssertionError("the ring took forged descriptor %d" % free[0])
-        self.t.forged_refused += 1
+        if lib.simvq_push_used(self.ring, free[0], 1) != -errno.EINVAL:
+            raise AssertionError("the ring took forged descriptor %d"
+                                 % free[0])
+        self.transport.forged_refused += 1
 
-    def set_input(self, line, level):
-        self.take_irq_buffers()
-        self.t.device.set_input(line, level)
-        self.complete_irqs()
-
-    def release_delayed(self):
-        self._answer(self.t.device.release_delayed())
+    def free(self):
+        lib.simvq_free(self.ring)
+        self.ring = ffi.NULL
 
 
 class SimTransport:
@@ -201,7 +95,7 @@ class SimTransport:
     """
 
     def __init__(self, device, ring_size=16, tx_interrupts=True,
-                 config_window=lib.VGPIO_CFG_WINDOW, tell_config_size=False,
+                 config_window=id30_wire.CFG_WINDOW, tell_config_size=False,
                  config_change=None, config_always_changing=False):
         self.device = device
         self.tx_interrupts = tx_interrupts
@@ -209,12 +103,11 @@ class SimTransport:
         self.config = device.config_space()
         # A size of 0 is how the core hears "not told".
         tell_config_size = tell_config_size and len(self.config) > 0
-        standard = device.device_id == lib.VGPIO_STD_DEVICE_ID
-        self.wire = (StandardWire if standard else Id30Wire)(self)
+        standard = device.device_id == std_wire.DEVICE_ID
         self.info = ffi.new("struct vgpio_dev_info *", {
             "device_id": device.device_id,
             "cfg_size": len(self.config) if tell_config_size else 0,
-            "irq": standard and bool(device.features & (1 << lib.VGPIO_STD_F_IRQ)),
+            "irq": standard and bool(device.features & (1 << std_wire.F_IRQ)),
         })
         self._cfg = ffi.new("unsigned char[]", self.config)
         self.host = ffi.new("struct vgpio_uhost *")
@@ -236,15 +129,24 @@ class SimTransport:
         self.host.wake = lib._vgpio_py_wake
         self.host.irq = lib._vgpio_py_irq
         self.host.rejected = lib._vgpio_py_rejected
-        for vq in self.wire.queues():
-            ring = lib.simvq_new(ring_size)
-            if ring == ffi.NULL:
+        if not standard:
+            queues = (id30_wire.VQ_RX, id30_wire.VQ_TX)
+        elif self.info.irq:
+            queues = (std_wire.VQ_REQUEST, std_wire.VQ_EVENT)
+        else:
+            queues = (std_wire.VQ_REQUEST,)  # no F_IRQ, no eventq
+        self.rings = {}
+        for vq in queues:
+            try:
+                self.rings[vq] = SimRing(self, vq, ring_size)
+            except MemoryError:
                 self.close()
-                raise MemoryError("simvq_new(%d) failed" % ring_size)
-            self.host.vq[vq] = ring
-        self.notifications = {vq: 0 for vq in self.wire.queues()}
+                raise
+            self.host.vq[vq] = self.rings[vq].ring
+        self.loop = loop_for(device, self.rings, tx_interrupts=tx_interrupts)
+        self.notifications = {vq: 0 for vq in queues}
         #: queue callbacks the device raised, per queue
-        self.interrupts = {vq: 0 for vq in self.wire.queues()}
+        self.interrupts = {vq: 0 for vq in queues}
         #: how many times the core woke a waiter
         self.wakes = 0
         #: (errno, reason) of the device messages the core dropped, newest last
@@ -325,18 +227,18 @@ class SimTransport:
 
     def take_requests(self):
         """Pop every ID 30 request the driver queued (returned used)."""
-        return self.wire.take_requests()
+        return [chain.readable for chain in self.loop.take_requests()]
 
     def deliver(self, messages):
         """Queue ID 30 device->driver messages and move them into rx buffers."""
-        self.wire.deliver(messages)
+        self.loop.deliver(messages)
 
     def run(self):
         """One round of device work: answer all queued requests. First
         the deferred arms the core asked for, as the kernel's workqueue
         would have run them meanwhile."""
         self.run_deferred_arms()
-        return self.wire.run()
+        return self.loop.run()
 
     def run_deferred_arms(self):
         """Run vgpio_irq_arm_pending() if the core asked for it."""
@@ -347,11 +249,11 @@ class SimTransport:
 
     def set_input(self, line, level):
         """Drive an input line of the device and deliver what it causes."""
-        self.wire.set_input(line, level)
+        self.loop.set_input(line, level)
 
     def release_delayed(self):
         """Deliver the replies the device held back."""
-        self.wire.release_delayed()
+        self.loop.release_delayed()
 
     # -- introspection -------------------------------------------------------
 
@@ -365,9 +267,48 @@ class SimTransport:
             "used": lib.simvq_num_used(ring),
         }
 
+    def flush(self):
+        """Move what the device says unasked (events the model queued)
+        into the driver's buffers."""
+        self.loop.flush()
+
+    def check_probe(self):
+        """Raise what the transport saw go wrong during the probe: config
+        reads beyond the window it serves."""
+        if self.host.cfg_reads_past_window:
+            raise errors.ConfigWindowOverrun(
+                "%d config reads past the %d bytes the transport serves"
+                % (self.host.cfg_reads_past_window, self.host.cfg_window))
+
     def close(self):
         """Free the rings; the core must be destroyed first."""
-        for vq in range(len(self.host.vq)):
-            if self.host.vq[vq] != ffi.NULL:
-                lib.simvq_free(self.host.vq[vq])
+        for vq, ring in self.rings.items():
+            if ring.ring != ffi.NULL:
                 self.host.vq[vq] = ffi.NULL
+                ring.free()
+
+
+def simulated_chip(lines=8, name="virtio-gpio-sim", ring_size=16,
+                   tx_interrupts=True, config_fault=None, protocol="id30",
+                   irq=True):
+    """A :class:`~virtio_gpio.chip.Chip` on a fresh device model behind
+    simulated rings.
+
+    ``protocol`` "id30" gives a :class:`~virtio_gpio.devices.id30.Id30Device`
+    named ``name``; "standard" a
+    :class:`~virtio_gpio.devices.standard.StandardDevice` (which has no
+    device name) offering interrupts when ``irq``.
+    """
+    if protocol == "id30":
+        device = Id30Device(lines, name=name, config_fault=config_fault)
+    elif protocol == "standard":
+        device = StandardDevice(lines, irq=irq, config_fault=config_fault)
+    else:
+        raise ValueError("protocol must be one of %s" % (PROTOCOLS,))
+    transport = SimTransport(device, ring_size=ring_size,
+                             tx_interrupts=tx_interrupts)
+    try:
+        return Chip(transport)
+    except BaseException:
+        transport.close()
+        raise

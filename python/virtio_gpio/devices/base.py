@@ -1,11 +1,13 @@
 """What every device model shares: the messages they send, the faults
 they inject, named lines.
 
-A model knows nothing about rings or sockets: it turns request bytes into
-outgoing messages and input changes into events. A transport (the
-simulated rings of :mod:`virtio_gpio.simtransport`, or a vhost-user
-socket) moves the bytes. Fault injection lives here, so every transport
-can misbehave in the same ways.
+A model knows nothing about rings or sockets. Both protocols' models have
+one shape: :meth:`DeviceModel.process` answers a batch of request chains
+with the replies that go out now; :meth:`DeviceModel.set_input` and
+everything else that makes the device speak unasked queue their messages
+for :meth:`DeviceModel.take_events`. The protocol's loop
+(:mod:`virtio_gpio.devices.loops`) moves them through rings. Fault
+injection lives here, so every transport can misbehave in the same ways.
 """
 
 import dataclasses
@@ -81,6 +83,8 @@ class DeviceModel:
         self.lines = [self.line_class(name=n) for n in names]
         self.faults: List[Fault] = []
         self.delayed: List[Outgoing] = []
+        #: what the device says unasked, oldest first, for take_events()
+        self.events: List[Outgoing] = []
         self.requests_seen = 0
 
     def names_block(self):
@@ -101,5 +105,23 @@ class DeviceModel:
         """Replies held back by :attr:`Fault.DELAY`, now due."""
         out, self.delayed = self.delayed, []
         return out
+
+    def take_events(self) -> List[Outgoing]:
+        """What the device has to say unasked (input changes, finished
+        interrupt buffers), oldest first."""
+        out, self.events = self.events, []
+        return out
+
+    def process(self, chains) -> List[Outgoing]:
+        """Answer a batch of request chains
+        (:class:`~virtio_gpio.devices.ring.Chain`): the replies that go out
+        now, each with the token of the chain it goes into, if the
+        protocol answers in the request's own chain."""
+        raise NotImplementedError
+
+    def set_input(self, line, level):
+        """The outside world drives input ``line`` to ``level``; what the
+        driver must hear of it is queued for :meth:`take_events`."""
+        raise NotImplementedError
 
 

@@ -9,10 +9,10 @@ import collections
 import dataclasses
 import errno
 import logging
-from typing import List, Optional, Sequence
+from typing import List, Optional
 
-from .. import protocol
-from ..protocol import Direction, MsgType
+from ..wire import id30 as wire
+from ..wire.id30 import Direction, MsgType
 from .base import USED_LEN_MAX, ConfigFault, DeviceModel, Fault, Outgoing
 
 log = logging.getLogger(__name__)
@@ -23,7 +23,7 @@ class Line:
     """State of one line as the device sees it."""
 
     name: str = ""
-    direction: Direction = Direction.INPUT
+    direction: Direction = Direction.IN
     value: int = 0
     requested: bool = False
 
@@ -36,16 +36,16 @@ class Id30Device(DeviceModel):
     :param config_fault: make the config space invalid in this way
     """
 
-    device_id = protocol.DEVICE_ID
+    device_id = wire.DEVICE_ID
     features = 0
     line_class = Line
 
     def __init__(self, lines=8, name="virtio-gpio-sim",
                  config_fault: Optional[ConfigFault] = None):
         super().__init__(lines)
-        if len(name.encode()) > protocol.CFG_NAME_LEN:
+        if len(name.encode()) > wire.CFG_NAME_LEN:
             raise ValueError("device name longer than %d bytes"
-                             % protocol.CFG_NAME_LEN)
+                             % wire.CFG_NAME_LEN)
         self.name = name
         self.config_fault = config_fault
         #: the most recent raw requests, for tests that check the encoding
@@ -75,10 +75,10 @@ class Id30Device(DeviceModel):
         elif fault is ConfigFault.TOO_MANY_LINES:
             kwargs["ngpio"] = 0xFFFF
         elif fault is ConfigFault.NAMES_BEYOND_SPACE:
-            kwargs["names_size"] = protocol.CFG_MAX_SIZE
+            kwargs["names_size"] = wire.CFG_MAX_SIZE
         elif fault is ConfigFault.UNTERMINATED_NAMES:
             kwargs["names_block"] = block.rstrip(b"\0") or b"x"
-        return protocol.build_config(**kwargs)
+        return wire.build_config(**kwargs)
 
     # -- requests --------------------------------------------------------
 
@@ -91,19 +91,19 @@ class Id30Device(DeviceModel):
             line.requested = True
             return 0
         if msg_type == MsgType.DIRECTION_INPUT:
-            line.direction = Direction.INPUT
+            line.direction = Direction.IN
             return 0
         if msg_type == MsgType.DIRECTION_OUTPUT:
             if value not in (0, 1):
                 return -errno.EINVAL
-            line.direction, line.value = Direction.OUTPUT, value
+            line.direction, line.value = Direction.OUT, value
             return 0
         if msg_type == MsgType.GET_DIRECTION:
             return int(line.direction)
         if msg_type == MsgType.GET_VALUE:
             return line.value
         if msg_type == MsgType.SET_VALUE:
-            if line.direction != Direction.OUTPUT:
+            if line.direction != Direction.OUT:
                 return -errno.EPERM
             if value not in (0, 1):
                 return -errno.EINVAL
@@ -113,7 +113,7 @@ class Id30Device(DeviceModel):
 
     def _corrupt(self, msg_type, line_no, value):
         if self._take_fault(Fault.CORRUPT_TYPE):
-            msg_type = protocol.MSG_REPLY | 0x7F
+            msg_type = wire.MSG_REPLY | 0x7F
         if self._take_fault(Fault.CORRUPT_LINE):
             line_no = len(self.lines) + 7
         if self._take_fault(Fault.CORRUPT_VALUE):
@@ -122,29 +122,29 @@ class Id30Device(DeviceModel):
 
     def _used_len(self):
         if self._take_fault(Fault.SHORT_LEN):
-            return protocol.MSG_SIZE // 2
+            return wire.MSG_SIZE // 2
         if self._take_fault(Fault.LONG_LEN):
             return 4096
         if self._take_fault(Fault.ZERO_LEN):
             return 0
         if self._take_fault(Fault.HUGE_LEN):
             return USED_LEN_MAX
-        return protocol.MSG_SIZE
+        return wire.MSG_SIZE
 
     def handle(self, request: bytes) -> List[Outgoing]:
         """Answer one request; returns what goes out now (maybe nothing)."""
         self.requests_seen += 1
         self.received.append(bytes(request))
-        if len(request) != protocol.MSG_SIZE:
+        if len(request) != wire.MSG_SIZE:
             self.malformed_requests += 1
             log.warning("request of %d bytes ignored", len(request))
             return []
-        msg_type, line_no, value = protocol.decode(request)
+        msg_type, line_no, value = wire.decode(request)
         result = self._answer(msg_type, line_no, value)
         log.debug("request type=%#x line=%d value=%d -> %d",
                   msg_type, line_no, value, result)
-        reply = protocol.encode(*self._corrupt(
-            protocol.reply_type(msg_type), line_no, result))
+        reply = wire.encode(*self._corrupt(
+            wire.reply_type(msg_type), line_no, result))
         out = Outgoing(reply, self._used_len())
         # A late reply still keeps the per-line order the spec demands:
         # it goes out right before the next one (or on release_delayed()).
@@ -158,34 +158,36 @@ class Id30Device(DeviceModel):
             return late + [out, Outgoing(out.payload, out.used_len)]
         return late + [out]
 
-    def process(self, requests: Sequence[bytes]) -> List[Outgoing]:
-        """Answer a batch of requests, in order unless told to reorder."""
+    def process(self, chains) -> List[Outgoing]:
+        """Answer a batch of request chains, in order unless told to
+        reorder; the replies go into any receive buffer, so they carry no
+        token."""
         out: List[Outgoing] = []
-        for request in requests:
-            out.extend(self.handle(request))
+        for chain in chains:
+            out.extend(self.handle(chain.readable))
         if len(out) > 1 and self._take_fault(Fault.REORDER):
             out.reverse()
         return out
 
     # -- the outside world -----------------------------------------------
 
-    def set_input(self, line_no, level) -> List[Outgoing]:
-        """Drive an input line; a change is reported with HOST_LEVEL."""
+    def set_input(self, line_no, level):
+        """Drive an input line; a change is queued as a HOST_LEVEL event."""
         if level not in (0, 1):
             raise ValueError("level must be 0 or 1")
         line = self.lines[line_no]
-        if line.direction != Direction.INPUT:
+        if line.direction != Direction.IN:
             raise ValueError("line %d is an output" % line_no)
         if line.value == level:
-            return []
+            return
         line.value = level
-        payload = protocol.encode(MsgType.HOST_LEVEL, line_no, level)
-        return [Outgoing(payload, protocol.MSG_SIZE)]
+        payload = wire.encode(MsgType.HOST_LEVEL, line_no, level)
+        self.events.append(Outgoing(payload, wire.MSG_SIZE))
 
     def raw_event(self, msg_type, line_no, value, used_len=None):
         """An arbitrary message, for tests that feed the driver garbage."""
-        payload = protocol.encode(msg_type, line_no, value)
-        return [Outgoing(payload, protocol.MSG_SIZE if used_len is None
+        payload = wire.encode(msg_type, line_no, value)
+        return [Outgoing(payload, wire.MSG_SIZE if used_len is None
                          else used_len)]
 
 

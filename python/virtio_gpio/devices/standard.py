@@ -1,91 +1,41 @@
 """A model of the standardized virtio GPIO device (virtio 1.2, device ID 41).
 
-Like :class:`~virtio_gpio.devices.id30.Id30Device`, it knows nothing about rings:
-a transport hands it the device-readable part of a request chain and the
-size of the device-writable part, and gets back the bytes to write and the
-used length to report. Interrupt requests (eventq) are held per line until
-the line's trigger condition is met, then completed; setting a line's
-interrupt type to NONE returns its held buffer as invalid, as the spec
-requires. Every eventq completion, whatever caused it, is queued for the
-transport to collect with :meth:`StandardDevice.take_irq_completions`.
+Like :class:`~virtio_gpio.devices.id30.Id30Device`, it knows nothing about
+rings: it answers request chains (the device-readable bytes and the room in
+the device-writable part) with the bytes to write and the used length to
+report. Interrupt requests (eventq) are held per line until the line's
+trigger condition is met, then completed; setting a line's interrupt type
+to NONE returns its held buffer as invalid, as the spec requires. Every
+eventq completion, whatever caused it, is queued for
+:meth:`~virtio_gpio.devices.base.DeviceModel.take_events`.
 
-Wire format (little-endian): config {le16 ngpio, u8 padding[2], le32
-gpio_names_size}; request {le16 type, le16 gpio, le32 value}; response
-{u8 status, u8 value} (GET_LINE_NAMES: {u8 status, u8 names[size]});
-irq request {le16 gpio}, irq response {u8 status}.
-
-The message types, directions, trigger types and status values below are
-typed from the virtio specification, not taken from the driver's header
-(``kernel/vgpio_std_proto.h``): the model is an independent oracle, so
-that a wrong value in the header fails the tests instead of agreeing with
-itself. ``tests/test_standard_device.py`` checks that the two agree. The
-2020 protocol has no specification beside ours, so its model takes the
-header's values (:mod:`virtio_gpio.protocol`).
+Its values come from :mod:`virtio_gpio.wire.standard`, typed from the
+specification rather than from the driver's header, so the model is an
+independent oracle for the driver core.
 """
 
 import collections
 import dataclasses
-import enum
-import struct
 from typing import Dict, List, Optional
 
-from .._binding import lib
+from ..wire import standard as wire
+from ..wire.standard import (CONFIG, IRQ_REQUEST, NAMES_MAX, REQUEST,
+                             Direction, IrqStatus, IrqType, Msg, Status)
 from .base import (FORGED_TOKEN, USED_LEN_MAX, ConfigFault, DeviceModel,
                    Fault, Outgoing)
 
-DEVICE_ID = lib.VGPIO_STD_DEVICE_ID
-F_IRQ = 1 << lib.VGPIO_STD_F_IRQ
-NAMES_MAX = lib.VGPIO_STD_NAMES_MAX
+DEVICE_ID = wire.DEVICE_ID
+F_IRQ = 1 << wire.F_IRQ
 
 #: faults that make sense where a response travels in its request's chain
 FAULTS = frozenset({Fault.DROP, Fault.DELAY, Fault.CORRUPT_TYPE,
                     Fault.CORRUPT_VALUE, Fault.SHORT_LEN, Fault.LONG_LEN,
                     Fault.ZERO_LEN, Fault.HUGE_LEN, Fault.FORGED_EVENT})
 
-CONFIG = struct.Struct("<HxxI")
-REQUEST = struct.Struct("<HHI")
-IRQ_REQUEST = struct.Struct("<H")
-
-STATUS_OK = 0
-STATUS_ERR = 1
-IRQ_STATUS_INVALID = 0
-IRQ_STATUS_VALID = 1
-
-
-class Msg(enum.IntEnum):
-    """Request types on the requestq."""
-
-    GET_LINE_NAMES = 0x0001
-    GET_DIRECTION = 0x0002
-    SET_DIRECTION = 0x0003
-    GET_VALUE = 0x0004
-    SET_VALUE = 0x0005
-    SET_IRQ_TYPE = 0x0006
-
-
-class Direction(enum.IntEnum):
-    NONE = 0x00
-    OUT = 0x01
-    IN = 0x02
-
-
-class IrqType(enum.IntEnum):
-    NONE = 0x00
-    EDGE_RISING = 0x01
-    EDGE_FALLING = 0x02
-    EDGE_BOTH = 0x03
-    LEVEL_HIGH = 0x04
-    LEVEL_LOW = 0x08
-
-
-@dataclasses.dataclass
-class IrqCompletion:
-    """An eventq chain the device returns: which one, and its status."""
-
-    token: object
-    line: int
-    payload: bytes
-    used_len: int
+STATUS_OK = Status.OK
+STATUS_ERR = Status.ERR
+IRQ_STATUS_INVALID = IrqStatus.INVALID
+IRQ_STATUS_VALID = IrqStatus.VALID
 
 
 @dataclasses.dataclass
@@ -124,7 +74,6 @@ class StandardDevice(DeviceModel):
             if out == into or not (0 <= out < len(self.lines) and
                                    0 <= into < len(self.lines)):
                 raise ValueError("bad loopback %d -> %d" % (out, into))
-        self.irq_out: List[IrqCompletion] = []
         #: the most recent raw requests, for tests that check the encoding
         self.received = collections.deque(maxlen=1024)
 
@@ -155,23 +104,23 @@ class StandardDevice(DeviceModel):
                              % fault)
         if Fault(fault) is Fault.FORGED_EVENT:
             # Not a reply: returned with the next eventq completions.
-            self.irq_out.extend(
-                IrqCompletion(FORGED_TOKEN, -1, bytes([IRQ_STATUS_VALID]), 1)
+            self.events.extend(
+                Outgoing(bytes([IRQ_STATUS_VALID]), 1, FORGED_TOKEN)
                 for _ in range(count))
             return
         super().inject(fault, count)
 
     # -- requestq ----------------------------------------------------------
 
-    def _answer(self, msg_type, gpio, value):
+    def _answer(self, msg_type, line_no, value):
         """(status, value byte or bytes) for one request."""
         if msg_type == Msg.GET_LINE_NAMES:
-            if gpio or value:
+            if line_no or value:
                 return STATUS_ERR, 0
             return STATUS_OK, self.names_block()
-        if gpio >= len(self.lines):
+        if line_no >= len(self.lines):
             return STATUS_ERR, 0
-        line = self.lines[gpio]
+        line = self.lines[line_no]
         if msg_type == Msg.GET_DIRECTION:
             return STATUS_OK, int(line.direction)
         if msg_type == Msg.SET_DIRECTION:
@@ -180,7 +129,7 @@ class StandardDevice(DeviceModel):
             line.direction = Direction(value)
             if line.direction == Direction.OUT:
                 line.value = line.out_value
-                self._loop(gpio)
+                self._loop(line_no)
             return STATUS_OK, 0
         if msg_type == Msg.GET_VALUE:
             return STATUS_OK, line.value
@@ -192,18 +141,28 @@ class StandardDevice(DeviceModel):
             line.out_value = value
             if line.direction == Direction.OUT:
                 line.value = value
-                self._loop(gpio)
+                self._loop(line_no)
             return STATUS_OK, 0
         if msg_type == Msg.SET_IRQ_TYPE:
             if not self.irq or value not in tuple(IrqType):
                 return STATUS_ERR, 0
             line.irq_type = IrqType(value)
             if line.irq_type == IrqType.NONE and line.irq_token is not None:
-                self._complete(gpio, IRQ_STATUS_INVALID)
+                self._complete(line_no, IRQ_STATUS_INVALID)
             else:
-                self._level_fire(gpio)
+                self._level_fire(line_no)
             return STATUS_OK, 0
         return STATUS_ERR, 0
+
+    def process(self, chains) -> List[Outgoing]:
+        """Answer a batch of requestq chains. A reply held back by
+        :attr:`Fault.DELAY` goes out first, when the next requests come."""
+        replies = self.release_delayed() if chains else []
+        for chain in chains:
+            reply = self.handle(chain.readable, chain.writable, chain.token)
+            if reply is not None:
+                replies.append(reply)
+        return replies
 
     def handle(self, request: bytes, writable: int,
                token=None) -> Optional[Outgoing]:
@@ -215,8 +174,8 @@ class StandardDevice(DeviceModel):
         self.received.append(bytes(request))
         if len(request) != REQUEST.size:
             return Outgoing(bytes([STATUS_ERR]), 1)
-        msg_type, gpio, value = REQUEST.unpack(request)
-        status, result = self._answer(msg_type, gpio, value)
+        msg_type, line_no, value = REQUEST.unpack(request)
+        status, result = self._answer(msg_type, line_no, value)
         if msg_type == Msg.GET_LINE_NAMES and status == STATUS_OK:
             payload = bytes([status]) + result
         else:
@@ -244,66 +203,61 @@ class StandardDevice(DeviceModel):
 
     # -- eventq ------------------------------------------------------------
 
-    def take_irq_completions(self) -> List[IrqCompletion]:
-        """eventq chains to return to the driver, oldest first."""
-        out, self.irq_out = self.irq_out, []
-        return out
-
     def queue_irq(self, request: bytes, token):
         """The driver posts an irq buffer (``token`` identifies the chain)."""
         if len(request) != IRQ_REQUEST.size:
-            self.irq_out.append(IrqCompletion(token, -1, bytes([IRQ_STATUS_INVALID]), 1))
+            self.events.append(Outgoing(bytes([IRQ_STATUS_INVALID]), 1, token))
             return
-        (gpio,) = IRQ_REQUEST.unpack(request)
-        if (not self.irq or gpio >= len(self.lines) or
-                self.lines[gpio].irq_type == IrqType.NONE or
-                self.lines[gpio].irq_token is not None):
-            self.irq_out.append(IrqCompletion(token, gpio, bytes([IRQ_STATUS_INVALID]), 1))
+        (line_no,) = IRQ_REQUEST.unpack(request)
+        if (not self.irq or line_no >= len(self.lines) or
+                self.lines[line_no].irq_type == IrqType.NONE or
+                self.lines[line_no].irq_token is not None):
+            self.events.append(Outgoing(bytes([IRQ_STATUS_INVALID]), 1, token))
             return
-        self.lines[gpio].irq_token = token
-        self._level_fire(gpio)
+        self.lines[line_no].irq_token = token
+        self._level_fire(line_no)
 
-    def _complete(self, gpio, status):
-        line = self.lines[gpio]
+    def _complete(self, line_no, status):
+        line = self.lines[line_no]
         token, line.irq_token = line.irq_token, None
-        self.irq_out.append(IrqCompletion(token, gpio, bytes([status]), 1))
+        self.events.append(Outgoing(bytes([status]), 1, token))
 
-    def _level_fire(self, gpio):
-        line = self.lines[gpio]
+    def _level_fire(self, line_no):
+        line = self.lines[line_no]
         if line.irq_token is None:
             return
         if (line.irq_type == IrqType.LEVEL_HIGH and line.value == 1 or
                 line.irq_type == IrqType.LEVEL_LOW and line.value == 0):
-            self._complete(gpio, IRQ_STATUS_VALID)
+            self._complete(line_no, IRQ_STATUS_VALID)
 
-    def _loop(self, gpio):
+    def _loop(self, line_no):
         """An output drives the input wired to it, if that one is an input."""
-        into = self.loopback.get(gpio)
+        into = self.loopback.get(line_no)
         if into is not None and self.lines[into].direction != Direction.OUT:
-            self.set_input(into, self.lines[gpio].value)
+            self.set_input(into, self.lines[line_no].value)
 
-    def set_input(self, gpio, level):
+    def set_input(self, line_no, level):
         """Drive an input line; completes its irq buffer when triggered."""
         if level not in (0, 1):
             raise ValueError("level must be 0 or 1")
-        line = self.lines[gpio]
+        line = self.lines[line_no]
         if line.direction == Direction.OUT:
-            raise ValueError("line %d is an output" % gpio)
+            raise ValueError("line %d is an output" % line_no)
         old, line.value = line.value, level
         if line.irq_token is None:
             return
         edge = (IrqType.EDGE_RISING if level > old else
                 IrqType.EDGE_FALLING if level < old else 0)
         if line.irq_type & edge:
-            self._complete(gpio, IRQ_STATUS_VALID)
+            self._complete(line_no, IRQ_STATUS_VALID)
         else:
-            self._level_fire(gpio)
+            self._level_fire(line_no)
 
     def forget_irq_buffers(self):
         """The driver went away: its held irq buffers are gone with it."""
         for line in self.lines:
             line.irq_token = None
-        self.irq_out = []
+        self.events = []
 
     def held_irq_lines(self) -> Dict[int, object]:
         """Lines whose irq buffer the device holds, with its token."""

@@ -6,12 +6,14 @@ CONFIG), owner, the memory table whose fds are mmap'ed, vring num / addr /
 base / kick / call / enable, GET_CONFIG. Split virtqueues are walked in
 guest memory; kicks arrive on eventfds, interrupts go out on the call fds.
 
-The device itself is the same transport-independent model the unit tests
-use (:class:`virtio_gpio.devices.id30.Id30Device`): one model, two transports.
+The device is the same transport-independent model the unit tests use
+(:mod:`virtio_gpio.devices`), driven by the same per-protocol loop
+(:mod:`virtio_gpio.devices.loops`): one model, one loop, two kinds of
+rings. Nothing here needs the compiled driver core.
 
-One module per concern: ``protocol`` (the wire), ``memory`` (the mmap'ed
-memory table), ``vring`` (split rings), ``connection`` (one front end's
-messages), ``queues`` (what each GPIO protocol does with its rings),
+One module per concern: ``protocol`` (the vhost-user wire), ``memory`` (the
+mmap'ed memory table), ``vring`` (split rings), ``rings`` (the vrings as the
+device loop's ring interface), ``connection`` (one front end's messages),
 ``backend`` (the serving loop), ``control`` (the control socket's client),
 ``cli`` and ``control_cli`` (vgpio-vhost-user and vgpio-ctl).
 """
@@ -20,7 +22,7 @@ messages), ``queues`` (what each GPIO protocol does with its rings),
 import importlib
 
 #: public name -> the module that defines it; loaded on first use, so that
-#: the control client imports without the compiled core
+#: the control client loads no more than it uses
 _EXPORTS = {
     "Backend": "backend", "Connection": "connection",
     "GuestMemory": "memory", "ProtocolError": "protocol",

@@ -11,6 +11,7 @@ import time
 from typing import Dict, List, Optional
 
 from ..devices.base import Fault
+from ..devices.floor import FloorDevice
 from .connection import Connection
 from .control import read_line
 from .protocol import ProtocolError
@@ -32,8 +33,8 @@ class Backend:
         self.toggles: Dict[int, float] = {}
         self.script: List = []
         self.connections = 0
-        #: standard protocol: answer requests without the model (bench floor)
-        self.noop = False
+        #: what answers the guest: the model, or the bench's floor over it
+        self.serving = device
 
     def watch_kick(self, fd, conn, vring):
         os.set_blocking(fd, False)
@@ -60,10 +61,11 @@ class Backend:
     def set_input(self, line, level):
         """Drive an input line; its event goes to the driver at once."""
         before = self.device.lines[line].value
-        out = self.device.set_input(line, level)
-        self.toggles[line] = time.time()
         if self.conn is not None:
-            self.conn.queues.input_changed(out)
+            self.conn.loop.set_input(line, level)
+        else:
+            self.device.set_input(line, level)
+        self.toggles[line] = time.time()
         return before != level
 
     def state(self):
@@ -89,15 +91,21 @@ class Backend:
             if self.conn is not None and \
                     Fault(command["fault"]) is Fault.FORGED_EVENT:
                 # Needs no reply to ride on: it goes out now.
-                self.conn.queues.input_changed(())
+                self.conn.loop.flush()
             return {"ok": True}
         if cmd == "stop":
             self.running = False
             return {"ok": True}
         if cmd == "noop":
-            self.noop = bool(command.get("on", True))
+            self.set_floor(bool(command.get("on", True)))
             return {"ok": True}
         return {"error": "unknown command %r" % cmd}
+
+    def set_floor(self, on):
+        """Answer requests with the bench's floor instead of the model."""
+        self.serving = FloorDevice(self.device) if on else self.device
+        if self.conn is not None:
+            self.conn.loop.device = self.serving
 
     def _on_control(self, server):
         client, _ = server.accept()

@@ -7,13 +7,13 @@ import socket
 import struct
 from typing import Optional
 
-from ..devices.standard import StandardDevice
+from ..devices.loops import loop_for
 from .memory import GuestMemory
 from .protocol import (F_PROTOCOL_FEATURES, F_VERSION_1, FLAG_NEED_REPLY,
                        FLAG_REPLY, FLAG_VERSION, HEADER, MAX_FDS, NUM_QUEUES,
                        PF_BACKEND_REQ, PF_CONFIG, PF_MQ, PF_REPLY_ACK,
                        VRING_INDEX_MASK, VRING_NOFD, ProtocolError, Request)
-from .queues import Id30Queues, StandardQueues
+from .rings import GuestRing
 from .vring import Vring
 
 log = logging.getLogger(__name__)
@@ -30,11 +30,12 @@ class Connection:
         self.mem = GuestMemory()
         self.vrings = [Vring(i) for i in range(NUM_QUEUES)]
         self.backend_req_fd: Optional[int] = None
-        standard = isinstance(backend.device, StandardDevice)
-        self.queues = (StandardQueues if standard else Id30Queues)(self)
+        #: the device loop, holding the device the backend serves now
+        self.loop = loop_for(backend.serving, {
+            index: GuestRing(self, index) for index in range(NUM_QUEUES)})
 
     def close(self):
-        self.queues.close()
+        self.loop.close()
         for vring in self.vrings:
             vring.close_fds()
         if self.backend_req_fd is not None:
@@ -96,7 +97,7 @@ class Connection:
             self.reply(request, struct.pack("<Q", status))
 
     def on_get_features(self, payload, fds):
-        device_features = getattr(self.backend.device, "features", 0)
+        device_features = self.backend.device.features
         return struct.pack("<Q", F_VERSION_1 | F_PROTOCOL_FEATURES |
                            device_features)
 
@@ -148,7 +149,7 @@ class Connection:
         vring.last_avail = vring.used_idx = struct.unpack_from("<I", payload, 4)[0]
         # A ring set up anew holds none of the old chains. UML re-initialises
         # rings after a driver reset without stopping them first.
-        self.queues.ring_stopped(vring.index)
+        self.loop.ring_stopped(vring.index)
 
     def on_get_vring_base(self, payload, fds):
         vring = self._vring(payload)
@@ -156,7 +157,7 @@ class Connection:
         self._release_fds(vring)
         # The front end stops a ring when the driver resets the device:
         # chains it held belong to a driver that is gone.
-        self.queues.ring_stopped(vring.index)
+        self.loop.ring_stopped(vring.index)
         return struct.pack("<II", vring.index, vring.last_avail)
 
     def on_set_vring_addr(self, payload, fds):
@@ -225,4 +226,4 @@ class Connection:
 
     def process(self):
         """Let the device work through what the driver queued."""
-        self.queues.process()
+        self.loop.run()

@@ -1,0 +1,62 @@
+"""The vrings of one front end, as the device loop sees them: the ring
+interface of :mod:`virtio_gpio.devices.ring` over guest memory."""
+
+import logging
+
+from ..devices.ring import Chain
+from .protocol import ProtocolError
+
+log = logging.getLogger(__name__)
+
+
+class GuestRing:
+    """Queue ``index`` of a connection, walked in the guest's memory.
+
+    It looks the vring up on every call: the front end may set a ring up
+    anew (RESET_OWNER) while the loop holding this stays the same.
+    """
+
+    def __init__(self, conn, index):
+        self.conn = conn
+        self.index = index
+
+    @property
+    def vring(self):
+        return self.conn.vrings[self.index]
+
+    def pop(self):
+        mem = self.conn.mem
+        popped = self.vring.pop(mem)
+        if popped is None:
+            return None
+        head, parts = popped
+        readable = b"".join(mem.read(addr, length)
+                            for addr, length, writable in parts if not writable)
+        room = sum(length for _, length, writable in parts if writable)
+        return Chain((head, parts), readable, room)
+
+    def push(self, token, payload, used_len):
+        head, parts = token
+        done = 0
+        for addr, length, writable in parts:
+            if writable and done < len(payload):
+                chunk = payload[done:done + length]
+                self.conn.mem.write(addr, chunk)
+                done += len(chunk)
+        if done < len(payload) and not any(w for _, _, w in parts):
+            raise ProtocolError("queue %d: buffer %d is not device-writable"
+                                % (self.index, head))
+        self.vring.push(self.conn.mem, head, used_len)
+
+    def interrupt(self):
+        # The guest runs on its own: nothing it does has happened yet.
+        self.vring.interrupt()
+        return False
+
+    def forge(self, held):
+        heads = {head for head, _ in held}
+        free = sorted(set(range(self.vring.num)) - heads)
+        if not free:
+            log.warning("forged_event: every descriptor is held")
+            return
+        self.vring.push(self.conn.mem, free[0], 1)
