@@ -1,89 +1,51 @@
-"""Shared fixtures; also turns any skipped test into a failed run."""
+"""Shared fixtures. The rules of a run, the Hypothesis profiles and the
+record of what documents may cite are plugins (tests/plugins/).
 
-import ctypes
+The compiled core is imported inside the fixtures that use it, not here:
+the tests of what needs no core (the Kconfig lint, the device side) run
+without one.
+"""
+
 import os
 import subprocess
+import sys
 
 import pytest
-from hypothesis import HealthCheck, settings
-
-import collection
 
 import virtio_gpio
-from virtio_gpio._binding import lib
 
-# No deadlines or speed health checks: CI machines are shared and slow at
-# times, and a timing failure here would say nothing about the core.
-settings.register_profile("default", max_examples=300, deadline=None,
-                          suppress_health_check=[HealthCheck.too_slow])
-settings.register_profile("sanitizer", max_examples=100, deadline=None,
-                          suppress_health_check=[HealthCheck.too_slow])
-# make test-fast: the same properties, fewer examples (the full suite
-# runs the default).
-settings.register_profile("fast", max_examples=100, deadline=None,
-                          suppress_health_check=[HealthCheck.too_slow])
-settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
+pytest_plugins = ["run_rules", "hypothesis_profiles", "citations"]
 
 
-def pytest_report_header(config):
-    return "virtio_gpio core: %s" % virtio_gpio._binding.__file__
-
-
-def pytest_sessionstart(session):
-    # The sanitizer run must really test the sanitized build.
-    expected = os.environ.get("VGPIO_EXPECT_CORE_DIR")
-    if expected:
-        loaded = os.path.realpath(virtio_gpio.__file__)
-        if not loaded.startswith(os.path.realpath(expected)):
-            raise pytest.UsageError("expected the core from %s, loaded %s"
-                                    % (expected, loaded))
-        if not hasattr(ctypes.CDLL(None), "__asan_init"):
-            raise pytest.UsageError("sanitizer run without ASan loaded")
-
-
-@pytest.hookimpl(tryfirst=True)
-def pytest_collection_modifyitems(session, config, items):
-    # What the documents that cite tests check against (collection.py):
-    # everything collected, before -m and -k deselect; only when whole
-    # files were asked for (a "file::test" argument collects part of one).
-    if any("::" in arg for arg in config.args):
-        return
-    for item in items:
-        collection.SESSION_NODES.setdefault(
-            item.nodeid.split("::")[0], set()).add(item.nodeid)
-
-
-_skipped = []
-
-
-def pytest_runtest_logreport(report):
-    if report.skipped:
-        _skipped.append(report.nodeid)
-
-
-def pytest_sessionfinish(session, exitstatus):
-    # A skipped test hides something missing; this suite never skips.
-    if _skipped and session.exitstatus == 0:
-        session.exitstatus = 1
-        print("\nskipped tests are failures here: %s" % ", ".join(_skipped))
+def _core_lib():
+    from virtio_gpio._binding import lib
+    return lib
 
 
 @pytest.fixture
 def no_leaks():
     """Fails the test if the core's allocations are not all freed."""
+    lib = _core_lib()
     before = lib.vgpio_os_live_allocs
     yield
     lib.vgpio_os_fail_after = -1
     assert lib.vgpio_os_live_allocs == before
 
 
+def _wait_context_errors():
+    # A core not loaded yet has counted nothing; asking would load it.
+    if "virtio_gpio._binding" not in sys.modules:
+        return 0
+    return _core_lib().vgpio_os_wait_context_errors
+
+
 @pytest.fixture(autouse=True)
 def lock_context():
     """Fails the test if the core took its lock or touched a queue where
     the kernel holds the irq descriptor's raw spinlock (vgpio_os.h)."""
-    before = lib.vgpio_os_wait_context_errors
+    before = _wait_context_errors()
     yield
-    assert lib.vgpio_os_wait_context_errors == before, (
+    assert _wait_context_errors() == before, (
         "lock or queue operation under a raw spinlock")
 
 

@@ -8,7 +8,7 @@ import subprocess
 from virtio_gpio.guests import drivers, kernels
 from virtio_gpio.guests.qemu import version_key  # noqa: F401 (used by the tests)
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 KERNEL_SRC = os.path.join(ROOT, "kernel")
 
 

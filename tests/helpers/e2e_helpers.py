@@ -37,7 +37,7 @@ class Backend:
         self.log.close()
 
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 KERNEL_SRC = os.path.join(ROOT, "kernel")
 
 #: the UML kernel series the end-to-end runs boot (tools/linux-source

@@ -5,11 +5,11 @@ import os
 import subprocess
 import sys
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 
 #: node IDs of whole test files the running session collected, before -m
-#: and -k deselect any (conftest.py fills it); files not in it are asked
-#: of a separate collection
+#: and -k deselect any (tests/plugins/citations.py fills it); files not in
+#: it are asked of a separate collection
 SESSION_NODES = {}
 
 
