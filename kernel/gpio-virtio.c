@@ -365,8 +365,8 @@ static int vgpio_drv_get_direction(struct gpio_chip *gc, unsigned int line)
 				   VGPIO_OP_GET_DIRECTION, 0, &dir);
 	if (ret)
 		return ret;
-	return dir == VGPIO_DIRECTION_IN ? GPIO_LINE_DIRECTION_IN :
-					   GPIO_LINE_DIRECTION_OUT;
+	return dir == VGPIO_LINE_DIRECTION_IN ? GPIO_LINE_DIRECTION_IN :
+						GPIO_LINE_DIRECTION_OUT;
 }
 
 static int vgpio_drv_get(struct gpio_chip *gc, unsigned int line)
@@ -665,7 +665,7 @@ static int vgpio_drv_validate(struct virtio_device *vdev)
 	unsigned int bit;
 
 	__virtio_clear_bit(vdev, VIRTIO_RING_F_INDIRECT_DESC);
-	if (vdev->id.device == VGPIO_DEVICE_ID)
+	if (vdev->id.device == VGPIO_ID30_DEVICE_ID)
 		for (bit = 0; bit < VIRTIO_TRANSPORT_F_START; bit++)
 			__virtio_clear_bit(vdev, bit);
 	return 0;
@@ -682,7 +682,7 @@ static const struct virtio_device_id vgpio_drv_id_table[] = {
 MODULE_DEVICE_TABLE(virtio, vgpio_drv_id_table);
 
 static const struct virtio_device_id vgpio_drv_id_table_with_id30[] = {
-	{ VGPIO_DEVICE_ID, VIRTIO_DEV_ANY_ID },
+	{ VGPIO_ID30_DEVICE_ID, VIRTIO_DEV_ANY_ID },
 	{ VGPIO_STD_DEVICE_ID, VIRTIO_DEV_ANY_ID },
 	{ 0 },
 };

@@ -239,7 +239,7 @@ static const struct vgpio_proto *vgpio_pick_proto(unsigned int device_id,
 						  enum vgpio_protocol *which)
 {
 	switch (device_id) {
-	case VGPIO_DEVICE_ID:
+	case VGPIO_ID30_DEVICE_ID:
 		*which = VGPIO_PROTOCOL_ID30;
 		return &vgpio_id30_proto;
 	case VGPIO_STD_DEVICE_ID:

@@ -12,8 +12,29 @@
 #ifndef VGPIO_CORE_H
 #define VGPIO_CORE_H
 
-#include "vgpio_proto.h"
+#include "vgpio_id30_proto.h"
 #include "vgpio_std_proto.h"
+
+/**
+ * struct vgpio_msg - the 8-byte message both protocols send
+ * @type: VGPIO_ID30_MSG_* (with VGPIO_ID30_MSG_REPLY set in replies) or
+ *	VGPIO_STD_MSG_*
+ * @line: line number, 0 .. ngpio - 1 (the standard's "gpio")
+ * @value: argument, result, or (ID 30 replies) a negative errno in two's
+ *	complement
+ *
+ * Every message on either queue of the 2020 protocol has this layout, and
+ * so has every request of the standard one; the core shares the type.
+ */
+struct vgpio_msg {
+	__le16 type;
+	__le16 line;
+	__le32 value;
+};
+
+static_assert(sizeof(struct vgpio_msg) == 8, "message is 8 bytes");
+static_assert(offsetof(struct vgpio_msg, line) == 2, "line @2");
+static_assert(offsetof(struct vgpio_msg, value) == 4, "value @4");
 
 /** struct vgpio_core - the driver state of one device, opaque to hosts */
 struct vgpio_core;
@@ -26,6 +47,22 @@ struct vgpio_core;
 
 /* Most virtqueues a device of either protocol has. */
 #define VGPIO_MAX_VQS		2
+
+/*
+ * Most lines a device of either protocol may declare: gpiolib's dynamic
+ * base range.
+ */
+#define VGPIO_MAX_LINES		256
+
+/*
+ * How much config space the driver reads when the transport does not say
+ * how much there is (the kernel's transports do not): what every one of
+ * them can serve. virtio-mmio maps 0x100..0x1ff, vhost-user's GET_CONFIG
+ * carries at most 256 bytes (VHOST_USER_MAX_CONFIG_SIZE in QEMU). Reading
+ * further runs past virtio-mmio's window and into virtio-pci's
+ * BUG_ON(offset + len > device_len).
+ */
+#define VGPIO_CFG_WINDOW	256
 
 /*
  * Reads of the whole config at probe before a device whose config keeps
@@ -51,11 +88,18 @@ struct vgpio_core;
 #define VGPIO_OP_REQUEST		1	/* a consumer takes the line */
 #define VGPIO_OP_DIRECTION_INPUT	2
 #define VGPIO_OP_DIRECTION_OUTPUT	3	/* value: the level to drive */
-#define VGPIO_OP_GET_DIRECTION		4	/* result: VGPIO_DIRECTION_* */
+#define VGPIO_OP_GET_DIRECTION		4	/* result: VGPIO_LINE_DIRECTION_* */
 #define VGPIO_OP_GET_VALUE		5	/* result: 0 or 1 */
 #define VGPIO_OP_SET_VALUE		6	/* result: the level now driven */
 #define VGPIO_OP_FREE			7	/* the consumer let go */
 #define VGPIO_OP_LAST			VGPIO_OP_FREE
+
+/*
+ * Result of VGPIO_OP_GET_DIRECTION, whatever the wire says: the values of
+ * gpiolib's GPIO_LINE_DIRECTION_*.
+ */
+#define VGPIO_LINE_DIRECTION_OUT	0
+#define VGPIO_LINE_DIRECTION_IN		1
 
 /**
  * enum vgpio_protocol - protocols the core speaks, chosen at probe

@@ -135,7 +135,7 @@ struct vgpio_core {
 	unsigned int num_vqs;
 	bool has_irq;
 	unsigned int irq_lines;
-	char name[VGPIO_CFG_NAME_LEN + 1];
+	char name[VGPIO_ID30_CFG_NAME_LEN + 1];
 	void *names_mem;
 	u8 *names_buf;
 	char *names_block;

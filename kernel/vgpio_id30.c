@@ -11,25 +11,35 @@
  */
 #include "vgpio_core_priv.h"
 
+/* GET_DIRECTION's reply value is passed on as the core's result. */
+static_assert(VGPIO_ID30_DIRECTION_OUT == VGPIO_LINE_DIRECTION_OUT,
+	      "ID 30 output is the core's");
+static_assert(VGPIO_ID30_DIRECTION_IN == VGPIO_LINE_DIRECTION_IN,
+	      "ID 30 input is the core's");
+/* vgpio_check_ngpio() enforces the spec's bound for this protocol. */
+static_assert(VGPIO_ID30_MAX_LINES == VGPIO_MAX_LINES,
+	      "the core's line bound is the spec's");
+
 static const char *const vgpio_id30_vq_names[] = {
-	[VGPIO_VQ_RX] = "rx",
-	[VGPIO_VQ_TX] = "tx",
+	[VGPIO_ID30_VQ_RX] = "rx",
+	[VGPIO_ID30_VQ_TX] = "tx",
 };
 
 static bool vgpio_id30_is_request(unsigned int type)
 {
-	return type >= VGPIO_MSG_REQUEST && type <= VGPIO_MSG_SET_VALUE;
+	return type >= VGPIO_ID30_MSG_REQUEST &&
+	       type <= VGPIO_ID30_MSG_SET_VALUE;
 }
 
 /* Range of a successful reply's value, per request type. */
 static bool vgpio_id30_value_ok(unsigned int type, s32 value)
 {
 	if (value < 0)
-		return value >= -VGPIO_MAX_ERRNO;
+		return value >= -VGPIO_ID30_MAX_ERRNO;
 	switch (type) {
-	case VGPIO_MSG_GET_DIRECTION:
-	case VGPIO_MSG_GET_VALUE:
-	case VGPIO_MSG_SET_VALUE:
+	case VGPIO_ID30_MSG_GET_DIRECTION:
+	case VGPIO_ID30_MSG_GET_VALUE:
+	case VGPIO_ID30_MSG_SET_VALUE:
 		return value <= 1;
 	default:
 		return value == 0;
@@ -49,25 +59,25 @@ static int vgpio_id30_read_config(struct vgpio_core *core,
 	u16 ngpio;
 	int ret;
 
-	if (info->cfg_size && info->cfg_size < VGPIO_CFG_LINE_NAMES) {
+	if (info->cfg_size && info->cfg_size < VGPIO_ID30_CFG_LINE_NAMES) {
 		*why = "config space smaller than its fixed part";
 		return -ENODEV;
 	}
 	if (info->cfg_size)
-		limit = info->cfg_size < VGPIO_CFG_MAX_SIZE ? info->cfg_size :
-							       VGPIO_CFG_MAX_SIZE;
+		limit = info->cfg_size < VGPIO_ID30_CFG_MAX_SIZE ?
+			info->cfg_size : VGPIO_ID30_CFG_MAX_SIZE;
 
-	version = vgpio_cfg_u8(core, VGPIO_CFG_VERSION);
-	if (version != VGPIO_PROTO_VERSION) {
+	version = vgpio_cfg_u8(core, VGPIO_ID30_CFG_VERSION);
+	if (version != VGPIO_ID30_PROTO_VERSION) {
 		*why = "unsupported protocol version (not a virtio-gpio v1 device)";
 		return -ENODEV;
 	}
-	ngpio = vgpio_cfg_le16(core, VGPIO_CFG_NGPIO);
+	ngpio = vgpio_cfg_le16(core, VGPIO_ID30_CFG_NGPIO);
 	ret = vgpio_check_ngpio(ngpio, why);
 	if (ret)
 		return ret;
-	names_size = vgpio_cfg_le32(core, VGPIO_CFG_NAMES_SIZE);
-	if (names_size > limit - VGPIO_CFG_LINE_NAMES) {
+	names_size = vgpio_cfg_le32(core, VGPIO_ID30_CFG_NAMES_SIZE);
+	if (names_size > limit - VGPIO_ID30_CFG_LINE_NAMES) {
 		if (info->cfg_size) {
 			/* The device says where its config ends: a lie. */
 			*why = "line-names block extends beyond the config space";
@@ -82,9 +92,10 @@ static int vgpio_id30_read_config(struct vgpio_core *core,
 		names_size = 0;
 	}
 	core->ngpio = ngpio;
-	core->num_vqs = VGPIO_NUM_VQS;
-	vgpio_cfg_bytes(core, VGPIO_CFG_NAME, core->name, VGPIO_CFG_NAME_LEN);
-	core->name[VGPIO_CFG_NAME_LEN] = '\0';
+	core->num_vqs = VGPIO_ID30_NUM_VQS;
+	vgpio_cfg_bytes(core, VGPIO_ID30_CFG_NAME, core->name,
+			VGPIO_ID30_CFG_NAME_LEN);
+	core->name[VGPIO_ID30_CFG_NAME_LEN] = '\0';
 	if (!vgpio_name_ok(core->name)) {
 		/* The glue then names the chip after the virtio device. */
 		core->name[0] = '\0';
@@ -101,7 +112,7 @@ static int vgpio_id30_read_config(struct vgpio_core *core,
 		return -ENOMEM;
 	core->names_block = core->names_mem;
 	core->names_size = names_size;
-	vgpio_cfg_bytes(core, VGPIO_CFG_LINE_NAMES, core->names_block,
+	vgpio_cfg_bytes(core, VGPIO_ID30_CFG_LINE_NAMES, core->names_block,
 			names_size);
 	*why = NULL;
 	return 0;
@@ -109,7 +120,7 @@ static int vgpio_id30_read_config(struct vgpio_core *core,
 
 static int vgpio_id30_post_rx(struct vgpio_core *core, unsigned int idx)
 {
-	return core->ops->add_chain(core->ctx, VGPIO_VQ_RX, NULL, 0,
+	return core->ops->add_chain(core->ctx, VGPIO_ID30_VQ_RX, NULL, 0,
 				    &core->rx[idx].msg,
 				    sizeof(core->rx[idx].msg), &core->rx[idx]);
 }
@@ -127,11 +138,11 @@ static int vgpio_id30_start(struct vgpio_core *core)
 		core->rx_posted++;
 	}
 	kick = core->rx_posted && core->ops->kick_prepare(core->ctx,
-							  VGPIO_VQ_RX);
+							  VGPIO_ID30_VQ_RX);
 	vgpio_unlock(&core->lock, flags);
 	if (!core->rx_posted)
 		return -ENOSPC;
-	vgpio_kick(core, VGPIO_VQ_RX, kick);
+	vgpio_kick(core, VGPIO_ID30_VQ_RX, kick);
 	return 0;
 }
 
@@ -144,7 +155,8 @@ static void vgpio_id30_reclaim(struct vgpio_core *core)
 	void *token;
 	int idx;
 
-	while ((token = core->ops->get_buf(core->ctx, VGPIO_VQ_TX, &len))) {
+	while ((token = core->ops->get_buf(core->ctx, VGPIO_ID30_VQ_TX,
+					   &len))) {
 		idx = vgpio_token_index(core->tx, sizeof(*core->tx), core->ntx,
 					token);
 		if (idx < 0 || !core->tx_state[idx].busy) {
@@ -165,7 +177,8 @@ static void vgpio_id30_reclaim(struct vgpio_core *core)
 static unsigned int vgpio_id30_probe_type(u8 stale)
 {
 	static const u8 candidates[] = {
-		VGPIO_MSG_GET_DIRECTION, VGPIO_MSG_GET_VALUE, VGPIO_MSG_REQUEST,
+		VGPIO_ID30_MSG_GET_DIRECTION, VGPIO_ID30_MSG_GET_VALUE,
+		VGPIO_ID30_MSG_REQUEST,
 	};
 	unsigned int i;
 
@@ -312,9 +325,10 @@ static void vgpio_id30_msg(struct vgpio_core *core,
 	line = le16_to_cpu(msg->line);
 	value = (s32)le32_to_cpu(msg->value);
 
-	if (type != VGPIO_MSG_HOST_LEVEL &&
-	    (!(type & VGPIO_MSG_REPLY) || (type & VGPIO_MSG_RESERVED) ||
-	     !vgpio_id30_is_request(type & ~VGPIO_MSG_REPLY))) {
+	if (type != VGPIO_ID30_MSG_HOST_LEVEL &&
+	    (!(type & VGPIO_ID30_MSG_REPLY) ||
+	     (type & VGPIO_ID30_MSG_RESERVED) ||
+	     !vgpio_id30_is_request(type & ~VGPIO_ID30_MSG_REPLY))) {
 		vgpio_drop(core, act, &core->stats.bad_type, -EPROTO,
 			   "unknown message type");
 		return;
@@ -324,11 +338,11 @@ static void vgpio_id30_msg(struct vgpio_core *core,
 			   "line number beyond ngpio");
 		return;
 	}
-	if (type == VGPIO_MSG_HOST_LEVEL)
+	if (type == VGPIO_ID30_MSG_HOST_LEVEL)
 		vgpio_id30_event(core, line, value, act);
 	else
-		vgpio_id30_reply(core, type & ~VGPIO_MSG_REPLY, line, value,
-				 act);
+		vgpio_id30_reply(core, type & ~VGPIO_ID30_MSG_REPLY, line,
+				 value, act);
 }
 
 /* One used receive buffer; true when it was posted again. */
@@ -361,7 +375,7 @@ static void vgpio_id30_vq_done(struct vgpio_core *core, unsigned int vq)
 {
 	unsigned long flags = 0;
 
-	if (vq == VGPIO_VQ_RX) {
+	if (vq == VGPIO_ID30_VQ_RX) {
 		vgpio_drain(core, vq, vgpio_id30_rx);
 		return;
 	}
@@ -382,7 +396,7 @@ static unsigned int vgpio_id30_irq_types(const struct vgpio_core *core)
 
 const struct vgpio_proto vgpio_id30_proto = {
 	.vq_names	= vgpio_id30_vq_names,
-	.req_vq		= VGPIO_VQ_TX,
+	.req_vq		= VGPIO_ID30_VQ_TX,
 	.read_config	= vgpio_id30_read_config,
 	.start		= vgpio_id30_start,
 	.op		= vgpio_id30_op,

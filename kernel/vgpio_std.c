@@ -148,7 +148,8 @@ static int vgpio_std_op(struct vgpio_core *core, unsigned int line,
 		/* A line in no direction drives nothing: report an input. */
 		if (!ret)
 			*res = *res == VGPIO_STD_DIRECTION_OUT ?
-			       VGPIO_DIRECTION_OUT : VGPIO_DIRECTION_IN;
+			       VGPIO_LINE_DIRECTION_OUT :
+			       VGPIO_LINE_DIRECTION_IN;
 		return ret;
 	case VGPIO_OP_GET_VALUE:
 		return vgpio_std_send(core, line, VGPIO_STD_MSG_GET_VALUE, 0,

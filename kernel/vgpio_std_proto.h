@@ -63,8 +63,8 @@
 #define VGPIO_STD_IRQ_STATUS_VALID	0x01
 
 /*
- * struct vgpio_msg (vgpio_proto.h) has exactly the request's layout
- * {le16 type, le16 gpio, le32 value}, so both protocols share it.
+ * A request is struct vgpio_msg (vgpio_core.h), {le16 type, le16 gpio,
+ * le32 value}: the layout the 2020 protocol's messages have too.
  */
 
 /**

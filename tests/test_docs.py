@@ -15,7 +15,9 @@ pytestmark = pytest.mark.system
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SPEC = os.path.join(ROOT, "Documentation", "spec.rst")
-HEADER = os.path.join(ROOT, "kernel", "vgpio_proto.h")
+HEADER = os.path.join(ROOT, "kernel", "vgpio_id30_proto.h")
+# The config window is the transport's, so the core's header states it.
+CORE_HEADER = os.path.join(ROOT, "kernel", "vgpio_core.h")
 
 
 def read(path):
@@ -42,9 +44,13 @@ def table_rows(spec, name):
     return rows[1:]  # drop the header row
 
 
-def drift(spec, header):
-    """Every disagreement between the spec text and the header text."""
+def drift(spec, header, core_header=None):
+    """Every disagreement between the spec text and the headers' text."""
     consts = header_constants(header)
+    core = header_constants(core_header if core_header is not None
+                            else read(CORE_HEADER))
+    wire = dict(consts)
+    consts.update(core)
     problems = []
 
     def expect(symbol, value, where):
@@ -55,7 +61,7 @@ def drift(spec, header):
     types = {row[1]: int(row[0], 16) for row in table_rows(spec, "message-types")}
     for symbol, code in types.items():
         expect(symbol, code, "message-types")
-    header_types = {k for k in consts if k.startswith("VGPIO_MSG_")}
+    header_types = {k for k in wire if k.startswith("VGPIO_ID30_MSG_")}
     flags = {row[1]: int(row[0], 16) for row in table_rows(spec, "type-flags")}
     for symbol, mask in flags.items():
         expect(symbol, mask, "type-flags")
@@ -66,14 +72,15 @@ def drift(spec, header):
     cfg = {row[3]: int(row[0], 16) for row in table_rows(spec, "config-layout")}
     for symbol, offset in cfg.items():
         expect(symbol, offset, "config-layout")
-    sizes = ("VGPIO_CFG_NAME_LEN", "VGPIO_CFG_MAX_SIZE", "VGPIO_CFG_WINDOW")
-    for value, symbol in re.findall(r"(\d+) bytes \(``(VGPIO_CFG_\w+)``\)",
-                                    spec):
+    sizes = ("VGPIO_ID30_CFG_NAME_LEN", "VGPIO_ID30_CFG_MAX_SIZE",
+             "VGPIO_CFG_WINDOW")
+    for value, symbol in re.findall(
+            r"(\d+) bytes \(``(VGPIO_(?:ID30_)?CFG_\w+)``\)", spec):
         expect(symbol, int(value), "config sizes")
     for symbol in sizes[1:]:
         if "``%s``" % symbol not in spec:
             problems.append("config size missing from the spec: " + symbol)
-    offsets = {k for k in consts if k.startswith("VGPIO_CFG_") and
+    offsets = {k for k in wire if k.startswith("VGPIO_ID30_CFG_") and
                k not in sizes}
     if offsets - set(cfg):
         problems.append("config fields missing from the spec: %s"
@@ -83,7 +90,7 @@ def drift(spec, header):
     for number, symbol in re.findall(r"(\d+) \(``(VGPIO_\w+)``\)", spec):
         expect(symbol, int(number), "prose")
     device_id = re.search(r"^:Device ID: (\d+)$", spec, re.MULTILINE)
-    expect("VGPIO_DEVICE_ID", int(device_id.group(1)), "field list")
+    expect("VGPIO_ID30_DEVICE_ID", int(device_id.group(1)), "field list")
     return problems
 
 
@@ -92,26 +99,35 @@ def test_spec_agrees_with_header():
 
 
 def test_drift_detected_when_header_changes():
-    header = read(HEADER).replace("VGPIO_MSG_GET_VALUE		0x0005",
-                                  "VGPIO_MSG_GET_VALUE		0x0007")
+    header = read(HEADER).replace("VGPIO_ID30_MSG_GET_VALUE	0x0005",
+                                  "VGPIO_ID30_MSG_GET_VALUE	0x0007")
     assert header != read(HEADER)
-    assert any("VGPIO_MSG_GET_VALUE" in p for p in drift(read(SPEC), header))
+    assert any("VGPIO_ID30_MSG_GET_VALUE" in p
+               for p in drift(read(SPEC), header))
 
 
 def test_drift_detected_when_spec_changes():
-    spec = read(SPEC).replace("| 0x04   | le32     | names_size | VGPIO_CFG_NAMES_SIZE",
-                              "| 0x08   | le32     | names_size | VGPIO_CFG_NAMES_SIZE")
+    spec = read(SPEC).replace(
+        "| 0x04   | le32     | names_size | VGPIO_ID30_CFG_NAMES_SIZE",
+        "| 0x08   | le32     | names_size | VGPIO_ID30_CFG_NAMES_SIZE")
     assert spec != read(SPEC)
-    assert any("VGPIO_CFG_NAMES_SIZE" in p for p in drift(spec, read(HEADER)))
-    spec = read(SPEC).replace("at most 256 (``VGPIO_MAX_LINES``)",
-                              "at most 512 (``VGPIO_MAX_LINES``)")
-    assert any("VGPIO_MAX_LINES" in p for p in drift(spec, read(HEADER)))
+    assert any("VGPIO_ID30_CFG_NAMES_SIZE" in p
+               for p in drift(spec, read(HEADER)))
+    spec = read(SPEC).replace("at most 256 (``VGPIO_ID30_MAX_LINES``)",
+                              "at most 512 (``VGPIO_ID30_MAX_LINES``)")
+    assert spec != read(SPEC)
+    assert any("VGPIO_ID30_MAX_LINES" in p for p in drift(spec, read(HEADER)))
+    spec = read(SPEC).replace("256 bytes (``VGPIO_CFG_WINDOW``)",
+                              "512 bytes (``VGPIO_CFG_WINDOW``)")
+    assert spec != read(SPEC)
+    assert any("VGPIO_CFG_WINDOW" in p for p in drift(spec, read(HEADER)))
 
 
 def test_drift_detected_when_header_gains_a_type():
     header = read(HEADER).replace(
-        "#define VGPIO_MSG_HOST_LEVEL", "#define VGPIO_MSG_GET_BIAS 0x0007\n"
-        "#define VGPIO_MSG_HOST_LEVEL")
+        "#define VGPIO_ID30_MSG_HOST_LEVEL",
+        "#define VGPIO_ID30_MSG_GET_BIAS 0x0007\n"
+        "#define VGPIO_ID30_MSG_HOST_LEVEL")
     assert any("GET_BIAS" in p for p in drift(read(SPEC), header))
 
 

@@ -63,5 +63,5 @@ def test_reply_rule_is_unambiguous():
     replies = {id30_wire.reply_type(t) for t in id30_wire.REQUEST_TYPES}
     assert MsgType.HOST_LEVEL not in replies
     assert len(replies) == len(id30_wire.REQUEST_TYPES)
-    assert all(r & lib.VGPIO_MSG_REPLY for r in replies)
-    assert not any(r & lib.VGPIO_MSG_RESERVED for r in replies)
+    assert all(r & lib.VGPIO_ID30_MSG_REPLY for r in replies)
+    assert not any(r & lib.VGPIO_ID30_MSG_RESERVED for r in replies)

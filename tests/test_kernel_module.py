@@ -16,7 +16,7 @@ pytestmark = pytest.mark.system
 
 CHECKPATCH_FILES = ["gpio-virtio.c", "vgpio_compat.h", "vgpio_core.c",
                     "vgpio_core.h", "vgpio_core_priv.h", "vgpio_id30.c",
-                    "vgpio_std.c", "vgpio_proto.h", "vgpio_std_proto.h",
+                    "vgpio_std.c", "vgpio_id30_proto.h", "vgpio_std_proto.h",
                     "vgpio_version.h", "os/linux/vgpio_os.h", "Kbuild"]
 # vgpio_compat.h exists to test the kernel version: checkpatch's rule
 # against LINUX_VERSION_CODE is for code merged into one kernel, and it

@@ -13,7 +13,7 @@ from virtio_gpio.wire import id30, standard
 
 KERNEL = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..",
                       "kernel")
-ID30_HEADER = "vgpio_proto.h"
+ID30_HEADER = "vgpio_id30_proto.h"
 STD_HEADER = "vgpio_std_proto.h"
 CORE_HEADER = "vgpio_core.h"
 
@@ -33,8 +33,8 @@ def by_prefix(header, prefix):
 
 
 @pytest.mark.parametrize("enum, header, prefix", [
-    (id30.MsgType, ID30_HEADER, "VGPIO_MSG_"),
-    (id30.Direction, ID30_HEADER, "VGPIO_DIRECTION_"),
+    (id30.MsgType, ID30_HEADER, "VGPIO_ID30_MSG_"),
+    (id30.Direction, ID30_HEADER, "VGPIO_ID30_DIRECTION_"),
     (standard.Msg, STD_HEADER, "VGPIO_STD_MSG_"),
     (standard.Status, STD_HEADER, "VGPIO_STD_STATUS_"),
     (standard.Direction, STD_HEADER, "VGPIO_STD_DIRECTION_"),
@@ -62,25 +62,27 @@ def test_edges_match_the_core_header():
 def test_the_core_reports_directions_as_gpiolib_does():
     # GET_DIRECTION's result is the core's, whatever the wire says.
     assert {m.name: int(m) for m in lines.Direction} == {"OUT": 0, "IN": 1}
+    assert by_prefix(CORE_HEADER, "VGPIO_LINE_DIRECTION_") == {"OUT": 0,
+                                                               "IN": 1}
 
 
 @pytest.mark.parametrize("value, header, macro", [
-    (id30.DEVICE_ID, ID30_HEADER, "VGPIO_DEVICE_ID"),
-    (id30.PROTO_VERSION, ID30_HEADER, "VGPIO_PROTO_VERSION"),
-    (id30.CFG_VERSION, ID30_HEADER, "VGPIO_CFG_VERSION"),
-    (id30.CFG_NGPIO, ID30_HEADER, "VGPIO_CFG_NGPIO"),
-    (id30.CFG_NAMES_SIZE, ID30_HEADER, "VGPIO_CFG_NAMES_SIZE"),
-    (id30.CFG_NAME, ID30_HEADER, "VGPIO_CFG_NAME"),
-    (id30.CFG_NAME_LEN, ID30_HEADER, "VGPIO_CFG_NAME_LEN"),
-    (id30.CFG_LINE_NAMES, ID30_HEADER, "VGPIO_CFG_LINE_NAMES"),
-    (id30.CFG_MAX_SIZE, ID30_HEADER, "VGPIO_CFG_MAX_SIZE"),
-    (id30.CFG_WINDOW, ID30_HEADER, "VGPIO_CFG_WINDOW"),
-    (id30.MAX_LINES, ID30_HEADER, "VGPIO_MAX_LINES"),
-    (id30.VQ_RX, ID30_HEADER, "VGPIO_VQ_RX"),
-    (id30.VQ_TX, ID30_HEADER, "VGPIO_VQ_TX"),
-    (id30.MSG_REPLY, ID30_HEADER, "VGPIO_MSG_REPLY"),
-    (id30.MSG_RESERVED, ID30_HEADER, "VGPIO_MSG_RESERVED"),
-    (id30.MAX_ERRNO, ID30_HEADER, "VGPIO_MAX_ERRNO"),
+    (id30.DEVICE_ID, ID30_HEADER, "VGPIO_ID30_DEVICE_ID"),
+    (id30.PROTO_VERSION, ID30_HEADER, "VGPIO_ID30_PROTO_VERSION"),
+    (id30.CFG_VERSION, ID30_HEADER, "VGPIO_ID30_CFG_VERSION"),
+    (id30.CFG_NGPIO, ID30_HEADER, "VGPIO_ID30_CFG_NGPIO"),
+    (id30.CFG_NAMES_SIZE, ID30_HEADER, "VGPIO_ID30_CFG_NAMES_SIZE"),
+    (id30.CFG_NAME, ID30_HEADER, "VGPIO_ID30_CFG_NAME"),
+    (id30.CFG_NAME_LEN, ID30_HEADER, "VGPIO_ID30_CFG_NAME_LEN"),
+    (id30.CFG_LINE_NAMES, ID30_HEADER, "VGPIO_ID30_CFG_LINE_NAMES"),
+    (id30.CFG_MAX_SIZE, ID30_HEADER, "VGPIO_ID30_CFG_MAX_SIZE"),
+    (id30.CFG_WINDOW, CORE_HEADER, "VGPIO_CFG_WINDOW"),
+    (id30.MAX_LINES, ID30_HEADER, "VGPIO_ID30_MAX_LINES"),
+    (id30.VQ_RX, ID30_HEADER, "VGPIO_ID30_VQ_RX"),
+    (id30.VQ_TX, ID30_HEADER, "VGPIO_ID30_VQ_TX"),
+    (id30.MSG_REPLY, ID30_HEADER, "VGPIO_ID30_MSG_REPLY"),
+    (id30.MSG_RESERVED, ID30_HEADER, "VGPIO_ID30_MSG_RESERVED"),
+    (id30.MAX_ERRNO, ID30_HEADER, "VGPIO_ID30_MAX_ERRNO"),
     (standard.DEVICE_ID, STD_HEADER, "VGPIO_STD_DEVICE_ID"),
     (standard.F_IRQ, STD_HEADER, "VGPIO_STD_F_IRQ"),
     (standard.VQ_REQUEST, STD_HEADER, "VGPIO_STD_VQ_REQUEST"),
@@ -98,3 +100,10 @@ def test_the_header_parser_reads_what_it_checks():
     assert len(defines(ID30_HEADER)) >= 25
     assert len(defines(STD_HEADER)) >= 25
     assert by_prefix(STD_HEADER, "VGPIO_STD_IRQ_TYPE_")["LEVEL_LOW"] == 8
+
+
+def test_each_protocol_header_names_only_its_own_protocol():
+    # An unqualified VGPIO_ name belongs to the core, not to either wire.
+    assert all(name.startswith("VGPIO_ID30_")
+               for name in defines(ID30_HEADER))
+    assert all(name.startswith("VGPIO_STD_") for name in defines(STD_HEADER))

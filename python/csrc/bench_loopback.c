@@ -21,8 +21,8 @@ struct loopback {
 static int loop_wait(void *handle, unsigned int line)
 {
 	struct loopback *lb = handle;
-	struct simvq *tx = lb->host.vq[VGPIO_VQ_TX];
-	struct simvq *rx = lb->host.vq[VGPIO_VQ_RX];
+	struct simvq *tx = lb->host.vq[VGPIO_ID30_VQ_TX];
+	struct simvq *rx = lb->host.vq[VGPIO_ID30_VQ_RX];
 	struct vgpio_msg req, rep;
 	int id, rid;
 
@@ -32,14 +32,15 @@ static int loop_wait(void *handle, unsigned int line)
 		rid = simvq_pop_avail(rx);
 		if (rid < 0)
 			return -ENOSPC;
-		rep.type = cpu_to_le16(le16_to_cpu(req.type) | VGPIO_MSG_REPLY);
+		rep.type = cpu_to_le16(le16_to_cpu(req.type) |
+				       VGPIO_ID30_MSG_REPLY);
 		rep.line = req.line;
 		rep.value = cpu_to_le32(lb->level);
 		simvq_write(rx, rid, &rep, sizeof(rep));
 		simvq_push_used(rx, rid, sizeof(rep));
 	}
-	vgpio_vq_callback(lb->core, VGPIO_VQ_RX);
-	vgpio_vq_callback(lb->core, VGPIO_VQ_TX);
+	vgpio_vq_callback(lb->core, VGPIO_ID30_VQ_RX);
+	vgpio_vq_callback(lb->core, VGPIO_ID30_VQ_TX);
 	return vgpio_line_done(lb->core, line) ? 0 : -ETIMEDOUT;
 }
 
@@ -63,13 +64,13 @@ static void loop_rejected(void *handle, int err, const char *why)
 
 int main(int argc, char **argv)
 {
-	static const unsigned char cfg[VGPIO_CFG_LINE_NAMES] = {
-		[VGPIO_CFG_VERSION] = VGPIO_PROTO_VERSION,
-		[VGPIO_CFG_NGPIO] = 8,
+	static const unsigned char cfg[VGPIO_ID30_CFG_LINE_NAMES] = {
+		[VGPIO_ID30_CFG_VERSION] = VGPIO_ID30_PROTO_VERSION,
+		[VGPIO_ID30_CFG_NGPIO] = 8,
 	};
 	long ops = argc > 1 ? atol(argv[1]) : 200000;
 	const struct vgpio_dev_info info = {
-		.device_id = VGPIO_DEVICE_ID, .cfg_size = sizeof(cfg),
+		.device_id = VGPIO_ID30_DEVICE_ID, .cfg_size = sizeof(cfg),
 	};
 	struct loopback lb = { .level = 1 };
 	struct timespec t0, t1;
@@ -78,8 +79,8 @@ int main(int argc, char **argv)
 	u32 value;
 	long i;
 
-	lb.host.vq[VGPIO_VQ_RX] = simvq_new(64);
-	lb.host.vq[VGPIO_VQ_TX] = simvq_new(64);
+	lb.host.vq[VGPIO_ID30_VQ_RX] = simvq_new(64);
+	lb.host.vq[VGPIO_ID30_VQ_TX] = simvq_new(64);
 	lb.host.cfg = cfg;
 	lb.host.cfg_len = sizeof(cfg);
 	lb.host.handle = &lb;

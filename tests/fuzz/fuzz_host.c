@@ -368,7 +368,7 @@ static void fuzz_rejected(void *ctx, int err, const char *why)
 	struct fuzz_host *h = ctx;
 
 	FUZZ_UNLOCKED(h, "rejected");
-	FUZZ_CHECK(err < 0 && err >= -VGPIO_MAX_ERRNO, "rejected with %d", err);
+	FUZZ_CHECK(err < 0 && err >= -FUZZ_MAX_ERRNO, "rejected with %d", err);
 	FUZZ_CHECK(why && *why, "rejected without a reason");
 	h->rejections++;
 }
@@ -453,10 +453,13 @@ void fuzz_check_core(struct fuzz_host *h)
 			   "request slot %u: core says %s, the queue %s", i,
 			   core->tx_state[i].busy ? "busy" : "free",
 			   held[i] ? "holds it" : "does not hold it");
-	if (core->protocol == VGPIO_PROTOCOL_ID30)
-		FUZZ_CHECK(core->rx_posted == fuzz_vq_count(&h->vq[VGPIO_VQ_RX]),
+	if (core->protocol == VGPIO_PROTOCOL_ID30) {
+		struct fuzz_vq *rx = &h->vq[VGPIO_ID30_VQ_RX];
+
+		FUZZ_CHECK(core->rx_posted == fuzz_vq_count(rx),
 			   "core counts %u receive buffers posted, the queue holds %u",
-			   core->rx_posted, fuzz_vq_count(&h->vq[VGPIO_VQ_RX]));
+			   core->rx_posted, fuzz_vq_count(rx));
+	}
 	if (core->irq_slots)
 		fuzz_held(&h->vq[VGPIO_STD_VQ_EVENT], core->irq_slots,
 			  sizeof(*core->irq_slots), core->ngpio, held);

@@ -27,6 +27,9 @@
 
 #include "vgpio_core_priv.h"
 
+/* Most negative errno the core may report, of either protocol. */
+#define FUZZ_MAX_ERRNO	4095	/* the kernel's MAX_ERRNO */
+
 /* A broken invariant is a finding: print it and abort, so libFuzzer stops. */
 #define FUZZ_CHECK(cond, ...)						\
 	do {								\

@@ -61,7 +61,7 @@ static void check_probed(struct fuzz_host *h, const struct vgpio_dev_info *info)
 	struct vgpio_core *core = h->core;
 	const char *const *names = vgpio_core_line_names(core);
 	unsigned int i, ngpio = vgpio_core_ngpio(core);
-	bool id30 = info->device_id == VGPIO_DEVICE_ID;
+	bool id30 = info->device_id == VGPIO_ID30_DEVICE_ID;
 
 	FUZZ_CHECK(ngpio >= 1 && ngpio <= VGPIO_MAX_LINES, "ngpio %u", ngpio);
 	FUZZ_CHECK(vgpio_core_protocol(core) ==
@@ -72,18 +72,20 @@ static void check_probed(struct fuzz_host *h, const struct vgpio_dev_info *info)
 	for (i = 0; i < VGPIO_MAX_VQS + 1; i++)
 		FUZZ_CHECK(!vgpio_core_vq_name(core, i) ==
 			   (i >= vgpio_core_num_vqs(core)), "queue %u name", i);
-	FUZZ_CHECK(strnlen(vgpio_core_name(core), VGPIO_CFG_NAME_LEN + 1) <=
-		   VGPIO_CFG_NAME_LEN, "device name unterminated");
+	FUZZ_CHECK(strnlen(vgpio_core_name(core),
+			   VGPIO_ID30_CFG_NAME_LEN + 1) <=
+		   VGPIO_ID30_CFG_NAME_LEN, "device name unterminated");
 	FUZZ_CHECK(vgpio_core_irq_types(core) ==
 		   (id30 ? VGPIO_IRQ_EDGE_BOTH :
 		    info->irq ? VGPIO_IRQ_EDGE_BOTH | VGPIO_IRQ_LEVEL_BOTH : 0),
 		   "irq types %#x", vgpio_core_irq_types(core));
 	if (id30) {
 		uint32_t names_size = core->names_size;
+		uint8_t version = h->cfg[VGPIO_ID30_CFG_VERSION];
 
-		FUZZ_CHECK(h->cfg[VGPIO_CFG_VERSION] == VGPIO_PROTO_VERSION,
-			   "accepted version %u", h->cfg[VGPIO_CFG_VERSION]);
-		FUZZ_CHECK(VGPIO_CFG_LINE_NAMES + names_size <=
+		FUZZ_CHECK(version == VGPIO_ID30_PROTO_VERSION,
+			   "accepted version %u", version);
+		FUZZ_CHECK(VGPIO_ID30_CFG_LINE_NAMES + names_size <=
 			   (h->cfg_told ? h->cfg_window : VGPIO_CFG_WINDOW),
 			   "names block of %u in a window of %u (told: %d)",
 			   names_size, h->cfg_window, h->cfg_told);
@@ -120,7 +122,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	fuzz_host_init(h, data, size);
 	h->wait = probe_wait;
 	sel = fuzz_u8(&h->in);
-	info.device_id = sel == 0 ? VGPIO_DEVICE_ID :
+	info.device_id = sel == 0 ? VGPIO_ID30_DEVICE_ID :
 			 sel == 1 ? VGPIO_STD_DEVICE_ID : fuzz_u8(&h->in);
 	flags = fuzz_u8(&h->in);
 	info.irq = flags & 1;

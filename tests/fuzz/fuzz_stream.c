@@ -123,7 +123,7 @@ static void check_result(struct stream_run *run, unsigned int op, u32 value,
 			   ret);
 	else
 		/* The ID 30 device's errno passes through, any of them. */
-		FUZZ_CHECK(ret <= 0 && ret >= -VGPIO_MAX_ERRNO,
+		FUZZ_CHECK(ret <= 0 && ret >= -VGPIO_ID30_MAX_ERRNO,
 			   "op %u returned %d", op, ret);
 	if (ret)
 		return;
@@ -265,7 +265,8 @@ static unsigned int pick_vq(struct stream_run *run)
 static void id30_reply(struct stream_run *run)
 {
 	struct fuzz_host *h = &run->h;
-	struct fuzz_vq *tx = &h->vq[VGPIO_VQ_TX], *rx = &h->vq[VGPIO_VQ_RX];
+	struct fuzz_vq *tx = &h->vq[VGPIO_ID30_VQ_TX];
+	struct fuzz_vq *rx = &h->vq[VGPIO_ID30_VQ_RX];
 	struct fuzz_chain *req = fuzz_vq_pending(tx, fuzz_u8(&h->in));
 	uint8_t f = fuzz_u8(&h->in);
 	struct vgpio_msg msg = { 0 }, rep;
@@ -277,7 +278,7 @@ static void id30_reply(struct stream_run *run)
 			fuzz_vq_push_used(tx, req, fuzz_used_len(&h->in, 0));
 	}
 	rep.type = cpu_to_le16(f & 1 ? fuzz_u16(&h->in) :
-			       le16_to_cpu(msg.type) | VGPIO_MSG_REPLY);
+			       le16_to_cpu(msg.type) | VGPIO_ID30_MSG_REPLY);
 	rep.line = f & 2 ? cpu_to_le16(fuzz_u8(&h->in)) : msg.line;
 	switch ((f >> 2) & 3) {
 	case 0:
@@ -298,8 +299,8 @@ static void id30_reply(struct stream_run *run)
 	memcpy(c->in, &rep, c->in_len < sizeof(rep) ? c->in_len : sizeof(rep));
 	fuzz_vq_push_used(rx, c, fuzz_used_len(&h->in, c->in_len));
 	if (f & 0x80) {
-		callback(run, VGPIO_VQ_TX);
-		callback(run, VGPIO_VQ_RX);
+		callback(run, VGPIO_ID30_VQ_TX);
+		callback(run, VGPIO_ID30_VQ_RX);
 	}
 }
 
@@ -344,7 +345,7 @@ static void std_reply(struct stream_run *run)
 static void dev_event(struct stream_run *run)
 {
 	struct fuzz_host *h = &run->h;
-	unsigned int vq = run->standard ? VGPIO_STD_VQ_EVENT : VGPIO_VQ_RX;
+	unsigned int vq = run->standard ? VGPIO_STD_VQ_EVENT : VGPIO_ID30_VQ_RX;
 	struct fuzz_chain *c;
 	uint8_t f;
 
@@ -375,7 +376,7 @@ static void dev_event(struct stream_run *run)
 		struct vgpio_msg msg;
 
 		msg.type = cpu_to_le16(f & 1 ? fuzz_u16(&h->in) :
-				       VGPIO_MSG_HOST_LEVEL);
+				       VGPIO_ID30_MSG_HOST_LEVEL);
 		msg.line = cpu_to_le16(pick_line(run));
 		msg.value = cpu_to_le32(f & 2 ? fuzz_u32(&h->in) : (f >> 2) & 1);
 		memcpy(c->in, &msg, sizeof(msg));
@@ -534,7 +535,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	uint8_t cfg[VGPIO_CFG_LINE_NAMES] = { 0 };
+	uint8_t cfg[VGPIO_ID30_CFG_LINE_NAMES] = { 0 };
 	struct vgpio_dev_info info = { 0 };
 	struct stream_run run = { 0 };
 	struct fuzz_host *h = &run.h;
@@ -557,11 +558,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		/* handle_level_irq: what the glue picks for a level-capable chip. */
 		h->irq_mask_in_handler = info.irq;
 	} else {
-		info.device_id = VGPIO_DEVICE_ID;
-		cfg[VGPIO_CFG_VERSION] = VGPIO_PROTO_VERSION;
-		cfg[VGPIO_CFG_NGPIO] = ngpio & 0xff;
-		cfg[VGPIO_CFG_NGPIO + 1] = ngpio >> 8;
-		h->cfg_window = VGPIO_CFG_LINE_NAMES;
+		info.device_id = VGPIO_ID30_DEVICE_ID;
+		cfg[VGPIO_ID30_CFG_VERSION] = VGPIO_ID30_PROTO_VERSION;
+		cfg[VGPIO_ID30_CFG_NGPIO] = ngpio & 0xff;
+		cfg[VGPIO_ID30_CFG_NGPIO + 1] = ngpio >> 8;
+		h->cfg_window = VGPIO_ID30_CFG_LINE_NAMES;
 	}
 	h->cfg = cfg;
 	h->cfg_told = true;
