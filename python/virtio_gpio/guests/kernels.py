@@ -5,23 +5,21 @@ The single place that knows the supported kernel series:
 * ``6.1`` and ``6.12`` - Debian's installed amd64 headers
   (``/usr/src/linux-headers-<series>.*-amd64``, with ``Module.symvers``);
 * ``newest`` - the newest Debian linux-source series (found at run time by
-  ``tools/linux-source newest``), configured as ``allnoconfig`` plus
-  :data:`CONFIG_FRAGMENT` and built once into the cache, outside the
+  :mod:`virtio_gpio.guests.linux_source`), configured as ``allnoconfig``
+  plus :data:`CONFIG_FRAGMENT` and built once into the cache, outside the
   checkout, keyed by series, package version and fragment.
 
 For trees whose sparse check the installed sparse cannot run (C=1 would be
 turned off with a note), :func:`check_flags` adds a sparse built from
 Debian sid's source package.
 
-Standard library only (and :mod:`progress`): the Makefile prepares the
-trees before the C extension is needed. ``python -m virtio_gpio.guests.kernels
-prepare`` prepares every tree; ``... headers SERIES`` prints one's KDIR,
-release and extra make arguments.
+Standard library only (and the package's own modules that are): the
+Makefile prepares the trees before the C extension is needed.
+``python -m virtio_gpio.guests.kernels prepare`` prepares every tree;
+``... headers SERIES`` prints one's KDIR, release and extra make arguments.
 """
 
 import argparse
-import contextlib
-import fcntl
 import glob
 import hashlib
 import os
@@ -31,6 +29,8 @@ import sys
 import time
 
 from .. import progress
+from ..cache import cache_root, locked
+from . import debian_archive, linux_source
 
 SERIES = ("6.1", "6.12", "newest")
 
@@ -60,45 +60,6 @@ CONFIG_GPIO_VIRTIO=m
 TREE_PREFIX = "kdir-"
 
 
-def cache_root():
-    """Where builds are kept across checkouts: VGPIO_CACHE_DIR or ~/.cache."""
-    return os.environ.get("VGPIO_CACHE_DIR") or os.path.join(
-        os.path.expanduser("~"), ".cache", "virtio-gpio")
-
-
-def _linux_source_tool():
-    """tools/linux-source of the checkout.
-
-    The package is installed into the venv, so the checkout is found from
-    VGPIO_ROOT, else from this file (a run from python/), else from the
-    working directory (make and pytest run at the top of the checkout).
-    """
-    starts = [os.environ.get("VGPIO_ROOT"),
-              os.path.dirname(os.path.abspath(__file__)), os.getcwd()]
-    for start in filter(None, starts):
-        here = os.path.abspath(start)
-        while True:
-            tool = os.path.join(here, "tools", "linux-source")
-            if os.access(tool, os.X_OK):
-                return tool
-            parent = os.path.dirname(here)
-            if parent == here:
-                break
-            here = parent
-    raise RuntimeError("tools/linux-source not found: run from the checkout "
-                       "or set VGPIO_ROOT to it")
-
-
-@contextlib.contextmanager
-def _locked(root, name):
-    """Hold an exclusive lock on ``root/name.lock``: a second process (a
-    test run beside ``make``) waits instead of removing a tree mid-build."""
-    os.makedirs(root, exist_ok=True)
-    with open(os.path.join(root, name + ".lock"), "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        yield
-
-
 def _check_series(series):
     if series not in SERIES:
         raise ValueError("unsupported kernel series %r (supported: %s)"
@@ -108,17 +69,13 @@ def _check_series(series):
 def source(series):
     """Path of the unpacked Debian linux-source tree of ``series``."""
     _check_series(series)
-    return subprocess.run([_linux_source_tool(), series], check=True,
-                          stdout=subprocess.PIPE, text=True).stdout.strip()
+    return linux_source.tree(series)
 
 
 def source_version(series):
     """(series, package version) of that tree, e.g. ("7.3", "7.3.4-1")."""
     _check_series(series)
-    out = subprocess.run([_linux_source_tool(), series, "--version"],
-                         check=True, stdout=subprocess.PIPE,
-                         text=True).stdout.split()
-    return out[0], out[1]
+    return linux_source.version(series)
 
 
 def version_key(release):
@@ -160,7 +117,7 @@ def prepare(cache=None, jobs=None, stream=None):
     fails every out-of-tree module on unresolved symbols. Trees of an older package, series or fragment are removed.
     """
     root = os.path.abspath(cache or cache_root())
-    with _locked(root, "kdir"):
+    with locked(root, "kdir"):
         return _prepare(root, jobs or os.cpu_count() or 2, stream)
 
 
@@ -209,14 +166,6 @@ def headers(series, stream=None):
     return debian_headers(series)
 
 
-def _apt_options(state):
-    return ["-o", "Dir::Etc::SourceList=" + os.path.join(state, "sources.list"),
-            "-o", "Dir::Etc::SourceParts=/dev/null",
-            "-o", "Dir::State::Lists=" + os.path.join(state, "lists"),
-            "-o", "Dir::Cache=" + os.path.join(state, "cache"),
-            "-o", "APT::Sandbox::User=root"]
-
-
 def _sparse_source_version(state):
     """Version of sid's sparse source package, looked up at most once a day."""
     found = os.path.join(state, "found")
@@ -225,11 +174,8 @@ def _sparse_source_version(state):
     except OSError:
         fresh = False
     if not fresh:
-        os.makedirs(os.path.join(state, "lists", "partial"), exist_ok=True)
-        with open(os.path.join(state, "sources.list"), "w") as f:
-            f.write("deb-src [signed-by=/usr/share/keyrings/debian-archive-"
-                    "keyring.gpg] http://deb.debian.org/debian sid main\n")
-        opts = _apt_options(state)
+        debian_archive.write_private_sources(state, [("deb-src", "sid")])
+        opts = debian_archive.private_apt_options(state)
         update = subprocess.run(["apt-get"] + opts + ["-qq", "update"],
                                 stdout=subprocess.PIPE,
                                 stderr=subprocess.STDOUT, text=True)
@@ -261,7 +207,7 @@ def sparse(cache=None, stream=None):
     only tie the package to sid's compiler.
     """
     root = os.path.abspath(cache or cache_root())
-    with _locked(root, "sparse"):
+    with locked(root, "sparse"):
         return _sparse(root, stream)
 
 
@@ -276,7 +222,7 @@ def _sparse(root, stream):
     download = os.path.join(out, "download")
     os.makedirs(download)
     log = os.path.join(out, "build.log")
-    progress.run(["apt-get"] + _apt_options(state) +
+    progress.run(["apt-get"] + debian_archive.private_apt_options(state) +
                  ["-qq", "--download-only", "source", "sparse=" + version],
                  log, "sparse %s: download" % version, stream, cwd=download)
     tarball = glob.glob(os.path.join(download, "sparse_*.orig.tar.*"))

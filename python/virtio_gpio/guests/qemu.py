@@ -15,7 +15,8 @@ import shutil
 import subprocess
 import tempfile
 
-from . import kernels, qemu_user_creatable, uml
+from ..cache import cache_root
+from . import kernels, qemu_user_creatable
 from .console import ConsoleGuest
 
 SYSTEM_QEMU = "qemu-system-x86_64"
@@ -199,7 +200,7 @@ def generic_vhost_user_qemu(system=SYSTEM_QEMU):
     with open(path, "rb") as f:
         image = f.read()
     digest = hashlib.sha256(image).hexdigest()
-    target = os.path.join(uml.cache_root(), "qemu-%s" % digest[:16],
+    target = os.path.join(cache_root(), "qemu-%s" % digest[:16],
                           os.path.basename(path))
     if not os.path.exists(target):
         try:

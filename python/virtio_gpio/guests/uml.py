@@ -24,6 +24,7 @@ import subprocess
 import sys
 
 from .. import progress
+from ..cache import cache_root
 from .console import ConsoleGuest
 
 # What the guest needs on top of ARCH=um defconfig. GPIO_VIRTIO=m (the
@@ -115,12 +116,6 @@ def required_symbols(series, debug):
     return [line.split("=")[0][len("CONFIG_"):]
             for line in config_fragment(series, debug).splitlines()
             if line.endswith("=y")]
-
-
-def cache_root():
-    """Where builds are kept across checkouts: VGPIO_CACHE_DIR or ~/.cache."""
-    return os.environ.get("VGPIO_CACHE_DIR") or os.path.join(
-        os.path.expanduser("~"), ".cache", "virtio-gpio")
 
 
 def tree_series(source):

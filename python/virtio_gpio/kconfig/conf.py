@@ -15,6 +15,7 @@ import shutil
 import subprocess
 import tempfile
 
+from ..cache import cache_root
 from . import tree
 
 DEFAULT_CONF = "/usr/lib/linux-kbuild-6.1/scripts/kconfig/conf"
@@ -129,12 +130,11 @@ def build(kernel_tree):
     conf. The build reads the tree and never writes into it.
     """
     from .. import progress
-    from ..guests import uml
     src = os.path.join(kernel_tree, "scripts", "kconfig")
     include = os.path.join(kernel_tree, "scripts", "include")
     key = "%s-%s" % (os.path.basename(os.path.normpath(kernel_tree)),
                      _sources_digest(src, include))
-    out = os.path.join(uml.cache_root(), "kconfig-conf", key)
+    out = os.path.join(cache_root(), "kconfig-conf", key)
     binary = os.path.join(out, "conf")
     if os.path.isfile(binary):
         return binary
