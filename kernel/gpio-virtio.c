@@ -250,7 +250,9 @@ static void vgpio_drv_rejected(void *ctx, int err, const char *why)
 
 /*
  * Called from irq_unmask/irq_enable under the descriptor's raw lock,
- * where only scheduling is allowed (the pool lock is a raw spinlock).
+ * where neither the core's lock, a spinlock_t (sleeping on PREEMPT_RT),
+ * may be taken nor a buffer posted (mapping takes a spinlock_t): so the
+ * work that does both is only scheduled.
  */
 static void vgpio_drv_arm_later(void *ctx)
 {
