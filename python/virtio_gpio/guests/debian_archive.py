@@ -14,6 +14,7 @@ virtualenv exists, as ``python3 -m virtio_gpio.guests.debian_archive``,
 which prints the URI (or one line saying what is missing, exit status 1).
 """
 
+import argparse
 import glob
 import os
 import re
@@ -122,15 +123,15 @@ def archive_uri(etc=APT_ETC):
         % (files[0], os.path.join(etc, "sources.list.d")))
 
 
-def write_private_sources(state, entries):
+def write_private_sources(state, entries, etc=APT_ETC):
     """Write the sources of a private apt under ``state``: ``entries``
-    only, from the archive :func:`archive_uri` finds.
+    only, from the archive :func:`archive_uri` finds in ``etc``.
 
     :param entries: (type, suite) pairs, such as ("deb", "sid") or
         ("deb-src", "sid"), each of component main
     :raises NoArchive: when this machine's apt names no archive
     """
-    uri = archive_uri()
+    uri = archive_uri(etc)
     os.makedirs(os.path.join(state, "lists", "partial"), exist_ok=True)
     with open(os.path.join(state, "sources.list"), "w") as f:
         for kind, suite in entries:
@@ -156,9 +157,17 @@ def private_apt_options(state, architecture=None):
     return options + ["-o", "APT::Sandbox::User=root"]
 
 
-def main():
+def main(argv=None):
+    parser = argparse.ArgumentParser(
+        prog="python -m virtio_gpio.guests.debian_archive",
+        description="Print the URI of Debian's archive that this machine's "
+        "apt sources name.")
+    parser.add_argument("etc", nargs="?", default=APT_ETC,
+                        help="apt's configuration folder "
+                        "(default %(default)s)")
+    args = parser.parse_args(argv)
     try:
-        print(archive_uri())
+        print(archive_uri(args.etc))
     except NoArchive as exc:
         print("debian_archive: %s" % exc, file=sys.stderr)
         return 1
