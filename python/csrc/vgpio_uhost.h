@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * The userspace host of the portable core: struct vgpio_host_ops mapped
- * onto simulated virtqueues (one or two, as the protocol has), a config-space byte array, and four
- * callbacks into whoever plays the device (the Python model or the C
+ * onto simulated virtqueues (one or two, as the protocol has), a
+ * config-space byte array, and five callbacks (wait, notify, wake, irq,
+ * rejected) into whoever plays the device (the Python model or the C
  * loopback of the benchmark).
  */
 #ifndef VGPIO_UHOST_H
