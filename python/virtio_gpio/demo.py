@@ -8,13 +8,16 @@ prints what the core saw. No hardware and no VM needed.
 import argparse
 import sys
 
-from . import Edge, Fault, VirtioGpioError, simulated_chip
-from .clitext import plain
+from .clitext import plain, require_core
 
 
 def main(argv=None):
     argparse.ArgumentParser(prog="vgpio-demo",
                             description=plain(__doc__)).parse_args(argv)
+    require_core("vgpio-demo")
+    # Here, not at the top: the chip loads the core, which --help does not
+    # need and require_core has just checked.
+    from . import Edge, Fault, VirtioGpioError, simulated_chip
     names = ["led0", "led1", "button", "", "reset"]
     with simulated_chip(names, name="demo-gpio") as chip:
         print("chip %r: %d lines %s" % (chip.name, chip.ngpio, chip.line_names))
