@@ -143,11 +143,11 @@ static DEFINE_SPINLOCK(vgpio_drv_dma_map_lock);
 #endif
 
 /*
- * Called under the core's lock, a spinlock, hence GFP_ATOMIC (v3 used
- * GFP_KERNEL under a spinlock). Nothing is allocated in fact: chains have
- * at most two entries and vgpio_drv_validate() turns indirect descriptor
- * tables off. The buffers are the core's kmalloc'ed, DMA-aligned slots:
- * never on the stack.
+ * Called under the core's lock, a spinlock_t held with interrupts off,
+ * where nothing may sleep: hence GFP_ATOMIC. Nothing is allocated in
+ * fact: chains have at most two entries and vgpio_drv_validate() turns
+ * indirect descriptor tables off. The buffers are the core's kmalloc'ed,
+ * DMA-aligned slots: never on the stack.
  */
 static int vgpio_drv_add_chain(void *ctx, unsigned int vq, void *out,
 			       unsigned int out_len, void *in,
@@ -624,7 +624,8 @@ err_free:
 }
 
 /*
- * Teardown order (v3 had an empty remove()):
+ * Teardown order, so that nothing is freed while the device, a callback
+ * or a caller may still use it:
  * 1. kill the core: new requests fail, waiters return -ENODEV, no new
  *    interrupt is raised; then wait out callbacks already running, so
  *    none raises one on the domain gpiochip_remove() is about to free;
