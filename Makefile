@@ -40,7 +40,7 @@ module:
 ## build: compile the cffi core and install the package into the venv
 build:
 	rm -rf $(BUILD)/lib.* $(BUILD)/temp.*
-	$(PYTHON) -m pip install -q --no-build-isolation --no-deps --force-reinstall .
+	VGPIO_REQUIRE_CORE=1 $(PYTHON) -m pip install -q --no-build-isolation --no-deps --force-reinstall .
 
 demo: build
 	$(PYTHON) -m virtio_gpio.demo

@@ -7,6 +7,7 @@ ring walking are tested without booting a kernel.
 """
 
 import errno
+import json
 import os
 import socket
 import struct
@@ -287,3 +288,20 @@ def test_standard_ring_set_up_anew_forgets_held_irq_buffers(standard):
                need_reply=True)
     assert struct.unpack("<Q", front.recv())[0] == 0
     assert device.held_irq_lines() == {}
+
+
+@pytest.mark.parametrize("message", [b"[]\n", b"null\n", b"42\n", b"\"x\"\n",
+                                     b"{not json\n", b"{\"cmd\": 7}\n",
+                                     b"{\"cmd\": \"set_input\"}\n",
+                                     b"{\"cmd\": \"set_input\", \"line\": [], \"level\": 1}\n"])
+def test_a_bad_control_message_gets_an_error_and_the_device_serves_on(
+        standard, message):
+    from virtio_gpio.devices.standard import Msg
+    front, backend, device = standard
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+        sock.settimeout(5)
+        sock.connect(backend.control_path)
+        sock.sendall(message)
+        answer = json.loads(vu.control.read_line(sock))
+    assert set(answer) == {"error"}
+    assert std_request(front, Msg.GET_VALUE, 0) == b"\0\0"

@@ -171,3 +171,23 @@ def std_request(front, msg_type, gpio=0, value=0, in_len=2):
     return bytes(front.mem[in_addr:in_addr + used_len])
 
 
+
+
+def check_serves(directory):
+    """Serve a standard device from a backend thread and drive a line
+    through it from this front end; raises AssertionError if anything
+    is off. Tests run it where the compiled core cannot be loaded."""
+    import pathlib
+
+    from virtio_gpio.devices.standard import StandardDevice
+    from virtio_gpio.wire.standard import Direction, Msg
+
+    device = StandardDevice(["led", "button"])
+    front, backend, thread = serve(pathlib.Path(directory), device)
+    assert std_request(front, Msg.SET_DIRECTION, 0, Direction.OUT) == b"\0\0"
+    assert std_request(front, Msg.SET_VALUE, 0, 1) == b"\0\0"
+    assert std_request(front, Msg.GET_VALUE, 0) == b"\0\x01"
+    assert device.lines[0].value == 1
+    front.sock.close()
+    thread.join(5)
+    assert not thread.is_alive(), "the backend did not stop"

@@ -14,6 +14,7 @@ from ..devices.base import Fault
 from ..devices.floor import FloorDevice
 from .connection import Connection
 from .control import read_line
+from .control_server import ControlCommands
 from .protocol import ProtocolError
 
 log = logging.getLogger(__name__)
@@ -30,6 +31,8 @@ class Backend:
         self.selector = selectors.DefaultSelector()
         self.conn: Optional[Connection] = None
         self.running = True
+        self.commands = ControlCommands(self)
+        #: line -> when the host last drove it (time.time())
         self.toggles: Dict[int, float] = {}
         self.script: List = []
         self.connections = 0
@@ -59,7 +62,8 @@ class Backend:
         return server
 
     def set_input(self, line, level):
-        """Drive an input line; its event goes to the driver at once."""
+        """Drive an input line; its event goes to the driver at once.
+        Returns whether the level changed."""
         before = self.device.lines[line].value
         if self.conn is not None:
             self.conn.loop.set_input(line, level)
@@ -68,38 +72,12 @@ class Backend:
         self.toggles[line] = time.time()
         return before != level
 
-    def state(self):
-        return {"lines": [{"name": l.name, "direction": int(l.direction),
-                           "value": l.value,
-                           "requested": getattr(l, "requested", None)}
-                          for l in self.device.lines],
-                "requests": self.device.requests_seen,
-                "connected": self.conn is not None,
-                "connections": self.connections,
-                "toggles": {str(k): v for k, v in self.toggles.items()}}
-
-    def control(self, command):
-        """One JSON command from the control socket; returns the answer."""
-        cmd = command.get("cmd")
-        if cmd == "set_input":
-            changed = self.set_input(int(command["line"]), int(command["level"]))
-            return {"ok": changed, "time": self.toggles[int(command["line"])]}
-        if cmd == "state":
-            return self.state()
-        if cmd == "inject":
-            self.device.inject(Fault(command["fault"]), int(command.get("count", 1)))
-            if self.conn is not None and \
-                    Fault(command["fault"]) is Fault.FORGED_EVENT:
-                # Needs no reply to ride on: it goes out now.
-                self.conn.loop.flush()
-            return {"ok": True}
-        if cmd == "stop":
-            self.running = False
-            return {"ok": True}
-        if cmd == "noop":
-            self.set_floor(bool(command.get("on", True)))
-            return {"ok": True}
-        return {"error": "unknown command %r" % cmd}
+    def inject(self, fault, count=1):
+        """Make the device misbehave ``count`` times."""
+        self.device.inject(fault, count)
+        if self.conn is not None and fault is Fault.FORGED_EVENT:
+            # Needs no reply to ride on: it goes out now.
+            self.conn.loop.flush()
 
     def set_floor(self, on):
         """Answer requests with the bench's floor instead of the model."""
@@ -111,12 +89,11 @@ class Backend:
         client, _ = server.accept()
         with client:
             client.settimeout(5.0)
-            data = read_line(client)
             try:
-                answer = self.control(json.loads(data))
-            except (ValueError, KeyError, IndexError) as exc:
-                answer = {"error": str(exc)}
-            client.sendall(json.dumps(answer).encode() + b"\n")
+                answer = self.commands.answer(read_line(client))
+                client.sendall(json.dumps(answer).encode() + b"\n")
+            except OSError as exc:
+                log.warning("control client: %s", exc)
 
     def serve(self):
         """Run until stopped, or until the front end leaves with ``once``."""
