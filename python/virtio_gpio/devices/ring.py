@@ -5,7 +5,7 @@ one, reads what the driver wrote, and later pushes it back as used with
 the bytes it writes and the length it claims, then interrupts the driver.
 The simulated rings (:mod:`virtio_gpio.simtransport`) and the vhost-user
 vrings in guest memory (:mod:`virtio_gpio.vhost_user.rings`) both offer
-exactly this, so one loop per protocol (:mod:`.loops`) serves both.
+exactly this, so one loop per protocol (:mod:`virtio_gpio.devices.loops`) serves both.
 """
 
 import dataclasses

@@ -156,7 +156,7 @@ class StandardDevice(DeviceModel):
 
     def process(self, chains) -> List[Outgoing]:
         """Answer a batch of requestq chains. A reply held back by
-        :attr:`Fault.DELAY` goes out first, when the next requests come."""
+        ``Fault.DELAY`` goes out first, when the next requests come."""
         replies = self.release_delayed() if chains else []
         for chain in chains:
             reply = self.handle(chain.readable, chain.writable, chain.token)

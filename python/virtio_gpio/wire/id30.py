@@ -3,7 +3,7 @@
 Queue 0 carries device-to-driver messages (replies and HOST_LEVEL
 events), queue 1 driver-to-device requests; every message is 8 bytes,
 ``{le16 type, le16 line, le32 value}``. A reply carries the request's
-type with bit 15 set (:data:`MSG_REPLY`): OR'ing HOST_LEVEL (0x11) into
+type with bit 15 set (``MSG_REPLY``): OR'ing HOST_LEVEL (0x11) into
 replies, as first proposed, made a reply to REQUEST look like an event.
 """
 
