@@ -23,11 +23,12 @@ def version():
                          re.MULTILINE).group(1)
 
 
-#: extras: "kconfig" for vgpio-kconfig-lint, "docs" to build the
-#: documentation, "dev" for those and the test suite
-KCONFIG = ["kconfiglib>=14.1"]
+#: cffi for the compiled core, kconfiglib for vgpio-kconfig-lint
+REQUIRES = ["cffi>=1.15", "kconfiglib>=14.1"]
+#: extras: "docs" to build the documentation, "dev" for that and the
+#: test suite
 DOCS = ["sphinx>=7"]
-DEV = ["pytest>=7", "hypothesis>=6"] + KCONFIG + DOCS
+DEV = ["pytest>=7", "hypothesis>=6"] + DOCS
 
 
 class OptionalCoreBuildExt(build_ext):
@@ -65,8 +66,8 @@ setup(
     python_requires=">=3.9",
     package_dir={"": "python"},
     packages=find_packages(where="python", exclude=["_cffi_src"]),
-    install_requires=["cffi>=1.15"],
-    extras_require={"kconfig": KCONFIG, "docs": DOCS, "dev": DEV},
+    install_requires=REQUIRES,
+    extras_require={"docs": DOCS, "dev": DEV},
     cffi_modules=["python/_cffi_src/build_core.py:ffibuilder"],
     cmdclass={"build_ext": OptionalCoreBuildExt},
     entry_points={

@@ -3,9 +3,11 @@
 The sdist is built with setuptools' PEP 517 hook from a clean copy of the
 checkout, the wheel from the
 unpacked sdist (so a file missing from the sdist fails the wheel too), and
-each is installed into a fresh virtualenv, where the package must import,
-report the version kernel/vgpio_version.h gives, and run its demo. The
-wheel goes in with the "kconfig" extra, which the lint needs.
+each is installed into a fresh virtualenv, without extras, where the
+package must import, report the version kernel/vgpio_version.h gives, run
+its demo, and have every console script answer ``--help``: with the
+compiled core, and (the wheel's) without it, where the demo says in one
+line what to install.
 """
 
 import glob
@@ -98,22 +100,61 @@ def check_installed(python):
     assert "core counters:" in demo.stdout
 
 
+def installed(python, code):
+    """What ``code`` prints in the venv of ``python``, run away from the
+    checkout so that the installed package is the one imported."""
+    return subprocess.run([python, "-c", code], check=True,
+                          capture_output=True, text=True,
+                          cwd=os.path.dirname(python)).stdout.strip()
+
+
+def console_scripts(python):
+    """The console scripts the installed package declares."""
+    return installed(python, (
+        "import importlib.metadata as m\n"
+        "print(' '.join(sorted(e.name for e in m.distribution("
+        "'virtio-gpio').entry_points if e.group == 'console_scripts')))"
+    )).split()
+
+
+def check_every_script_helps(python):
+    bindir = os.path.dirname(python)
+    scripts = console_scripts(python)
+    assert scripts == ["vgpio-ctl", "vgpio-demo", "vgpio-kconfig-lint",
+                       "vgpio-vhost-user"]
+    for name in scripts:
+        proc = subprocess.run([os.path.join(bindir, name), "--help"],
+                              capture_output=True, text=True, cwd=bindir)
+        assert proc.returncode == 0, (name, proc.stderr)
+        assert proc.stdout.startswith("usage: %s " % name), proc.stdout
+        assert "Traceback" not in proc.stdout + proc.stderr, name
+
+
 def test_the_sdist_installs_into_a_fresh_venv(dists, tmp_path):
     python = fresh_venv(str(tmp_path / "venv"), dists["sdist"])
     check_installed(python)
-    # Without the extra, the lint says what to install.
-    lint = subprocess.run([os.path.join(os.path.dirname(python),
-                                        "vgpio-kconfig-lint"), "--help"],
-                          capture_output=True, text=True)
-    assert lint.returncode != 0
-    assert "pip install 'virtio-gpio[kconfig]'" in lint.stderr
+    check_every_script_helps(python)
 
 
-def test_the_wheel_installs_with_the_kconfig_extra(dists, tmp_path):
-    python = fresh_venv(str(tmp_path / "venv"), dists["wheel"] + "[kconfig]")
+def test_the_wheel_installs_without_extras_and_runs_without_the_core(
+        dists, tmp_path):
+    python = fresh_venv(str(tmp_path / "venv"), dists["wheel"])
     check_installed(python)
-    lint = subprocess.run([os.path.join(os.path.dirname(python),
-                                        "vgpio-kconfig-lint"), "--help"],
-                          capture_output=True, text=True)
-    assert lint.returncode == 0, lint.stderr
-    assert "usage:" in lint.stdout
+    check_every_script_helps(python)
+    # As an install on a machine without a C compiler has it.
+    package = installed(python, "import os, virtio_gpio; "
+                        "print(os.path.dirname(virtio_gpio.__file__))")
+    cores = glob.glob(os.path.join(package, "_core*"))
+    assert cores
+    for core in cores:
+        os.remove(core)
+    check_every_script_helps(python)
+    demo = subprocess.run([os.path.join(os.path.dirname(python),
+                                        "vgpio-demo")],
+                          capture_output=True, text=True,
+                          cwd=os.path.dirname(python))
+    assert demo.returncode == 1 and not demo.stdout
+    assert demo.stderr.splitlines() == [
+        "vgpio-demo: the compiled core (virtio_gpio._core) is not "
+        "installed; reinstall with a C compiler and cffi: pip install "
+        "--force-reinstall virtio-gpio"]

@@ -9,10 +9,3 @@ m or y under a given .config, ``conf`` asks the kernel's own ``conf`` tool,
 built from the linted tree, for a second opinion, and ``cli`` ties them
 together (``python -m virtio_gpio.kconfig``).
 """
-
-import importlib.util
-
-if importlib.util.find_spec("kconfiglib") is None:  # pragma: no cover
-    raise ImportError("the Kconfig lint needs kconfiglib, which the "
-                      "package's 'kconfig' extra installs: "
-                      "pip install 'virtio-gpio[kconfig]'")
