@@ -40,50 +40,6 @@ FAULTS = {"drop": 3, "short_len": 4, "zero_len": 5, "huge_len": 6,
 SILENT_LINES = 16
 TIMEOUT_MS = 500
 
-INIT = """\
-insmod /lib/driver.ko timeout_ms=@TIMEOUT_MS@ || echo "H-FAIL insmod"
-gpio-probe /dev/gpiochip0 info - -
-timeout 10 gpio-probe /dev/gpiochip0 edges @BEYOND@ 1; echo "H-BEYOND rc=$?"
-timeout 60 gpio-probe /dev/gpiochip0 edges @LAST@ 2; echo "H-LAST rc=$?"
-for spec in @FAULTS@; do
-	fault=${spec%:*}
-	line=${spec#*:}
-	gpio-probe /dev/gpiochip0 getafter "$line" "/tmp/go.fault-$fault" \\
-		2>/tmp/fault.out &
-	probe=$!
-	read -r _
-	touch "/tmp/go.fault-$fault"
-	wait $probe
-	echo "FAULT $fault rc=$? $(cat /tmp/fault.out)"
-done
-echo "SYNC forged"
-read -r _
-sleep 1
-gpio-probe /dev/gpiochip0 rw 1 20
-timeout 5 gpio-probe /dev/gpiochip0 edges 2 1 >/dev/null 2>&1
-echo "H-FORGED-EDGES rc=$?"
-rmmod @MODULE@; echo "RMMOD rc=$?"
-insmod /lib/driver.ko timeout_ms=@TIMEOUT_MS@ && \\
-	gpio-probe /dev/gpiochip0 rw 9 10 && rmmod @MODULE@
-echo "H-RELOAD rc=$?"
-echo "H-DMESG-BEGIN"
-dmesg
-echo "H-DMESG-END"
-poweroff -f
-"""
-
-SILENT_INIT = """\
-begin=$(cut -d. -f1 /proc/uptime)
-insmod /lib/driver.ko timeout_ms=@TIMEOUT_MS@; echo "S-INSMOD rc=$?"
-echo "S-SECONDS $(( $(cut -d. -f1 /proc/uptime) - begin ))"
-ls /dev/gpiochip* 2>&1
-rmmod @MODULE@; echo "RMMOD rc=$?"
-echo "S-DMESG-BEGIN"
-dmesg
-echo "S-DMESG-END"
-poweroff -f
-"""
-
 
 @pytest.fixture(scope="module", params=SERIES)
 def run(request, tmp_path_factory, timings):
@@ -91,7 +47,8 @@ def run(request, tmp_path_factory, timings):
     work = tmp_path_factory.mktemp("hostile-%s" % series)
     result = {"series": series}
     with qemu_standard_guest(
-            series, "ours", work, INIT, ("--names", ",".join(NAMES)),
+            series, "ours", work, "qemu-hostile-init.sh",
+            ("--names", ",".join(NAMES)),
             {"TIMEOUT_MS": TIMEOUT_MS, "BEYOND": SERVABLE + 10,
              "LAST": SERVABLE - 1,
              "FAULTS": " ".join("%s:%d" % f for f in FAULTS.items())},
@@ -117,7 +74,7 @@ def run(request, tmp_path_factory, timings):
 def silent_run(request, tmp_path_factory):
     work = tmp_path_factory.mktemp("silent-%s" % request.param)
     with qemu_standard_guest(
-            request.param, "ours", work, SILENT_INIT,
+            request.param, "ours", work, "qemu-silent-init.sh",
             ("--lines", str(SILENT_LINES), "--fault", "drop:100000"),
             {"TIMEOUT_MS": TIMEOUT_MS}) as (guest, backend, _):
         return qemu_finish(guest, backend, {}, "S")

@@ -42,36 +42,6 @@ CYCLES = 10
 #: both queues of the 2020 protocol: device->driver messages, requests
 NUM_QUEUES = 2
 
-# "getafter" reads its line once, after the file named exists (here at
-# once): the level the host drove, on stderr.
-INIT = """\
-insmod /lib/vgpio.ko
-echo "ID30-UNASKED $(cat /sys/bus/virtio/devices/virtio0/status) $(readlink /sys/bus/virtio/devices/virtio0/driver || echo unbound)"
-rmmod vgpio
-insmod /lib/vgpio.ko bind_id30=1 || echo "ID30-FAIL insmod"
-echo "ID30-DEVICE $(cat /sys/bus/virtio/devices/virtio0/device)"
-echo "ID30-BOUND $(basename "$(readlink /sys/bus/virtio/devices/virtio0/driver)")"
-gpio-probe /dev/gpiochip0 info - -
-echo "ID30-HOST-LEVEL $(gpio-probe /dev/gpiochip0 getafter @LEVEL_LINE@ /init 2>&1 >/dev/null)"
-gpio-probe /dev/gpiochip0 rw @RW_LINE@ @RW_COUNT@
-timeout 60 gpio-probe /dev/gpiochip0 edges @EDGE_LINE@ @HOST_EDGES@
-echo "ID30-EDGES rc=$?"
-rmmod vgpio; echo "RMMOD rc=$?"
-i=0
-while [ $i -lt @CYCLES@ ]; do
-	insmod /lib/vgpio.ko bind_id30=1 || break
-	[ -e /dev/gpiochip0 ] || break
-	gpio-probe /dev/gpiochip0 rw 4 2 >/dev/null || break
-	rmmod vgpio || break
-	i=$((i + 1))
-done
-echo "CYCLES $i"
-echo "ID30-DMESG-BEGIN"
-dmesg
-echo "ID30-DMESG-END"
-poweroff -f
-"""
-
 
 def config_size():
     """Bytes of the config space the backend serves: all QEMU must expose."""
@@ -89,7 +59,8 @@ def run(request, tmp_path_factory, timings):
     values = {"LEVEL_LINE": HOST_LEVEL_LINE, "RW_LINE": RW_LINE,
               "RW_COUNT": RW_COUNT, "EDGE_LINE": HOST_EDGE_LINE,
               "HOST_EDGES": HOST_EDGES, "CYCLES": CYCLES}
-    initrd = qemu_initramfs(work, release, {"vgpio.ko": module}, INIT, values)
+    initrd = qemu_initramfs(work, release, {"vgpio.ko": module},
+                            "qemu-id30-init.sh", values)
     backend = Backend(str(work), "id30", "--names", ",".join(NAMES),
                       "--name", DEVICE_NAME, "--once")
     result = {"series": series, "edges": [], "edge_error": None}

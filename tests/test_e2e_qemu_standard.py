@@ -34,37 +34,6 @@ HOST_EDGES = 6
 LOOPBACK = (4, 5)
 LOOP_EDGES = 20
 
-# Every wait on an edge is bounded, so a lost interrupt fails the run
-# instead of hanging it.
-INIT = """\
-insmod /lib/driver.ko || echo "STD-FAIL insmod"
-echo "STD-BOUND $(basename "$(readlink /sys/bus/virtio/devices/virtio0/driver)")"
-echo "STD-FEATURES $(cat /sys/bus/virtio/devices/virtio0/features)"
-gpio-probe /dev/gpiochip0 info - -
-gpio-probe /dev/gpiochip0 rw 1 50
-echo "STD-LAT-GET $(gpio-probe /dev/gpiochip0 get 0 200)"
-timeout 60 gpio-probe /dev/gpiochip0 edges @EDGE_LINE@ @HOST_EDGES@
-echo "STD-EDGES rc=$?"
-loop=$(timeout 60 gpio-probe /dev/gpiochip0 loop @LOOP_OUT@ @LOOP_EDGES@)
-echo "STD-LOOP rc=$? $loop"
-for l in 0 1 3; do gpio-probe /dev/gpiochip0 rw $l 100 & done
-wait
-rmmod @MODULE@; echo "RMMOD rc=$?"
-i=0
-while [ $i -lt 10 ]; do
-	insmod /lib/driver.ko || break
-	[ -e /dev/gpiochip0 ] || break
-	gpio-probe /dev/gpiochip0 rw 3 2 >/dev/null || break
-	rmmod @MODULE@ || break
-	i=$((i + 1))
-done
-echo "CYCLES $i"
-echo "STD-DMESG-BEGIN"
-dmesg
-echo "STD-DMESG-END"
-poweroff -f
-"""
-
 
 @pytest.fixture(scope="module",
                 params=[(s, d) for s in SERIES for d in DRIVERS],
@@ -75,7 +44,7 @@ def run(request, tmp_path_factory, timings):
     result = {"series": series, "driver": driver, "edges": [],
               "edge_error": None}
     with qemu_standard_guest(
-            series, driver, work, INIT,
+            series, driver, work, "qemu-std-init.sh",
             ("--names", ",".join(NAMES), "--loopback", "%d:%d" % LOOPBACK),
             {"EDGE_LINE": HOST_EDGE_LINE, "HOST_EDGES": HOST_EDGES,
              "LOOP_OUT": LOOPBACK[0], "LOOP_EDGES": LOOP_EDGES},
@@ -88,27 +57,12 @@ def run(request, tmp_path_factory, timings):
     return result
 
 
-# A device without VIRTIO_GPIO_F_IRQ: our module has no eventq then, and
-# an edge request must fail at once, while values keep working.
-NO_IRQ_INIT = """\
-insmod /lib/driver.ko || echo "STD-FAIL insmod"
-echo "STD-FEATURES $(cat /sys/bus/virtio/devices/virtio0/features)"
-timeout 60 gpio-probe /dev/gpiochip0 edges 2 1; echo "STD-EDGES rc=$?"
-gpio-probe /dev/gpiochip0 rw 1 20
-rmmod @MODULE@; echo "RMMOD rc=$?"
-echo "STD-DMESG-BEGIN"
-dmesg
-echo "STD-DMESG-END"
-poweroff -f
-"""
-
-
 @pytest.fixture(scope="module", params=SERIES)
 def no_irq_run(request, tmp_path_factory, timings):
     series = request.param
     work = tmp_path_factory.mktemp("std-noirq-%s" % series)
     with qemu_standard_guest(
-            series, "ours", work, NO_IRQ_INIT,
+            series, "ours", work, "qemu-std-no-irq-init.sh",
             ("--names", ",".join(NAMES), "--no-irq"), timings=timings,
             what="QEMU standard-protocol run without F_IRQ, ours") as (
                 guest, backend, _):

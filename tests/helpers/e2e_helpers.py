@@ -39,6 +39,8 @@ class Backend:
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 KERNEL_SRC = os.path.join(ROOT, "kernel")
+#: the guests' scripts: UML's init scripts, the QEMU initramfs' /init parts
+GUEST = os.path.join(ROOT, "tests", "guest")
 
 #: the UML kernel series the end-to-end runs boot (tools/linux-source
 #: arguments): Debian's 6.1 LTS, with tools/uml-patches/6.1, and the newest
@@ -59,23 +61,14 @@ def build_gpio_probe(path, static=False):
         os.path.join(ROOT, "tools", "guest", "gpio-probe.c"), path, static)
 
 
-# What every QEMU guest's /init starts with. The first echo ends the line
-# the firmware's escape codes left open.
-QEMU_INIT_HEAD = """#!/bin/sh
-echo
-mount -t proc proc /proc
-mount -t sysfs sys /sys
-mount -t devtmpfs dev /dev
-"""
-
-
-def qemu_initramfs(work, release, modules, body, values=None):
+def qemu_initramfs(work, release, modules, script, values=None):
     """The initramfs of a QEMU boot of Debian's kernel ``release``.
 
     It holds busybox, a static gpio-probe, ``modules`` ({file name in /lib:
-    host path}) and an /init that mounts the pseudo file systems, loads
-    virtio_pci with what it needs from ``release``, then runs ``body``, in
-    which ``@KEY@`` becomes ``values[KEY]``. Returns the initramfs path.
+    host path}) and an /init that mounts the pseudo file systems
+    (tests/guest/qemu-init-head.sh), loads virtio_pci with what it needs
+    from ``release``, then runs tests/guest/``script``, in which ``@KEY@``
+    becomes ``values[KEY]``. Returns the initramfs path.
     """
     from virtio_gpio.guests import qemu
 
@@ -85,10 +78,9 @@ def qemu_initramfs(work, release, modules, body, values=None):
     files = {"/lib/%s.ko" % name: path for name, path in deps}
     files.update(("/lib/" + name, path) for name, path in modules.items())
     files["/bin/gpio-probe"] = probe
-    init = QEMU_INIT_HEAD + "".join("insmod /lib/%s.ko\n" % name
-                                    for name, _ in deps) + body
-    for key, value in (values or {}).items():
-        init = init.replace("@%s@" % key, str(value))
+    init = (guest_script("qemu-init-head.sh")
+            + "".join("insmod /lib/%s.ko\n" % name for name, _ in deps)
+            + guest_script(script, **(values or {})))
     return qemu.build_initramfs(os.path.join(str(work), "initrd.gz"), init,
                                 files)
 
@@ -170,18 +162,23 @@ def debug_kernel_findings(lines, prefix, debug=True, known_leaks=()):
     return leaks + qemu.kernel_log_problems(dmesg)
 
 
+def guest_script(name, **values):
+    """The text of tests/guest/``name``, each @KEY@ in it replaced by
+    ``values[KEY]``; a placeholder left without a value fails."""
+    with open(os.path.join(GUEST, name)) as f:
+        text = f.read()
+    for key, value in values.items():
+        text = text.replace("@%s@" % key, str(value))
+    left = re.findall(r"@[A-Z][A-Z0-9_]*@", text)
+    assert not left, "%s: no value for %s" % (name, sorted(set(left)))
+    return text
+
+
 def render_init(template, workdir, **values):
     """tests/guest/``template`` written to ``workdir`` as an executable
     init script: @DIR@ becomes ``workdir``, @GUEST@ tests/guest, and
     @KEY@ each ``values[KEY]``."""
-    with open(os.path.join(ROOT, "tests", "guest", template)) as f:
-        text = f.read()
-    values = dict(values, DIR=workdir,
-                  GUEST=os.path.join(ROOT, "tests", "guest"))
-    for key, value in values.items():
-        text = text.replace("@%s@" % key, str(value))
-    left = re.findall(r"@[A-Z][A-Z0-9_]*@", text)
-    assert not left, "%s: no value for %s" % (template, sorted(set(left)))
+    text = guest_script(template, **dict(values, DIR=workdir, GUEST=GUEST))
     path = os.path.join(workdir, template)
     with open(path, "w") as f:
         f.write(text)
@@ -208,9 +205,10 @@ def qemu_standard_guest(series, driver, work, init, backend_args,
     ``backend_args`` added, exiting with its front end); yields
     (guest, backend, release) and kills both when done.
 
-    ``init`` is the /init text after the mounts and virtio_pci (see
-    :func:`qemu_initramfs`); ``@MODULE@`` in it becomes the name rmmod
-    knows the driver by, ``@KEY@`` the value of ``KEY`` in ``values``.
+    ``init`` names the script in tests/guest/ that /init runs after the
+    mounts and virtio_pci (see :func:`qemu_initramfs`); ``@MODULE@`` in it
+    becomes the name rmmod knows the driver by, ``@KEY@`` the value of
+    ``KEY`` in ``values``.
     With ``timings``, the wall time from QEMU's start goes there as
     "``what`` (Debian RELEASE): N s".
     """

@@ -1,0 +1,34 @@
+# /init of the QEMU hostile-device run. At each "SYNC x" it reads a
+# line from the console, which the test types once it has injected the
+# fault.
+# After qemu-init-head.sh and the insmod of virtio_pci's modules
+# (e2e_helpers.qemu_initramfs); the test fills in the words between @ signs.
+insmod /lib/driver.ko timeout_ms=@TIMEOUT_MS@ || echo "H-FAIL insmod"
+gpio-probe /dev/gpiochip0 info - -
+timeout 10 gpio-probe /dev/gpiochip0 edges @BEYOND@ 1; echo "H-BEYOND rc=$?"
+timeout 60 gpio-probe /dev/gpiochip0 edges @LAST@ 2; echo "H-LAST rc=$?"
+for spec in @FAULTS@; do
+	fault=${spec%:*}
+	line=${spec#*:}
+	gpio-probe /dev/gpiochip0 getafter "$line" "/tmp/go.fault-$fault" \
+		2>/tmp/fault.out &
+	probe=$!
+	read -r _
+	touch "/tmp/go.fault-$fault"
+	wait $probe
+	echo "FAULT $fault rc=$? $(cat /tmp/fault.out)"
+done
+echo "SYNC forged"
+read -r _
+sleep 1
+gpio-probe /dev/gpiochip0 rw 1 20
+timeout 5 gpio-probe /dev/gpiochip0 edges 2 1 >/dev/null 2>&1
+echo "H-FORGED-EDGES rc=$?"
+rmmod @MODULE@; echo "RMMOD rc=$?"
+insmod /lib/driver.ko timeout_ms=@TIMEOUT_MS@ && \
+	gpio-probe /dev/gpiochip0 rw 9 10 && rmmod @MODULE@
+echo "H-RELOAD rc=$?"
+echo "H-DMESG-BEGIN"
+dmesg
+echo "H-DMESG-END"
+poweroff -f
