@@ -10,6 +10,7 @@ import errno
 
 import pytest
 
+from sim_cases import probe
 from virtio_gpio import Chip, ProbeError, SimTransport
 from virtio_gpio.wire import id30 as id30_wire
 from virtio_gpio._binding import lib
@@ -19,15 +20,6 @@ from virtio_gpio.devices.standard import StandardDevice
 OLD = id30_wire.build_config(4, b"a\0b\0c\0d\0", name=b"old")
 NEW = id30_wire.build_config(8, b"".join(b"n%d\0" % i for i in range(8)),
                             name=b"new")
-
-
-def probe(device, **options):
-    transport = SimTransport(device, **options)
-    try:
-        return Chip(transport)
-    except BaseException:
-        transport.close()
-        raise
 
 
 def reads_of_one_probe(device):

@@ -10,27 +10,17 @@ import struct
 
 import pytest
 
-from virtio_gpio import Chip, Edge, VirtioGpioError
+from sim_cases import probe
+from virtio_gpio import Edge, VirtioGpioError
 from virtio_gpio.devices.ring import Chain
 from virtio_gpio.wire import id30 as id30_wire
 from virtio_gpio._binding import ffi, lib
 from virtio_gpio.devices import Outgoing, RawConfigDevice, Id30Device
-from virtio_gpio.simtransport import SimTransport
 from virtio_gpio.devices.standard import (IRQ_REQUEST, REQUEST, IrqType, Msg,
                                          StandardDevice)
 
 EVENTQ = lib.VGPIO_STD_VQ_EVENT
 NAMES = ["a", "b", "", "d"]
-
-
-def chip_on(device):
-    """A chip probing ``device``; the transport is closed if probe fails."""
-    transport = SimTransport(device)
-    try:
-        return Chip(transport)
-    except BaseException:
-        transport.close()
-        raise
 
 
 def record_chains(device):
@@ -66,7 +56,7 @@ def record_irq_buffers(device):
 def test_every_message_is_one_request_and_one_response_chain(no_leaks):
     device = StandardDevice(NAMES)
     chains = record_chains(device)
-    chip = chip_on(device)
+    chip = probe(device)
     try:
         chip.direction_output(0, 1)
         chip.set_value(0, 0)
@@ -94,7 +84,7 @@ def test_every_message_is_one_request_and_one_response_chain(no_leaks):
 def test_line_names_request_has_gpio_and_value_zero(no_leaks):
     device = StandardDevice(NAMES)
     chains = record_chains(device)
-    chip = chip_on(device)
+    chip = probe(device)
     chip.close()
     assert [REQUEST.unpack(request) for request, _ in chains] == [
         (Msg.GET_LINE_NAMES, 0, 0)]
@@ -199,7 +189,7 @@ def test_unmask_alone_queues_nothing(make_chip):
 def test_one_buffer_pair_per_line_and_never_two(no_leaks):
     device = StandardDevice(4)
     queued = record_irq_buffers(device)
-    chip = chip_on(device)
+    chip = probe(device)
     try:
         for line in (1, 2, 3):
             chip.direction_input(line)
@@ -233,7 +223,7 @@ def test_reserved_config_bytes_are_ignored(no_leaks):
     dirty = bytearray(clean)
     dirty[0x01] = 0xA5
     dirty[0x08:0x20] = bytes(range(0xE0, 0xF8))
-    chips = [chip_on(RawConfigDevice(bytes(config)))
+    chips = [probe(RawConfigDevice(bytes(config)))
              for config in (clean, dirty)]
     try:
         seen = [(c.name, c.ngpio, c.line_names) for c in chips]

@@ -17,8 +17,9 @@ def test_message_layout_matches_header():
     assert id30_wire.MSG_SIZE == 8
 
 
-def test_v3_little_endian_encoding(make_chip):
-    # v3 stored host-order integers into __le16/__le32 fields.
+def test_requests_are_encoded_little_endian(make_chip):
+    # The 2020 patch (v3) stored host-order integers into __le16/__le32
+    # fields.
     chip = make_chip(256)
     chip.direction_output(255, 1)
     chip.set_value(255, 1)

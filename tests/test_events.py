@@ -45,8 +45,9 @@ def test_subscribers_are_called(in_chip):
     assert [(e.line, e.rising) for e in seen] == [(0, True)]
 
 
-def test_v3_event_line_checked_before_use(in_chip):
-    # v3 called irq_find_mapping() with the device's line before checking it.
+def test_event_line_checked_before_use(in_chip):
+    # The 2020 patch (v3) called irq_find_mapping() with the device's line
+    # before checking it.
     for line in (4 + 4, 8, 0xFFFF):
         in_chip.transport.deliver(in_chip.device.raw_event(
             MsgType.HOST_LEVEL, line, 1))
@@ -62,8 +63,9 @@ def test_event_value_out_of_range_is_rejected(in_chip):
     assert in_chip.read_events() == []
 
 
-def test_v3_host_level_while_get_value_pending(in_chip):
-    # v3 kept one priv->last: an event overwrote the pending reply.
+def test_host_level_during_get_value_leaves_the_reply_alone(in_chip):
+    # The 2020 patch (v3) kept one priv->last: an event overwrote the
+    # pending reply.
     in_chip.watch(3)
     transport = in_chip.transport
     transport.before_wait = lambda line: transport.set_input(3, 1)

@@ -4,6 +4,7 @@ import errno
 
 import pytest
 
+from sim_cases import ID30_CORRUPT_REPLIES
 from virtio_gpio import Fault, MsgType, VirtioGpioError
 from virtio_gpio.wire import id30 as id30_wire
 
@@ -41,8 +42,9 @@ def test_late_reply_before_other_request_is_dropped(out_chip):
     assert out_chip.stats["resyncs"] == 0
 
 
-def test_v3_interrupted_wait_does_not_read_stale_reply(out_chip):
-    # v3 ignored the wait result and returned whatever priv->last held.
+def test_interrupted_wait_does_not_read_stale_reply(out_chip):
+    # The 2020 patch (v3) ignored the wait result and returned whatever
+    # priv->last held.
     out_chip.transport.interrupt_next_waits = 1
     expect_errno(errno.EINTR, out_chip.get_value, 0)
     out_chip.set_value(0, 0)
@@ -58,15 +60,7 @@ def test_duplicate_reply_is_rejected(out_chip):
     assert out_chip.get_value(0) == 1
 
 
-@pytest.mark.parametrize("fault, counter, err", [
-    (Fault.CORRUPT_TYPE, "bad_type", errno.EPROTO),
-    (Fault.CORRUPT_LINE, "bad_line", errno.ERANGE),
-    (Fault.CORRUPT_VALUE, "bad_value", errno.EINVAL),
-    (Fault.SHORT_LEN, "bad_len", errno.EBADMSG),
-    (Fault.LONG_LEN, "bad_len", errno.EMSGSIZE),
-    (Fault.ZERO_LEN, "bad_len", errno.EBADMSG),
-    (Fault.HUGE_LEN, "bad_len", errno.EMSGSIZE),
-])
+@pytest.mark.parametrize("fault, counter, err", ID30_CORRUPT_REPLIES)
 def test_corrupt_reply_is_rejected_counted_and_harmless(out_chip, fault,
                                                         counter, err):
     before = out_chip.stats

@@ -8,8 +8,9 @@ from virtio_gpio import Chip, Fault, VirtioGpioError, simulated_chip
 from virtio_gpio._binding import lib
 
 
-def test_v3_two_lines_in_flight_do_not_clobber(chip):
-    # v3 kept one shared reply slot; here each line has its own.
+def test_two_lines_in_flight_do_not_clobber(chip):
+    # The 2020 patch (v3) kept one shared reply slot; here each line has
+    # its own.
     chip.direction_output(0, 1)
     chip.direction_output(1, 0)
     results = {}

@@ -12,6 +12,7 @@ import errno
 
 import pytest
 
+from sim_cases import CORRUPT_REPLIES
 from virtio_gpio import Direction, Edge, Fault, VirtioGpioError
 from virtio_gpio._binding import lib
 
@@ -155,14 +156,7 @@ def test_late_reply_never_answers_a_newer_request(any_chip):
     assert any_chip.stats["late_replies"] == 1
 
 
-@pytest.mark.parametrize("fault,counter,std_errno", [
-    (Fault.CORRUPT_TYPE, "bad_type", errno.EPROTO),
-    (Fault.CORRUPT_VALUE, "bad_value", errno.EINVAL),
-    (Fault.SHORT_LEN, "bad_len", errno.EBADMSG),
-    (Fault.LONG_LEN, "bad_len", errno.EMSGSIZE),
-    (Fault.ZERO_LEN, "bad_len", errno.EBADMSG),
-    (Fault.HUGE_LEN, "bad_len", errno.EMSGSIZE),
-])
+@pytest.mark.parametrize("fault,counter,std_errno", CORRUPT_REPLIES)
 def test_corrupt_reply_is_rejected_then_recovered(any_chip, proto, fault,
                                                   counter, std_errno):
     any_chip.direction_output(1, 1)

@@ -1,4 +1,5 @@
-"""Ring handling: the v3 mistakes about virtqueues, driven scenario by scenario."""
+"""Ring handling, scenario by scenario; among them the virtqueue mistakes
+of the 2020 patch (v3)."""
 
 import errno
 
@@ -10,8 +11,9 @@ from virtio_gpio._binding import lib
 RX, TX = id30_wire.VQ_RX, id30_wire.VQ_TX
 
 
-def test_v3_rx_buffer_is_message_sized(chip):
-    # v3 posted its 8-byte buffer with sizeof(struct virtio_gpio_priv).
+def test_receive_buffers_are_message_sized(chip):
+    # The 2020 patch (v3) posted its 8-byte buffer with
+    # sizeof(struct virtio_gpio_priv).
     ring = chip.transport.host.vq[RX]
     sizes = []
     while True:
@@ -23,8 +25,9 @@ def test_v3_rx_buffer_is_message_sized(chip):
     assert sizes == [id30_wire.MSG_SIZE] * lib.VGPIO_RX_BUFS
 
 
-def test_v3_receive_buffers_on_queue0_requests_on_queue1(chip):
-    # v3 attached the receive callback to the transmit queue and back.
+def test_receive_buffers_on_queue0_requests_on_queue1(chip):
+    # The 2020 patch (v3) attached the receive callback to the transmit
+    # queue and back.
     assert chip.transport.ring_stats(RX)["avail"] == lib.VGPIO_RX_BUFS
     assert chip.transport.ring_stats(TX)["avail"] == 0
     chip.transport.device_paused = True
@@ -38,8 +41,9 @@ def test_v3_receive_buffers_on_queue0_requests_on_queue1(chip):
     assert lib.simvq_out_len(tx, desc) == id30_wire.MSG_SIZE
 
 
-def test_v3_more_operations_than_ring_size(make_chip):
-    # v3 never reclaimed transmit buffers: the ring filled up for good.
+def test_transmit_buffers_reclaimed_past_the_ring_size(make_chip):
+    # The 2020 patch (v3) never reclaimed transmit buffers: the ring
+    # filled up for good.
     chip = make_chip(2, ring_size=4)
     chip.direction_output(0, 0)
     for i in range(50):
@@ -58,8 +62,9 @@ def test_tx_buffers_reclaimed_without_tx_interrupts(make_chip):
     assert chip.transport.ring_stats(TX)["used"] <= 1
 
 
-def test_v3_receive_ring_not_grown_per_request(chip):
-    # v3 added a receive buffer per request until the ring was exhausted.
+def test_receive_ring_not_grown_per_request(chip):
+    # The 2020 patch (v3) added a receive buffer per request until the
+    # ring was exhausted.
     for _ in range(100):
         chip.get_value(0)
     stats = chip.transport.ring_stats(RX)
@@ -67,8 +72,9 @@ def test_v3_receive_ring_not_grown_per_request(chip):
     assert stats["free"] == stats["size"] - lib.VGPIO_RX_BUFS
 
 
-def test_v3_three_used_buffers_in_one_callback(chip):
-    # v3 handled one used buffer per callback and lost the rest.
+def test_every_used_buffer_of_one_callback_is_handled(chip):
+    # The 2020 patch (v3) handled one used buffer per callback and lost
+    # the rest.
     for line in range(3):
         chip.direction_input(line)
         chip.watch(line)

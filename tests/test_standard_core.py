@@ -11,7 +11,8 @@ import struct
 
 import pytest
 
-from virtio_gpio import ConfigFault, Edge, Fault, ProbeError, VirtioGpioError
+from sim_cases import BOGUS_CONFIGS
+from virtio_gpio import Edge, Fault, ProbeError, VirtioGpioError
 from virtio_gpio.wire import id30 as id30_wire
 from virtio_gpio._binding import ffi, lib
 from virtio_gpio.devices import Outgoing
@@ -58,11 +59,7 @@ def test_device_without_names_is_not_asked(make_chip):
     assert chip.line_names == [None] * 3
 
 
-@pytest.mark.parametrize("fault,err", [
-    (ConfigFault.ZERO_LINES, errno.EINVAL),
-    (ConfigFault.TOO_MANY_LINES, errno.EINVAL),
-    (ConfigFault.NAMES_BEYOND_SPACE, errno.EINVAL),
-])
+@pytest.mark.parametrize("fault,err", BOGUS_CONFIGS["standard"])
 def test_invalid_config_is_refused(make_chip, fault, err):
     with pytest.raises(ProbeError) as info:
         make_chip(["a"], protocol="standard", config_fault=fault)

@@ -1,0 +1,51 @@
+"""Shared by the tests of the core on simulated devices: probing a device,
+and the tables of device faults that more than one file tries."""
+
+import errno
+
+from virtio_gpio import Chip, ConfigFault, Fault, SimTransport
+
+
+def probe(device, **transport_options):
+    """A chip probing ``device``; the transport is closed if probe fails."""
+    transport = SimTransport(device, **transport_options)
+    try:
+        return Chip(transport)
+    except BaseException:
+        transport.close()
+        raise
+
+
+#: replies the core rejects whichever protocol carries them: (the fault
+#: the device injects, the stats counter that counts it, the errno it is
+#: rejected with)
+CORRUPT_REPLIES = [
+    (Fault.CORRUPT_TYPE, "bad_type", errno.EPROTO),
+    (Fault.CORRUPT_VALUE, "bad_value", errno.EINVAL),
+    (Fault.SHORT_LEN, "bad_len", errno.EBADMSG),
+    (Fault.LONG_LEN, "bad_len", errno.EMSGSIZE),
+    (Fault.ZERO_LEN, "bad_len", errno.EBADMSG),
+    (Fault.HUGE_LEN, "bad_len", errno.EMSGSIZE),
+]
+
+#: the same for the ID 30 protocol, whose replies also name a line (a
+#: standard reply comes back in its request's chain and names none)
+ID30_CORRUPT_REPLIES = CORRUPT_REPLIES + [
+    (Fault.CORRUPT_LINE, "bad_line", errno.ERANGE),
+]
+
+#: config spaces probe refuses, per protocol: (fault, errno)
+BOGUS_CONFIGS = {
+    "id30": [
+        (ConfigFault.VERSION_2, errno.ENODEV),
+        (ConfigFault.ZERO_LINES, errno.EINVAL),
+        (ConfigFault.TOO_MANY_LINES, errno.EINVAL),
+        # NAMES_BEYOND_SPACE: see test_config.py's
+        # test_untold_config_size_reads_nothing_past_256_bytes
+    ],
+    "standard": [
+        (ConfigFault.ZERO_LINES, errno.EINVAL),
+        (ConfigFault.TOO_MANY_LINES, errno.EINVAL),
+        (ConfigFault.NAMES_BEYOND_SPACE, errno.EINVAL),
+    ],
+}
