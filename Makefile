@@ -5,11 +5,20 @@ PYTHON  ?= python
 BUILD   := build
 ASAN_DIR := $(BUILD)/asan
 
-.PHONY: main build module demo kconfig-lint docs prepare e2e test test-unit test-fast test-asan bench clean
+.PHONY: help main build module demo kconfig-lint docs prepare e2e e2e-uml \
+	test test-fast test-unit test-system test-asan bench clean
 
 ## main: build everything, lint the Kconfig entry, render the docs, show
 ## the core working against the simulated device
 main: build module kconfig-lint docs demo
+
+## help: this list: every target with what it does
+help:
+	@awk '/^## [a-z][a-z0-9-]*:/ { sub(/^## /, ""); n = index($$0, ":"); \
+		printf "  %-14s%s\n", substr($$0, 1, n - 1), substr($$0, n + 2); \
+		more = 1; next } \
+	/^## / && more { sub(/^## /, ""); printf "  %-14s%s\n", "", $$0; next } \
+	{ more = 0 }' $(MAKEFILE_LIST) | sed 's/\$$\$$/$$/g'
 
 ## docs: the Sphinx documentation, warnings as errors
 DOCS_HTML := $(BUILD)/docs/html
@@ -42,6 +51,7 @@ build:
 	rm -rf $(BUILD)/lib.* $(BUILD)/temp.*
 	VGPIO_REQUIRE_CORE=1 $(PYTHON) -m pip install -q --no-build-isolation --no-deps --force-reinstall .
 
+## demo: the core against the simulated device, its counters printed
 demo: build
 	$(PYTHON) -m virtio_gpio.demo
 
@@ -58,25 +68,45 @@ prepare: build
 	done; \
 	$(PYTHON) -m virtio_gpio.guests.uml --patches tools/uml-patches $$sources
 
-## e2e: UML guests (6.1 and the newest series) running vgpio.ko, and
-## Linux's gpio-virtio, against the vhost-user backend
-e2e: prepare
-	$(PYTHON) -m pytest tests/test_e2e_uml.py tests/test_e2e_uml_standard.py
+# The kind of a test is its folder: tests/unit, tests/property, tests/e2e,
+# tests/system (pytest.ini). Every target below selects kinds with -m.
 
-## test: the whole suite, as CI runs it
-test: test-unit test-asan
+## test: the whole suite, as CI runs it: prepare, every kind of test in
+## one run (unit, property, system, e2e), then test-asan
+test: prepare
+	$(PYTHON) -m pytest -m "not sanitizer" tests
+	$(MAKE) test-asan
 
-## test-fast: the unit, property and conformance tests of the core alone
-## (no kernel, no guest; seconds: properties with 100 examples, not 300)
+## test-fast: the unit and property tests (no kernel, no guest; seconds:
+## properties with 100 examples, not 300)
 test-fast: build
 	HYPOTHESIS_PROFILE=fast $(PYTHON) -m pytest -p no:cacheprovider \
-		-m "not system and not sanitizer" tests
+		-m "(unit or property) and not sanitizer" tests
 
-test-unit: prepare
-	$(PYTHON) -m pytest -m "not sanitizer" tests
+## test-unit: the unit and property tests, properties with 300 examples
+test-unit: build
+	$(PYTHON) -m pytest -m "(unit or property) and not sanitizer" tests
 
-# The same tests against a second build of the core with ASan and UBSan;
-# any finding aborts the process and so fails the run. They take about two
+## test-system: the system tests: module gates on every supported kernel,
+## DKMS, the Kconfig lint on real trees, the docs, packaging, a short fuzz
+test-system: prepare
+	$(PYTHON) -m pytest -m system tests
+
+## e2e: the end-to-end tests: UML guests (6.1 and the newest series) and
+## QEMU guests (Debian's 6.1 and 6.12) running vgpio.ko, and Linux's
+## gpio-virtio, against the vhost-user backend
+e2e: prepare
+	$(PYTHON) -m pytest -m e2e tests
+
+## e2e-uml: the main UML end-to-end runs alone (both protocols, 6.1 and
+## the newest series), which print get/set/edge latencies
+e2e-uml: prepare
+	$(PYTHON) -m pytest tests/e2e/test_e2e_uml.py \
+		tests/e2e/test_e2e_uml_standard.py
+
+## test-asan: the unit and property tests again, against a second build of
+## the core with ASan and UBSan
+# Any finding aborts the process and so fails the run. They take about two
 # minutes; a hang stops after 30 and fails the run, not CI's time limit.
 test-asan:
 	rm -rf $(ASAN_DIR)
@@ -91,7 +121,7 @@ test-asan:
 	UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
 	HYPOTHESIS_PROFILE=sanitizer \
 		timeout --kill-after=30 1800 \
-		$(PYTHON) -m pytest -p no:cacheprovider -m "not system" tests
+		$(PYTHON) -m pytest -p no:cacheprovider -m "unit or property" tests
 
 ## bench: Python/cffi round trip vs the same core driven from C, then our
 ## module vs Linux's gpio-virtio in one UML guest (standard protocol)
@@ -113,13 +143,15 @@ $(BENCH_C): python/csrc/bench_loopback.c python/csrc/simvq.c \
 		-Ikernel -Ikernel/os/posix \
 		-Ipython/csrc -o $@ $(filter %.c,$^) -lpthread
 
+## clean: remove build/ and the egg-info
 clean:
 	rm -rf $(BUILD) *.egg-info python/*.egg-info
 
 ## fuzz: the libFuzzer harnesses of the core (tests/fuzz/), each run for
 ## FUZZ_SECONDS from the seed corpus kept in the repository; any finding
 ## (crash, sanitizer report, broken invariant) fails, its input is left in
-## $(FUZZ_DIR)/findings/. Not part of test: tests/test_fuzz.py runs it short.
+## $(FUZZ_DIR)/findings/. Not part of test: tests/system/test_fuzz.py runs
+## it short.
 FUZZ_SECONDS ?= 60
 FUZZ_HARNESSES := probe stream
 FUZZ_DIR ?= $(BUILD)/fuzz
@@ -133,6 +165,7 @@ FUZZ_CORE := kernel/vgpio_core.c kernel/vgpio_id30.c kernel/vgpio_std.c \
 FUZZ_BINS := $(FUZZ_HARNESSES:%=$(FUZZ_DIR)/fuzz_%)
 
 .PHONY: fuzz fuzz-build
+## fuzz-build: the libFuzzer harnesses, built but not run
 fuzz-build: $(FUZZ_BINS)
 
 $(FUZZ_DIR)/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz_host.c \

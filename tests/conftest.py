@@ -1,5 +1,6 @@
-"""Shared fixtures. The rules of a run, the Hypothesis profiles and the
-record of what documents may cite are plugins (tests/plugins/).
+"""Shared fixtures. The kinds of tests, the rules of a run, the Hypothesis
+profiles and the record of what documents may cite are plugins
+(tests/plugins/).
 
 The compiled core is imported inside the fixtures that use it, not here:
 the tests of what needs no core (the Kconfig lint, the device side) run
@@ -13,8 +14,9 @@ import sys
 import pytest
 
 import virtio_gpio
+from checkout import ROOT
 
-pytest_plugins = ["run_rules", "hypothesis_profiles", "citations"]
+pytest_plugins = ["kinds", "run_rules", "hypothesis_profiles", "citations"]
 
 
 def _core_lib():
@@ -73,8 +75,7 @@ def chip(make_chip):
 @pytest.fixture(scope="session")
 def linux_source():
     """Debian's linux-source-6.1 tree, unpacked once under build/."""
-    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    return subprocess.run([os.path.join(root, "tools", "linux-source")],
+    return subprocess.run([os.path.join(ROOT, "tools", "linux-source")],
                           check=True, capture_output=True,
                           text=True).stdout.strip()
 
@@ -129,17 +130,16 @@ def uml_build(timings):
     import time
 
     from virtio_gpio.guests import uml
-    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     built = {}
 
     def build(series):
         if series not in built:
             source = subprocess.run(
-                [os.path.join(root, "tools", "linux-source"), series],
+                [os.path.join(ROOT, "tools", "linux-source"), series],
                 check=True, capture_output=True, text=True).stdout.strip()
             start = time.monotonic()
             out = uml.build_kernel(source, patches=os.path.join(
-                root, "tools", "uml-patches"),
+                ROOT, "tools", "uml-patches"),
                 debug=uml.e2e_debug(uml.tree_series(source)))
             timings.append("UML %s kernel (%s %s) ready (built or cached): "
                            "%.1f s" % (series, uml.tree_series(source),

@@ -1,5 +1,5 @@
 #!/bin/sh
-# PID 1 of the UML end-to-end guest (tests/test_e2e_uml.py). The root
+# PID 1 of the UML end-to-end guest (tests/e2e/test_e2e_uml.py). The root
 # filesystem is the host's, so libgpiod's tools and gpio-probe run here.
 # "SYNC name" lines wait until the test creates $D/go.name on the host.
 D="@DIR@"

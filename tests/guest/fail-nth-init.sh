@@ -1,5 +1,5 @@
 #!/bin/sh
-# PID 1 of the fault-injection guest (tests/test_e2e_uml_fault_injection.py),
+# PID 1 of the fault-injection guest (tests/e2e/test_e2e_uml_fault_injection.py),
 # run on debug kernels only. Our module's probe of a standard-protocol
 # device (ID 41), again and again, with the Nth fault point of the probing
 # task failing (fail-nth: slab and page allocations alike), N = 1, 2, ...

@@ -1,5 +1,5 @@
 #!/bin/sh
-# PID 1 of the all-lines-watched guest (tests/test_e2e_uml_watched_lines.py):
+# PID 1 of the all-lines-watched guest (tests/e2e/test_e2e_uml_watched_lines.py):
 # a standard device of 256 lines, and a program watching every line the
 # eventq can serve. UML's eventq has 256 entries and a waiting line takes
 # two (no indirect descriptors), so 128 lines can be armed; a line past

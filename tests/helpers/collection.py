@@ -1,11 +1,10 @@
 """Which tests exist, asked of pytest itself (for documents that cite tests)."""
 
 import functools
-import os
 import subprocess
 import sys
 
-ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+from checkout import ROOT
 
 #: node IDs of whole test files the running session collected, before -m
 #: and -k deselect any (tests/plugins/citations.py fills it); files not in

@@ -5,6 +5,7 @@ import os
 import re
 import time
 
+from checkout import ROOT
 from virtio_gpio.vhost_user.control import send_control, spawn
 
 
@@ -37,7 +38,6 @@ class Backend:
         self.log.close()
 
 
-ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 KERNEL_SRC = os.path.join(ROOT, "kernel")
 #: the guests' scripts: UML's init scripts, the QEMU initramfs' /init parts
 GUEST = os.path.join(ROOT, "tests", "guest")

@@ -5,10 +5,10 @@ import os
 import re
 import subprocess
 
+from checkout import ROOT
 from virtio_gpio.guests import drivers, kernels
 from virtio_gpio.guests.qemu import version_key  # noqa: F401 (used by the tests)
 
-ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 KERNEL_SRC = os.path.join(ROOT, "kernel")
 
 

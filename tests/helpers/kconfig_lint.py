@@ -4,9 +4,9 @@ output, and the trees and entries they lint."""
 import json
 import os
 
+from checkout import ROOT
 from virtio_gpio.kconfig import cli
 
-ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 FIXTURES = os.path.join(ROOT, "tests", "fixtures", "kconfig")
 #: the smallest tree that has the loop the kernel test robot reported
 ROBOT = os.path.join(FIXTURES, "robot")

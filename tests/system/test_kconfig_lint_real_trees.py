@@ -15,8 +15,6 @@ import pytest
 from kconfig_lint import ROOT, SNIPPET, V3_PATCH, lint, rules_of
 from virtio_gpio.kconfig import conf, kconfiglib_compat, tree
 
-pytestmark = pytest.mark.system
-
 # -- newer Kconfig syntax: kconfiglib (after compat) against conf ---------
 
 SEMANTICS_TREE = """\

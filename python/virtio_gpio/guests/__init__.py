@@ -4,5 +4,5 @@ console (``uml``, ``qemu``, ``console``), QEMU's user-creatable patch
 (``qemu_user_creatable``) and the in-guest benchmark (``bench_guest``).
 
 They run subprocesses and read files; none of them needs the compiled
-core (tests/test_imports.py checks that).
+core (tests/unit/test_imports.py checks that).
 """

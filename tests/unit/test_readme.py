@@ -112,7 +112,7 @@ def test_a_cell_naming_a_missing_test_is_reported(text, collected):
     broken = text.replace("test_host_edges_arrive_as_host_level_messages",
                           "test_that_was_never_written")
     assert problems(broken, collected) == [
-        "I-6.12: tests/test_e2e_qemu_id30.py::"
+        "I-6.12: tests/e2e/test_e2e_qemu_id30.py::"
         "test_that_was_never_written[6.12] does not exist"]
 
 

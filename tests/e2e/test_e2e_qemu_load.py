@@ -17,8 +17,6 @@ import pytest
 from e2e_helpers import qemu_standard_guest
 from virtio_gpio.guests import qemu
 
-pytestmark = pytest.mark.system
-
 #: the kernel series whose Debian images are installed to boot
 SERIES = ("6.1", "6.12")
 CYCLES = 50

@@ -17,9 +17,9 @@ import sys
 
 import pytest
 
-pytestmark = pytest.mark.system
+from checkout import ROOT as CHECKOUT
 
-ROOT = pathlib.Path(__file__).resolve().parent.parent
+ROOT = pathlib.Path(CHECKOUT)
 FUZZ = ROOT / "tests" / "fuzz"
 HARNESSES = ("probe", "stream")
 SECONDS = int(os.environ.get("VGPIO_FUZZ_SECONDS", "20"))

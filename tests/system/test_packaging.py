@@ -20,10 +20,7 @@ import tarfile
 import pytest
 
 import kbuild
-
-pytestmark = pytest.mark.system
-
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from checkout import ROOT
 
 
 def clean_copy(dest):

@@ -8,11 +8,11 @@ import re
 
 import pytest
 
+from checkout import ROOT
 from virtio_gpio import lines
 from virtio_gpio.wire import id30, standard
 
-KERNEL = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..",
-                      "kernel")
+KERNEL = os.path.join(ROOT, "kernel")
 ID30_HEADER = "vgpio_id30_proto.h"
 STD_HEADER = "vgpio_std_proto.h"
 CORE_HEADER = "vgpio_core.h"

@@ -5,9 +5,8 @@ import subprocess
 import sys
 import tarfile
 
+from checkout import ROOT
 from virtio_gpio.guests import linux_source
-
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def tarball(path, marker):

@@ -17,8 +17,6 @@ from e2e_helpers import (Backend, debug_kernel_findings, debug_series,
                          dmesg_block, render_init, uml_module)
 from virtio_gpio.guests import uml
 
-pytestmark = pytest.mark.system
-
 
 @pytest.fixture(scope="module", params=debug_series())
 def run(request, uml_build, tmp_path_factory):

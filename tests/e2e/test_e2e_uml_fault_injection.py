@@ -17,8 +17,6 @@ from e2e_helpers import (Backend, debug_kernel_findings, debug_series,
                          dmesg_block, render_init, uml_module)
 from virtio_gpio.guests import uml
 
-pytestmark = pytest.mark.system
-
 LINES = 4
 #: far more fault points than one probe has (about 125 on 7.3): a loop that
 #: reaches this bound never found the end of the probe

@@ -15,9 +15,9 @@ import docutils.core
 import pytest
 from docutils import nodes
 
+from checkout import ROOT
 from collection import collect
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TABLE = os.path.join(ROOT, "Documentation", "conformance.rst")
 SPEC = os.path.join(ROOT, "Documentation", "spec.rst")
 TEX = os.path.join(ROOT, "Documentation", "spec-sources",

@@ -5,7 +5,7 @@ type-info structure in data whose pointers are R_X86_64_RELATIVE
 relocations, and functions in an executable segment. Moving things
 around (what a rebuild does) must not matter; a shape it does not know
 must be refused rather than guessed. The system QEMU itself is covered by
-tests/test_e2e_qemu_id30.py, whose guests need the patched copy.
+tests/e2e/test_e2e_qemu_id30.py, whose guests need the patched copy.
 """
 
 import struct

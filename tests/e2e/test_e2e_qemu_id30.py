@@ -26,8 +26,6 @@ from virtio_gpio.guests import drivers, kernels, qemu
 from virtio_gpio.devices import Id30Device
 from virtio_gpio.wire.id30 import DEVICE_ID, Direction
 
-pytestmark = pytest.mark.system
-
 SERIES = ("6.1", "6.12")
 NAMES = ["id30-a", "id30-b", "id30-c", "id30-d", "id30-e", "id30-f"]
 DEVICE_NAME = "vgpio-id30"

@@ -8,9 +8,9 @@ import os
 import subprocess
 import sys
 
+from checkout import ROOT
 from virtio_gpio.clitext import CORE_MISSING
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 RUN_DEMO_WITHOUT_CORE = """
 import importlib.abc, sys

@@ -1,6 +1,6 @@
 """End to end in a real kernel: UML guest + vgpio.ko + vhost-user backend.
 
-Every check runs once per UML kernel series (conftest.UML_SERIES: Debian's
+Every check runs once per UML kernel series (e2e_helpers.UML_SERIES: Debian's
 6.1 LTS, patched so it boots on hosts with a large XSAVE area, and the
 newest series Debian carries). One guest boot runs tests/guest/e2e-init.sh against three backends: the
 main device (8 named lines) and two with invalid config spaces, which the
@@ -18,13 +18,11 @@ import subprocess
 
 import pytest
 
+from checkout import ROOT
 from e2e_helpers import (UML_SERIES, Backend, build_gpio_probe,
                          debug_kernel_findings, render_init, uml_module)
 from virtio_gpio.guests import uml
 
-pytestmark = pytest.mark.system
-
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 NAMES = ["led0", "led1", "in2", "mon3", "edge4", "par5", "par6", "par7"]
 BAD_LOG = re.compile(r"\bBUG\b|WARNING|Oops|Call Trace|blocked for more than|"
                      r"hung_task|refcount|list_del|Kernel panic")
@@ -143,7 +141,7 @@ def test_fp_state_transfers_sized_by_the_host(run):
     boot line shows the probe ran and found the size the host reports,
     measured apart by tests/guest/xstate-size.c. A real host takes only
     its own path; the AMX and refusal paths run against a model of the
-    host in tests/test_uml_fp_patch.py. The newest series has the upstream
+    host in tests/system/test_uml_fp_patch.py. The newest series has the upstream
     fix.
     """
     registers = os.path.join("arch", "x86", "um", "os-Linux", "registers.c")

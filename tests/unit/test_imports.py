@@ -8,6 +8,8 @@ import sys
 
 import pytest
 
+from checkout import ROOT
+
 #: modules that must import with virtio_gpio._core missing
 WITHOUT_CORE = ["virtio_gpio.kconfig", "virtio_gpio.kconfig.cli",
                 "virtio_gpio.guests", "virtio_gpio.guests.kernels",
@@ -69,12 +71,12 @@ def test_backend_serves_a_device_without_the_compiled_core(tmp_path):
     # The whole host side: wire formats, models, the device loop and the
     # vhost-user backend, answering a front end's requests with the core
     # unavailable.
-    tests = os.path.dirname(os.path.abspath(__file__))
+    helpers = os.path.join(ROOT, "tests", "helpers")
     proc = run_without_core(
         "sys.path.insert(0, %r)\n"
         "from vhost_front_end import check_serves\n"
         "check_serves(%r)\n"
         "assert 'virtio_gpio._core' not in sys.modules\n"
-        "print('served')\n" % (tests, str(tmp_path)))
+        "print('served')\n" % (helpers, str(tmp_path)))
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "served"

@@ -22,8 +22,6 @@ import pytest
 from e2e_helpers import qemu_finish, qemu_standard_guest
 from virtio_gpio.guests import qemu
 
-pytestmark = pytest.mark.system
-
 SERIES = ("6.1", "6.12")
 LINES = 256
 #: printf formats, a path separator, a forged log line; then clean names

@@ -20,8 +20,6 @@ from e2e_helpers import (assert_host_edges, drive_host_edges, qemu_finish,
                          qemu_standard_guest)
 from virtio_gpio.guests import drivers, qemu
 
-pytestmark = pytest.mark.system
-
 #: the kernel series whose Debian images are installed to boot (the
 #: newest series is a source tree only, see virtio_gpio.guests.kernels)
 SERIES = ("6.1", "6.12")

@@ -9,8 +9,6 @@ import pytest
 
 import kbuild
 
-pytestmark = pytest.mark.system
-
 NAME, VERSION = "vgpio", kbuild.project_version()
 
 

@@ -2,7 +2,7 @@
 
 tools/uml-patches/6.1/0001-um-x86-fp-state-sized-by-the-host.patch sizes
 UML's FP transfers by the host's XSAVE area. A real host has one size, so
-the end-to-end boot (tests/test_e2e_uml.py) only takes the path of the
+the end-to-end boot (tests/e2e/test_e2e_uml.py) only takes the path of the
 machine it runs on. Here UML's own registers.c, from Debian's 6.1 tree,
 patched and unpatched, is built against a model of the host kernel's
 NT_X86_XSTATE regset and CPUID (tests/uml_fp/fake_host.c) and run as a
@@ -17,9 +17,9 @@ import subprocess
 
 import pytest
 
+from checkout import ROOT
 from virtio_gpio.guests import kernels
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 HARNESS = os.path.join(ROOT, "tests", "uml_fp")
 PATCH = os.path.join(ROOT, "tools", "uml-patches", "6.1",
                      "0001-um-x86-fp-state-sized-by-the-host.patch")

@@ -12,8 +12,6 @@ import pytest
 import kbuild
 from virtio_gpio.guests import kernels
 
-pytestmark = pytest.mark.system
-
 CHECKPATCH_FILES = ["gpio-virtio.c", "vgpio_compat.h", "vgpio_core.c",
                     "vgpio_core.h", "vgpio_core_priv.h", "vgpio_id30.c",
                     "vgpio_std.c", "vgpio_id30_proto.h", "vgpio_std_proto.h",

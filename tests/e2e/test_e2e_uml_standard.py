@@ -18,8 +18,6 @@ from e2e_helpers import (KERNEL_SRC, UML_SERIES, Backend, build_gpio_probe,
                          debug_kernel_findings, dmesg_block, render_init)
 from virtio_gpio.guests import drivers, uml
 
-pytestmark = pytest.mark.system
-
 NAMES = ["u0", "u1", "u2", "u3"]
 
 
@@ -165,7 +163,7 @@ def test_unload_and_cycles(run):
 
 
 def test_debug_kernel_reports_nothing(run):
-    # See tests/test_e2e_uml.py: the newest series is the debug kernel.
+    # See tests/e2e/test_e2e_uml.py: the newest series is the debug kernel.
     debug = uml.e2e_debug(uml.tree_series(run["source"]))
     assert debug_kernel_findings(run["lines"], "STD", debug) == []
 

@@ -10,9 +10,9 @@ import sys
 
 import pytest
 
+from checkout import ROOT
 from virtio_gpio.guests import debian_archive
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 MIRROR = "http://mirror.example/debian"
 
