@@ -155,3 +155,36 @@ def test_the_wheel_installs_without_extras_and_runs_without_the_core(
         "vgpio-demo: the compiled core (virtio_gpio._core) is not "
         "installed; reinstall with a C compiler and cffi: pip install "
         "--force-reinstall virtio-gpio"]
+
+
+def test_without_a_compiler_the_sdist_installs_and_the_backend_serves(
+        dists, tmp_path):
+    # CC=false stands for a machine without a C compiler: the core cannot
+    # be built, pip goes on without it, and the device side works.
+    venv = str(tmp_path / "venv")
+    run([sys.executable, "-m", "venv", venv])
+    python = os.path.join(venv, "bin", "python")
+    built = run([python, "-m", "pip", "install", "-v", dists["sdist"]],
+                env=dict(os.environ, CC="false"))
+    assert "virtio_gpio._core not built" in built.stdout + built.stderr
+    assert not installed(python, "import glob, os, virtio_gpio; print(*glob."
+                         "glob(os.path.dirname(virtio_gpio.__file__)"
+                         " + '/_core*'))")
+    check_every_script_helps(python)
+    helpers = os.path.join(ROOT, "tests", "helpers")
+    assert installed(python, "import sys; sys.path.insert(0, %r); "
+                     "from vhost_front_end import check_serves; "
+                     "check_serves(%r); print('served')"
+                     % (helpers, str(tmp_path))) == "served"
+
+
+def test_a_development_build_fails_on_a_core_that_does_not_compile(
+        dists, tmp_path):
+    venv = str(tmp_path / "venv")
+    run([sys.executable, "-m", "venv", venv])
+    python = os.path.join(venv, "bin", "python")
+    proc = subprocess.run(
+        [python, "-m", "pip", "install", "-q", dists["sdist"]],
+        capture_output=True, text=True, timeout=900,
+        env=dict(os.environ, CC="false", VGPIO_REQUIRE_CORE="1"))
+    assert proc.returncode != 0

@@ -23,7 +23,10 @@ WITHOUT_CORE = ["virtio_gpio.kconfig", "virtio_gpio.kconfig.cli",
                 "virtio_gpio.devices", "virtio_gpio.devices.loops",
                 "virtio_gpio.devices.floor", "virtio_gpio.vhost_user.backend",
                 "virtio_gpio.vhost_user.cli",
-                "virtio_gpio.vhost_user.control_cli"]
+                "virtio_gpio.vhost_user.control_cli",
+                "virtio_gpio.vhost_user.control_server", "virtio_gpio.cache",
+                "virtio_gpio.guests.linux_source",
+                "virtio_gpio.guests.debian_archive"]
 
 BLOCK_CORE = """
 import importlib.abc, sys

@@ -1,6 +1,7 @@
-"""Guest runners: the supported kernel series and their build trees
-(``kernels``, ``drivers``), UML and QEMU guests driven through their
-console (``uml``, ``qemu``, ``console``), QEMU's user-creatable patch
+"""Guest runners: the supported kernel series, their source packages and
+build trees (``kernels``, ``linux_source``, ``debian_archive``,
+``drivers``), UML and QEMU guests driven through their console (``uml``,
+``qemu``, ``console``), QEMU's user-creatable patch
 (``qemu_user_creatable``) and the in-guest benchmark (``bench_guest``).
 
 They run subprocesses and read files; none of them needs the compiled

@@ -14,7 +14,6 @@ such as libgpiod's run inside it.
 """
 
 import argparse
-import fcntl
 import glob
 import hashlib
 import os
@@ -24,7 +23,7 @@ import subprocess
 import sys
 
 from .. import progress
-from ..cache import cache_root
+from ..cache import cache_root, locked
 from .console import ConsoleGuest
 
 # What the guest needs on top of ARCH=um defconfig. GPIO_VIRTIO=m (the
@@ -191,12 +190,6 @@ def private_tree(source, dest, patch_files, log):
     return dest
 
 
-def _lock(cache, slot):
-    lock = open(os.path.join(cache, ".uml-%s.lock" % slot), "w")
-    fcntl.flock(lock, fcntl.LOCK_EX)
-    return lock
-
-
 def build_kernel(source, *, patches, debug, cache=None, jobs=2):
     """Return the UML build directory (with ``linux``), building if needed.
 
@@ -219,7 +212,7 @@ def build_kernel(source, *, patches, debug, cache=None, jobs=2):
     top = os.path.join(cache, key)
     out = os.path.join(top, "build")
     stamp = os.path.join(top, ".complete")
-    with _lock(cache, slot):
+    with locked(cache, ".uml-" + slot):
         if all(os.path.isfile(path) for path in (
                 stamp, os.path.join(out, "linux"),
                 os.path.join(out, "Module.symvers"))):
