@@ -135,28 +135,6 @@ enum vgpio_protocol { VGPIO_PROTOCOL_ID30, VGPIO_PROTOCOL_STANDARD };
 struct vgpio_dev_info { unsigned int device_id; unsigned int cfg_size; bool irq; };
 struct vgpio_core;
 struct vgpio_host_ops { ...; };
-struct simvq;
-struct vgpio_uhost {
-    struct simvq *vq[2];
-    const unsigned char *cfg;
-    unsigned int cfg_len;
-    unsigned int cfg_window;
-    unsigned int cfg_reads;
-    unsigned int cfg_widest_read;
-    unsigned int cfg_reads_past_window;
-    unsigned int cfg_generation;
-    unsigned int cfg_change_at;
-    const unsigned char *cfg_next;
-    unsigned int cfg_next_len;
-    bool cfg_always_changing;
-    unsigned int arm_pending;
-    void *handle;
-    int (*wait)(void *handle, unsigned int line);
-    void (*notify)(void *handle, unsigned int vq);
-    void (*wake)(void *handle, unsigned int line);
-    void (*irq)(void *handle, unsigned int line);
-    void (*rejected)(void *handle, int err, const char *why);
-};
 """
 
 FUNCTIONS = """
@@ -189,26 +167,6 @@ const char *const *vgpio_core_line_names(const struct vgpio_core *core);
 const struct vgpio_stats *vgpio_core_stats(const struct vgpio_core *core);
 int vgpio_core_last_error(const struct vgpio_core *core);
 
-struct simvq *simvq_new(unsigned int num);
-void simvq_free(struct simvq *q);
-int simvq_add(struct simvq *q, void *out, unsigned int out_len, void *in,
-              unsigned int in_len, void *token);
-void *simvq_get_used(struct simvq *q, unsigned int *len);
-int simvq_pop_avail(struct simvq *q);
-int simvq_out_len(const struct simvq *q, unsigned int id);
-int simvq_in_len(const struct simvq *q, unsigned int id);
-int simvq_read(const struct simvq *q, unsigned int id, void *dst,
-               unsigned int len);
-int simvq_write(struct simvq *q, unsigned int id, const void *src,
-                unsigned int len);
-int simvq_push_used(struct simvq *q, unsigned int id, unsigned int used_len);
-unsigned int simvq_size(const struct simvq *q);
-unsigned int simvq_num_free(const struct simvq *q);
-unsigned int simvq_num_avail(const struct simvq *q);
-unsigned int simvq_num_used(const struct simvq *q);
-unsigned int simvq_num_kicks(const struct simvq *q);
-
-extern const struct vgpio_host_ops vgpio_uhost_ops;
 void *vgpio_zalloc(size_t size);
 void vgpio_free(void *ptr);
 extern long vgpio_os_live_allocs;
@@ -223,6 +181,22 @@ extern "Python" void _vgpio_py_wake(void *handle, unsigned int line);
 extern "Python" void _vgpio_py_irq(void *handle, unsigned int line);
 extern "Python" void _vgpio_py_rejected(void *handle, int err, const char *why);
 """
+
+def header_declarations(header, first):
+    """The declarations of ``python/csrc/<header>``, from the line that
+    starts with ``first`` to the include guard's end, for the cdef: read
+    from the header rather than copied. An array sized by a macro becomes
+    ``[...]``, which the compiler completes."""
+    with open(os.path.join(ROOT, "python", "csrc", header)) as f:
+        text = f.read()
+    start = text.index("\n" + first) + 1
+    body = text[start:text.rindex("#endif")]
+    return re.sub(r"\[[A-Z][A-Z0-9_]*\]", "[...]", body)
+
+
+#: the simulated rings and the userspace host, as their headers declare them
+HOST = (header_declarations("simvq.h", "struct simvq;") +
+        header_declarations("vgpio_uhost.h", "struct vgpio_uhost {"))
 
 INCLUDES = """
 #include "vgpio_core.h"
@@ -242,7 +216,7 @@ def make_ffibuilder(module_name="virtio_gpio._core", sanitize=False):
         extra += SANITIZE_FLAGS
         link += ["-fsanitize=address,undefined"]
     builder = FFI()
-    builder.cdef(CONSTANTS + TYPES + FUNCTIONS)
+    builder.cdef(CONSTANTS + TYPES + HOST + FUNCTIONS)
     builder.set_source(
         module_name,
         INCLUDES,
