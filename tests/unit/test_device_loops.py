@@ -161,3 +161,31 @@ def test_ring_stopped_forgets_what_the_driver_held():
     assert device.held_irq_lines()
     loop.ring_stopped(std_wire.VQ_EVENT)
     assert device.held_irq_lines() == {}
+
+
+def test_both_models_tell_their_listeners_what_changed():
+    heard = []
+    device, rings, loop = std_rig(3)
+    device.listeners.append(lambda e: heard.append((e.kind, e.line, e.value)))
+    requestq, eventq = rings[std_wire.VQ_REQUEST], rings[std_wire.VQ_EVENT]
+    std_request(requestq, std_wire.Msg.SET_VALUE, 0, 1)
+    std_request(requestq, std_wire.Msg.SET_DIRECTION, 0, std_wire.Direction.OUT)
+    std_request(requestq, std_wire.Msg.SET_IRQ_TYPE, 1,
+                std_wire.IrqType.EDGE_FALLING)
+    eventq.offer(std_wire.IRQ_REQUEST.pack(1), 1)
+    loop.run()
+    loop.set_input(1, 1)
+    loop.set_input(1, 0)
+    assert heard == [("direction", 0, "out"), ("drive", 0, 1),
+                     ("irq_type", 1, "falling"), ("input", 1, 1),
+                     ("input", 1, 0), ("interrupt", 1, 0)]
+
+    heard.clear()
+    device, rings, loop = id30_rig()
+    device.listeners.append(lambda e: heard.append((e.kind, e.line, e.value)))
+    rings[id30_wire.VQ_TX].offer(id30_wire.encode(
+        id30_wire.MsgType.DIRECTION_OUTPUT, 0, 1))
+    loop.run()
+    loop.set_input(1, 1)
+    assert heard == [("direction", 0, "out"), ("drive", 0, 1),
+                     ("input", 1, 1), ("interrupt", 1, 1)]

@@ -12,7 +12,9 @@ injection lives here, so every transport can misbehave in the same ways.
 
 import dataclasses
 import enum
-from typing import List, Sequence
+from typing import Callable, List, Sequence
+
+from .events import LineEvent
 
 
 @dataclasses.dataclass
@@ -86,6 +88,15 @@ class DeviceModel:
         #: what the device says unasked, oldest first, for take_events()
         self.events: List[Outgoing] = []
         self.requests_seen = 0
+        #: called with each LineEvent as the model makes the change
+        self.listeners: List[Callable[[LineEvent], None]] = []
+
+    def tell(self, kind, line, value):
+        """Report a change on ``line`` to the listeners."""
+        if self.listeners:
+            event = LineEvent(kind, line, value)
+            for listener in self.listeners:
+                listener(event)
 
     def names_block(self):
         """The line-names block: NUL-terminated UTF-8 names in line order."""

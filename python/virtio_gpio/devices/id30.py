@@ -92,11 +92,14 @@ class Id30Device(DeviceModel):
             return 0
         if msg_type == MsgType.DIRECTION_INPUT:
             line.direction = Direction.IN
+            self.tell("direction", line_no, "in")
             return 0
         if msg_type == MsgType.DIRECTION_OUTPUT:
             if value not in (0, 1):
                 return -errno.EINVAL
             line.direction, line.value = Direction.OUT, value
+            self.tell("direction", line_no, "out")
+            self.tell("drive", line_no, value)
             return 0
         if msg_type == MsgType.GET_DIRECTION:
             return int(line.direction)
@@ -108,6 +111,7 @@ class Id30Device(DeviceModel):
             if value not in (0, 1):
                 return -errno.EINVAL
             line.value = value
+            self.tell("drive", line_no, value)
             return value
         return -errno.EOPNOTSUPP
 
@@ -181,8 +185,11 @@ class Id30Device(DeviceModel):
         if line.value == level:
             return
         line.value = level
+        self.tell("input", line_no, level)
         payload = wire.encode(MsgType.HOST_LEVEL, line_no, level)
         self.events.append(Outgoing(payload, wire.MSG_SIZE))
+        # Every level change goes to the driver as an event.
+        self.tell("interrupt", line_no, level)
 
     def raw_event(self, msg_type, line_no, value, used_len=None):
         """An arbitrary message, for tests that feed the driver garbage."""

@@ -37,6 +37,11 @@ STATUS_ERR = Status.ERR
 IRQ_STATUS_INVALID = IrqStatus.INVALID
 IRQ_STATUS_VALID = IrqStatus.VALID
 
+#: how line events name the trigger types
+IRQ_TYPE_NAMES = {IrqType.NONE: "none", IrqType.EDGE_RISING: "rising",
+                  IrqType.EDGE_FALLING: "falling", IrqType.EDGE_BOTH: "both",
+                  IrqType.LEVEL_HIGH: "high", IrqType.LEVEL_LOW: "low"}
+
 
 @dataclasses.dataclass
 class StdLine:
@@ -127,8 +132,10 @@ class StandardDevice(DeviceModel):
             if value not in tuple(Direction):
                 return STATUS_ERR, 0
             line.direction = Direction(value)
+            self.tell("direction", line_no, line.direction.name.lower())
             if line.direction == Direction.OUT:
                 line.value = line.out_value
+                self.tell("drive", line_no, line.value)
                 self._loop(line_no)
             return STATUS_OK, 0
         if msg_type == Msg.GET_VALUE:
@@ -141,12 +148,14 @@ class StandardDevice(DeviceModel):
             line.out_value = value
             if line.direction == Direction.OUT:
                 line.value = value
+                self.tell("drive", line_no, value)
                 self._loop(line_no)
             return STATUS_OK, 0
         if msg_type == Msg.SET_IRQ_TYPE:
             if not self.irq or value not in tuple(IrqType):
                 return STATUS_ERR, 0
             line.irq_type = IrqType(value)
+            self.tell("irq_type", line_no, IRQ_TYPE_NAMES[line.irq_type])
             if line.irq_type == IrqType.NONE and line.irq_token is not None:
                 self._complete(line_no, IRQ_STATUS_INVALID)
             else:
@@ -221,6 +230,8 @@ class StandardDevice(DeviceModel):
         line = self.lines[line_no]
         token, line.irq_token = line.irq_token, None
         self.events.append(Outgoing(bytes([status]), 1, token))
+        if status == IRQ_STATUS_VALID:
+            self.tell("interrupt", line_no, line.value)
 
     def _level_fire(self, line_no):
         line = self.lines[line_no]
@@ -244,6 +255,8 @@ class StandardDevice(DeviceModel):
         if line.direction == Direction.OUT:
             raise ValueError("line %d is an output" % line_no)
         old, line.value = line.value, level
+        if old != level:
+            self.tell("input", line_no, level)
         if line.irq_token is None:
             return
         edge = (IrqType.EDGE_RISING if level > old else
