@@ -180,9 +180,10 @@ def test_chip_appears_with_device_name_and_line_names(run):
 def test_gpioset_and_gpioget_round_trip_visible_in_model(run):
     assert "GPIOSET rc=0" in run["lines"]
     line1 = run["after_set"]["lines"][1]
-    assert (line1["direction"], line1["value"], line1["requested"]) == (0, 1, True)
+    assert (line1["direction"], line1["value"], line1["requested"]) == (
+        "out", 1, True)
     assert "GPIOGET 1" in run["lines"]  # line 2 driven high by the backend
-    assert run["after_get"]["lines"][2]["direction"] == 1
+    assert run["after_get"]["lines"][2]["direction"] == "in"
     info = "\n".join(block(run["lines"], "GPIOINFO2"))
     assert re.search(r'line +1: +"led1" +unused +output', info), info
     assert re.search(r'line +2: +"in2" +unused +input', info), info

@@ -100,11 +100,10 @@ def test_names_and_values(run):
 
 
 def test_libgpiod_tools_reach_the_model(run):
-    from virtio_gpio.devices.standard import Direction
     assert "GPIOSET rc=0" in run["lines"]
     line3 = run["after_set"]["lines"][3]
     # gpioset drove it high, then let go: free() is SET_DIRECTION NONE.
-    assert (line3["value"], line3["direction"]) == (1, Direction.NONE)
+    assert (line3["value"], line3["direction"]) == (1, "none")
     assert "GPIOGET 0" in run["lines"]
 
 

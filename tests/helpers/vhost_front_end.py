@@ -137,19 +137,19 @@ class FrontEnd:
 
 
 def serve(tmp_path, device):
-    """A backend thread and a front end that completed the handshake."""
-    backend = vu.Backend(device, str(tmp_path / "sock"),
-                         control_path=str(tmp_path / "ctl"), once=True)
-    thread = threading.Thread(target=backend.serve, daemon=True)
+    """A server thread with one backend, and a front end that completed
+    the handshake: (front end, server, thread)."""
+    server = vu.Server([vu.Backend(device, str(tmp_path / "sock"))],
+                       control_path=str(tmp_path / "ctl"), once=True)
+    server.open()
+    thread = threading.Thread(target=server.serve, daemon=True)
     thread.start()
-    while not os.path.exists(backend.control_path):
-        pass
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    sock.connect(backend.socket_path)
+    sock.connect(server.backends[0].socket_path)
     sock.settimeout(5)
     front = FrontEnd(sock)
     front.handshake()
-    return front, backend, thread
+    return front, server, thread
 
 
 

@@ -107,12 +107,12 @@ def test_script_replays_input_changes(tmp_path):
     steps = parse_script(str(script))
     assert steps == [(0.4, 2, 1), (0.6, 2, 0)]
     device = Id30Device(3)
-    backend = vu.Backend(device, str(tmp_path / "sock"), once=True)
+    backend = vu.Backend(device, str(tmp_path / "sock"))
     backend.script = steps
-    thread = threading.Thread(target=backend.serve, daemon=True)
+    server = vu.Server([backend], once=True)
+    server.open()
+    thread = threading.Thread(target=server.serve, daemon=True)
     thread.start()
-    while not os.path.exists(backend.socket_path):
-        pass
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
         sock.connect(backend.socket_path)
         sock.settimeout(5)
@@ -256,7 +256,7 @@ def test_ring_restarted_after_stop_keeps_serving(standard):
     from virtio_gpio.devices.standard import Msg
     front, backend, device = standard
     device.lines[2].value = 1
-    old_kick = backend.conn.vrings[0].kick_fd
+    old_kick = backend.backends[0].conn.vrings[0].kick_fd
     assert old_kick in backend.selector.get_map()
     front.send(vu.Request.GET_VRING_BASE, struct.pack("<II", 0, 0))
     _, base = struct.unpack("<II", front.recv())

@@ -14,7 +14,9 @@ rings. Nothing here needs the compiled driver core.
 One module per concern: ``protocol`` (the vhost-user wire), ``memory`` (the
 mmap'ed memory table), ``vring`` (split rings), ``rings`` (the vrings as the
 device loop's ring interface), ``connection`` (one front end's messages),
-``backend`` (the serving loop), ``control`` (the control socket's client),
+``backend`` (one device's socket and front end), ``server`` (the loop
+serving every device of the process, its timers and line events),
+``control_server`` (the control socket's commands), ``control`` (its client),
 ``cli`` and ``control_cli`` (vgpio-vhost-user and vgpio-ctl).
 """
 
@@ -24,7 +26,7 @@ import importlib
 #: public name -> the module that defines it; loaded on first use, so that
 #: the control client loads no more than it uses
 _EXPORTS = {
-    "Backend": "backend", "Connection": "connection",
+    "Backend": "backend", "Server": "server", "Connection": "connection",
     "GuestMemory": "memory", "ProtocolError": "protocol",
     "Request": "protocol", "Vring": "vring", "send_control": "control",
     "spawn": "control",

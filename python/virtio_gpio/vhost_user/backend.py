@@ -1,65 +1,100 @@
-"""The backend process's loop: the listening socket, one front end at a
-time, kicks, the control socket and input scripts."""
+"""One device served on one vhost-user socket, to one front end at a time.
 
-import json
+A :class:`Backend` owns its listening socket, its front end's connection
+and what the host does to its device (inputs, faults, the bench's floor).
+It does not loop: a :class:`~.server.Server` runs one selector for every
+backend of the process, its timers and its control socket.
+"""
+
+import collections
+import errno
 import logging
 import os
-import selectors
 import socket
-import struct
+import stat
 import time
 from typing import Dict, List, Optional
 
 from ..devices.base import Fault
 from ..devices.floor import FloorDevice
 from .connection import Connection
-from .control import read_line
-from .control_server import ControlCommands
-from .protocol import ProtocolError
 
 log = logging.getLogger(__name__)
 
+#: how many line events ``state`` shows
+HISTORY = 100
 
-class Backend:
-    """Listens on ``socket_path`` and serves ``device`` to one front end at a time."""
 
-    def __init__(self, device, socket_path, control_path=None, once=False):
-        self.device = device
-        self.socket_path = socket_path
-        self.control_path = control_path
-        self.once = once
-        self.selector = selectors.DefaultSelector()
-        self.conn: Optional[Connection] = None
-        self.running = True
-        self.commands = ControlCommands(self)
-        #: line -> when the host last drove it (time.time())
-        self.toggles: Dict[int, float] = {}
-        self.script: List = []
-        self.connections = 0
-        #: what answers the guest: the model, or the bench's floor over it
-        self.serving = device
+class SocketInUse(OSError):
+    """Another live process listens on the path."""
 
-    def watch_kick(self, fd, conn, vring):
-        os.set_blocking(fd, False)
-        self.selector.register(fd, selectors.EVENT_READ, ("kick", conn, vring))
 
-    def unwatch(self, fd):
+def listen(path):
+    """A listening UNIX socket at ``path``.
+
+    A socket file left by a backend that was killed is replaced; one a live
+    process still listens on is not (:class:`SocketInUse`), nor is a path
+    that is not a socket. It is bound under a temporary name and renamed,
+    so once the path exists, connecting to it works.
+    """
+    if os.path.lexists(path):
+        if not _is_socket(path):
+            raise FileExistsError(errno.EEXIST, "exists and is not a socket",
+                                  path)
+        probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         try:
-            self.selector.unregister(fd)
-        except (KeyError, ValueError):
+            probe.connect(path)
+        except ConnectionRefusedError:
+            log.info("%s: replacing a stale socket", path)
+        except OSError:
             pass
-
-    def _listen(self, path):
-        # Bound and listening under a temporary name, then renamed: once
-        # the path exists, connecting to it works (no ECONNREFUSED race).
-        tmp = "%s.%d.tmp" % (path, os.getpid())
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        else:
+            raise SocketInUse(errno.EADDRINUSE, "another process listens on it",
+                              path)
+        finally:
+            probe.close()
+    tmp = "%s.%d.tmp" % (path, os.getpid())
+    if os.path.lexists(tmp):
+        os.unlink(tmp)
+    server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
         server.bind(tmp)
         server.listen(4)
         os.replace(tmp, path)
-        return server
+    except BaseException:
+        server.close()
+        if os.path.lexists(tmp):
+            os.unlink(tmp)
+        raise
+    return server
+
+
+def _is_socket(path):
+    return stat.S_ISSOCK(os.lstat(path).st_mode)
+
+
+class Backend:
+    """Serves ``device`` on ``socket_path`` as the device ``name``."""
+
+    def __init__(self, device, socket_path, name="gpio0"):
+        self.device = device
+        self.socket_path = socket_path
+        self.name = name
+        self.conn: Optional[Connection] = None
+        self.connections = 0
+        #: (seconds after the front end connects, line, level), in order
+        self.script: List = []
+        #: line -> when the host last drove it (time.time())
+        self.toggles: Dict[int, float] = {}
+        #: the latest line events, stamped, oldest first
+        self.history = collections.deque(maxlen=HISTORY)
+        #: what answers the guest: the model, or the bench's floor over it
+        self.serving = device
+        #: the server whose selector watches this backend's descriptors
+        self.server = None
+        self.listener: Optional[socket.socket] = None
+
+    # -- what the host does ----------------------------------------------
 
     def set_input(self, line, level):
         """Drive an input line; its event goes to the driver at once.
@@ -85,84 +120,33 @@ class Backend:
         if self.conn is not None:
             self.conn.loop.device = self.serving
 
-    def _on_control(self, server):
-        client, _ = server.accept()
-        with client:
-            client.settimeout(5.0)
-            try:
-                answer = self.commands.answer(read_line(client))
-                client.sendall(json.dumps(answer).encode() + b"\n")
-            except OSError as exc:
-                log.warning("control client: %s", exc)
+    # -- what the server asks ----------------------------------------------
 
-    def serve(self):
-        """Run until stopped, or until the front end leaves with ``once``."""
-        server = self._listen(self.socket_path)
-        self.selector.register(server, selectors.EVENT_READ, ("accept",))
-        control = None
-        if self.control_path:
-            control = self._listen(self.control_path)
-            self.selector.register(control, selectors.EVENT_READ, ("control",))
-        log.info("listening on %s", self.socket_path)
-        start = time.monotonic()
-        try:
-            while self.running:
-                timeout = None
-                if self.script:
-                    timeout = max(0.0, self.script[0][0] - (time.monotonic() - start))
-                for key, _ in self.selector.select(timeout):
-                    self._dispatch(key, server, control)
-                while self.script and self.script[0][0] <= time.monotonic() - start:
-                    _, line, level = self.script.pop(0)
-                    log.info("script: line %d -> %d", line, level)
-                    self.set_input(line, level)
-        finally:
-            self._drop()
-            self.selector.close()
-            server.close()
-            os.unlink(self.socket_path)
-            if control is not None:
-                control.close()
-                os.unlink(self.control_path)
-        log.info("stopped")
+    def open(self):
+        self.listener = listen(self.socket_path)
+        log.info("%s: listening on %s", self.name, self.socket_path)
+        return self.listener
 
-    def _dispatch(self, key, server, control):
-        kind = key.data[0]
-        if kind == "accept":
-            sock, _ = server.accept()
-            if self.conn is not None:
-                log.warning("second front end refused")
-                sock.close()
-                return
-            self.connections += 1
-            log.info("front end connected (%d)", self.connections)
-            self.conn = Connection(self, sock)
-            self.selector.register(sock, selectors.EVENT_READ, ("conn",))
-        elif kind == "control":
-            self._on_control(control)
-        elif kind == "conn":
-            try:
-                alive = self.conn.receive()
-            except (ProtocolError, OSError, struct.error) as exc:
-                log.error("front end error: %s", exc)
-                alive = False
-            if not alive:
-                log.info("front end went away")
-                self._drop()
-                if self.once:
-                    self.running = False
-        elif kind == "kick":
-            _, conn, vring = key.data
-            try:
-                os.read(key.fd, 8)
-            except BlockingIOError:
-                return
-            try:
-                conn.process()
-            except ProtocolError as exc:
-                log.error("ring error: %s", exc)
+    def accept(self):
+        """A front end connects; returns its socket, or None if refused."""
+        sock, _ = self.listener.accept()
+        if self.conn is not None:
+            log.warning("%s: second front end refused", self.name)
+            sock.close()
+            return None
+        self.connections += 1
+        log.info("%s: front end connected (%d)", self.name, self.connections)
+        self.conn = Connection(self, sock)
+        return sock
 
-    def _drop(self):
+    def watch_kick(self, fd, conn, vring):
+        self.server.watch_kick(fd, conn, vring)
+
+    def unwatch(self, fd):
+        self.server.unwatch(fd)
+
+    def drop(self):
+        """The front end is gone: its rings and fds with it."""
         if self.conn is None:
             return
         for vring in self.conn.vrings:
@@ -172,5 +156,10 @@ class Backend:
         self.conn.close()
         self.conn = None
 
-    def stop(self, *_):
-        self.running = False
+    def close(self):
+        self.drop()
+        if self.listener is not None:
+            self.listener.close()
+            self.listener = None
+            if os.path.lexists(self.socket_path):
+                os.unlink(self.socket_path)

@@ -20,6 +20,7 @@ from ..clitext import plain
 from ..devices import ConfigFault, Fault, Id30Device
 from ..devices.standard import StandardDevice
 from .backend import Backend
+from .server import Server
 
 
 log = logging.getLogger(__name__)
@@ -117,9 +118,10 @@ def main(argv=None):
             device.inject(Fault(kind), int(count or 1))
         except ValueError:
             raise SystemExit("bad --fault %r" % spec) from None
-    backend = Backend(device, args.socket, args.control, once=args.once)
+    backend = Backend(device, args.socket)
     if args.script:
         backend.script = parse_script(args.script)
+    server = Server([backend], control_path=args.control, once=args.once)
 
     def stop(signum, frame):
         raise _Stop()
@@ -127,7 +129,7 @@ def main(argv=None):
     signal.signal(signal.SIGINT, stop)
     signal.signal(signal.SIGTERM, stop)
     try:
-        backend.serve()
+        server.serve()
     except _Stop:
         log.info("signal: shutting down")
     return 0

@@ -57,8 +57,10 @@ def describe(state):
     """The ``state`` answer as lines of text."""
     out = []
     for number, line in enumerate(state["lines"]):
-        out.append("line %d %-12s direction=%s value=%s" % (
-            number, '"%s"' % line["name"], line["direction"], line["value"]))
+        irq = " irq=%s" % line["irq"] if "irq" in line else ""
+        out.append("line %d %-12s direction=%-4s value=%s%s" % (
+            number, '"%s"' % line["name"], line["direction"], line["value"],
+            irq))
     out.append("requests seen: %s, connected: %s, connections: %s" % (
         state["requests"], state["connected"], state["connections"]))
     return out

@@ -1,0 +1,218 @@
+"""The backend process's loop: one selector for every device's socket,
+front end and kicks, the control socket and its clients, and timers.
+
+Line events of every device are stamped here (time, device, line name)
+and handed to the control socket's subscribers and waiters and to the
+recorders (a waveform trace).
+"""
+
+import heapq
+import itertools
+import logging
+import os
+import selectors
+import struct
+import time
+from typing import Callable, List
+
+from .backend import Backend, listen
+from .control_server import ControlClient, ControlCommands
+from .protocol import ProtocolError
+
+log = logging.getLogger(__name__)
+
+
+class Server:
+    """Serves ``backends`` from one process until stopped.
+
+    :param control_path: a control socket taking JSON commands
+    :param once: stop when the last front end leaves
+    :param recorders: objects with ``record(event)`` and ``close()``, given
+        every stamped line event
+    """
+
+    def __init__(self, backends: List[Backend], control_path=None, once=False,
+                 recorders=()):
+        names = [backend.name for backend in backends]
+        if not backends or len(set(names)) != len(names):
+            raise ValueError("devices need distinct names, got %s" % names)
+        self.backends = list(backends)
+        self.control_path = control_path
+        self.once = once
+        self.recorders = list(recorders)
+        self.selector = selectors.DefaultSelector()
+        self.running = True
+        self.commands = ControlCommands(self)
+        self.control = None
+        self.subscribers: List[ControlClient] = []
+        self._timers: List = []
+        self._order = itertools.count()
+        for backend in self.backends:
+            backend.server = self
+            backend.device.listeners.append(
+                lambda event, backend=backend: self._on_line_event(backend,
+                                                                   event))
+        #: callables given every stamped event (waiters)
+        self.event_hooks: List[Callable] = []
+
+    # -- what backends and commands ask ----------------------------------
+
+    def backend(self, name=None) -> Backend:
+        """The backend called ``name`` (or with that index); the only one
+        when ``name`` is None. Raises ValueError naming the choices."""
+        if name is None:
+            if len(self.backends) == 1:
+                return self.backends[0]
+            raise ValueError("several devices: name one of %s"
+                             % ", ".join(b.name for b in self.backends))
+        for index, backend in enumerate(self.backends):
+            if name == backend.name or name == index:
+                return backend
+        raise ValueError("no device %r: the devices are %s"
+                         % (name, ", ".join(b.name for b in self.backends)))
+
+    def call_later(self, delay, callback):
+        """Run ``callback()`` after ``delay`` seconds, from the loop."""
+        heapq.heappush(self._timers, (time.monotonic() + max(0.0, delay),
+                                      next(self._order), callback))
+
+    def watch_kick(self, fd, conn, vring):
+        os.set_blocking(fd, False)
+        self.selector.register(fd, selectors.EVENT_READ, ("kick", conn, vring))
+
+    def unwatch(self, fd):
+        try:
+            self.selector.unregister(fd)
+        except (KeyError, ValueError):
+            pass
+
+    def stop(self, *_):
+        self.running = False
+
+    # -- events ------------------------------------------------------------
+
+    def _on_line_event(self, backend, event):
+        lines = backend.device.lines
+        stamped = dict(event.as_dict(), time=time.time(), device=backend.name,
+                       name=lines[event.line].name
+                       if 0 <= event.line < len(lines) else "")
+        for recorder in self.recorders:
+            try:
+                recorder.record(stamped)
+            except Exception:  # noqa: BLE001 - a recorder never stops the device
+                log.exception("recorder %r failed; it is dropped", recorder)
+                self.recorders.remove(recorder)
+        backend.history.append(stamped)
+        for client in list(self.subscribers):
+            client.deliver(stamped)
+        for hook in list(self.event_hooks):
+            hook(stamped)
+
+    # -- the loop ------------------------------------------------------------
+
+    def open(self):
+        """Listen on every socket, or on none: a failure closes what was
+        opened and raises."""
+        try:
+            for backend in self.backends:
+                self.selector.register(backend.open(), selectors.EVENT_READ,
+                                       ("accept", backend))
+            if self.control_path:
+                self.control = listen(self.control_path)
+                self.selector.register(self.control, selectors.EVENT_READ,
+                                       ("control",))
+        except BaseException:
+            self.close()
+            raise
+
+    def serve(self):
+        """Run until stopped, or until the front ends leave with ``once``."""
+        if self.control is None and not any(b.listener for b in self.backends):
+            self.open()
+        try:
+            while self.running:
+                timeout = None
+                if self._timers:
+                    timeout = max(0.0, self._timers[0][0] - time.monotonic())
+                for key, mask in self.selector.select(timeout):
+                    self._dispatch(key, mask)
+                while self._timers and self._timers[0][0] <= time.monotonic():
+                    _, _, callback = heapq.heappop(self._timers)
+                    callback()
+        finally:
+            self.close()
+        log.info("stopped")
+
+    def close(self):
+        for client in list(self.subscribers):
+            client.close()
+        for backend in self.backends:
+            if backend.listener is not None:
+                self.unwatch(backend.listener)
+            backend.close()
+        if self.control is not None:
+            self.unwatch(self.control)
+            self.control.close()
+            self.control = None
+            if os.path.lexists(self.control_path):
+                os.unlink(self.control_path)
+        for recorder in self.recorders:
+            recorder.close()
+        self.recorders = []
+
+    def _dispatch(self, key, mask):
+        kind = key.data[0]
+        if kind == "accept":
+            backend = key.data[1]
+            sock = backend.accept()
+            if sock is not None:
+                self.selector.register(sock, selectors.EVENT_READ,
+                                       ("conn", backend))
+                self._start_script(backend)
+        elif kind == "control":
+            sock, _ = self.control.accept()
+            ControlClient(self, sock)
+        elif kind == "client":
+            key.data[1].ready(mask)
+        elif kind == "conn":
+            self._receive(key.data[1])
+        elif kind == "kick":
+            _, conn, vring = key.data
+            try:
+                os.read(key.fd, 8)
+            except BlockingIOError:
+                return
+            try:
+                conn.process()
+            except ProtocolError as exc:
+                log.error("ring error: %s", exc)
+
+    def _receive(self, backend):
+        try:
+            alive = backend.conn.receive()
+        except (ProtocolError, OSError, struct.error) as exc:
+            log.error("%s: front end error: %s", backend.name, exc)
+            alive = False
+        if not alive:
+            log.info("%s: front end went away", backend.name)
+            backend.drop()
+            if self.once and all(b.conn is None for b in self.backends):
+                self.running = False
+
+    def _start_script(self, backend):
+        """A script's times count from the front end's connection, so that
+        its changes reach a driver rather than a guest still booting."""
+        generation = backend.connections
+        for when, line, level in backend.script:
+            self.call_later(when, lambda line=line, level=level:
+                            self._scripted(backend, generation, line, level))
+
+    def _scripted(self, backend, generation, line, level):
+        if backend.connections != generation or backend.conn is None:
+            return  # meant for a front end that left
+        try:
+            log.info("%s: script: line %d -> %d", backend.name, line, level)
+            backend.set_input(line, level)
+        except (ValueError, IndexError) as exc:
+            log.error("%s: script step line %d -> %d: %s", backend.name,
+                      line, level, exc)

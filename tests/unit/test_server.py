@@ -1,0 +1,178 @@
+"""One server, several devices: routing, line events to subscribers and
+waiters, stale sockets, and the control protocol's checks."""
+
+import json
+import os
+import socket
+import threading
+import time
+
+import pytest
+
+from virtio_gpio import vhost_user as vu
+from virtio_gpio.devices.standard import StandardDevice
+from virtio_gpio.vhost_user.backend import SocketInUse, listen
+from virtio_gpio.vhost_user.control import read_line, send_control
+from virtio_gpio.wire.standard import Direction, Msg
+from vhost_front_end import FrontEnd, std_request
+
+
+@pytest.fixture
+def bench(tmp_path):
+    """Two standard devices in one server; a front end on the first."""
+    devices = [StandardDevice(["led", "button"]), StandardDevice(3)]
+    server = vu.Server([vu.Backend(devices[0], str(tmp_path / "a.sock"), "a"),
+                        vu.Backend(devices[1], str(tmp_path / "b.sock"), "b")],
+                       control_path=str(tmp_path / "ctl"))
+    server.open()
+    thread = threading.Thread(target=server.serve, daemon=True)
+    thread.start()
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    sock.connect(server.backends[0].socket_path)
+    sock.settimeout(5)
+    front = FrontEnd(sock)
+    front.handshake()
+    yield front, server, devices
+    send_control(server.control_path, {"cmd": "stop"})
+    thread.join(5)
+    sock.close()
+    assert not thread.is_alive()
+    assert not os.path.exists(server.control_path)
+
+
+def ctl(server, **command):
+    return send_control(server.control_path, command)
+
+
+def test_commands_name_their_device(bench):
+    front, server, devices = bench
+    assert "several devices" in ctl(server, cmd="state")["error"]
+    assert ctl(server, cmd="set_input", device="b", line=2, level=1)["ok"]
+    assert devices[1].lines[2].value == 1
+    assert ctl(server, cmd="set_input", device=0, line=1, level=1)["changed"]
+    assert ctl(server, cmd="state", device="b")["lines"][2] == {
+        "name": "", "direction": "in", "value": 1, "irq": "none"}
+    assert [d["name"] for d in ctl(server, cmd="devices")["devices"]] == \
+        ["a", "b"]
+    assert "no device 'c'" in ctl(server, cmd="state", device="c")["error"]
+
+
+def test_a_subscriber_hears_both_sides_with_times(bench):
+    front, server, devices = bench
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sub:
+        sub.settimeout(5)
+        sub.connect(server.control_path)
+        sub.sendall(b'{"cmd": "subscribe", "devices": ["a"]}\n')
+        stream = sub.makefile("rb")
+        assert json.loads(stream.readline()) == {"ok": True,
+                                                 "subscribed": ["a"]}
+        std_request(front, Msg.SET_DIRECTION, 0, Direction.OUT)
+        std_request(front, Msg.SET_VALUE, 0, 1)
+        ctl(server, cmd="set_input", device="b", line=0, level=1)  # not "a"
+        ctl(server, cmd="set_input", device="a", line=1, level=1)
+        events = [json.loads(stream.readline()) for _ in range(4)]
+    assert [(e["event"], e["name"], e["value"]) for e in events] == [
+        ("direction", "led", "out"), ("drive", "led", 0),
+        ("drive", "led", 1), ("input", "button", 1)]
+    assert all(e["device"] == "a" for e in events)
+    times = [e["time"] for e in events]
+    assert times == sorted(times) and abs(times[0] - time.time()) < 60
+
+
+def test_wait_answers_when_the_guest_drives_the_line(bench):
+    front, server, devices = bench
+    assert ctl(server, cmd="wait", device="a", line=0, level=0,
+               timeout=1)["ok"]          # already there
+    answer = {}
+    waiter = threading.Thread(target=lambda: answer.update(ctl(
+        server, cmd="wait", device="a", line=0, level=1, timeout=10)))
+    waiter.start()
+    time.sleep(0.2)
+    assert waiter.is_alive()
+    std_request(front, Msg.SET_VALUE, 0, 1)
+    std_request(front, Msg.SET_DIRECTION, 0, Direction.OUT)
+    waiter.join(5)
+    assert answer["ok"] and answer["time"] > 0
+    started = time.monotonic()
+    assert ctl(server, cmd="wait", device="a", line=1, level=1,
+               timeout=0.3) == {"ok": False, "timeout": True}
+    assert 0.25 < time.monotonic() - started < 5
+
+
+@pytest.mark.parametrize("command, complaint", [
+    ({"cmd": "set_input", "device": "a", "line": 1, "level": 7}, "0 or 1"),
+    ({"cmd": "set_input", "device": "a", "line": -1, "level": 0},
+     "out of range"),
+    ({"cmd": "set_input", "device": "a", "line": 5, "level": 0},
+     "out of range"),
+    ({"cmd": "set_input", "device": "a", "line": True, "level": 0},
+     "integer"),
+    ({"cmd": "set_input", "device": "a", "line": 1.0, "level": 0}, "integer"),
+    ({"cmd": "inject", "device": "a", "fault": "drop", "count": -3},
+     "'count'"),
+    ({"cmd": "inject", "device": "a", "fault": "melt"}, "unknown fault"),
+    ({"cmd": "wait", "device": "a", "line": 0, "level": 1,
+      "timeout": float("inf")}, "number"),
+    ({"cmd": "noop", "device": "a", "on": "yes"}, "true or false"),
+    ({"cmd": "state", "device": [1]}, "name or an index"),
+    ({"cmd": None}, "unknown command"),
+])
+def test_a_bad_command_says_what_is_wrong_and_changes_nothing(
+        bench, command, complaint):
+    front, server, devices = bench
+    before = [(l.value, l.direction) for l in devices[0].lines]
+    answer = send_control(server.control_path, command)
+    assert list(answer) == ["error"] and complaint in answer["error"]
+    assert [(l.value, l.direction) for l in devices[0].lines] == before
+    assert devices[0].faults == []
+    assert std_request(front, Msg.GET_VALUE, 1) == b"\0\0"
+
+
+def test_an_output_cannot_be_driven_from_the_host(bench):
+    front, server, devices = bench
+    std_request(front, Msg.SET_DIRECTION, 0, Direction.OUT)
+    answer = ctl(server, cmd="set_input", device="a", line=0, level=1)
+    assert "output" in answer["error"]
+
+
+def test_a_request_without_a_newline_and_an_endless_one(bench):
+    front, server, devices = bench
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+        sock.settimeout(5)
+        sock.connect(server.control_path)
+        sock.sendall(b"x" * (70 * 1024))
+        assert "longer than" in json.loads(read_line(sock))["error"]
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+        sock.settimeout(5)
+        sock.connect(server.control_path)
+        sock.sendall(b'{"cmd": "devices"}')
+        sock.shutdown(socket.SHUT_WR)
+        assert "devices" in json.loads(read_line(sock))
+    assert std_request(front, Msg.GET_VALUE, 1) == b"\0\0"
+
+
+def test_a_stale_socket_is_replaced_and_a_live_one_kept(tmp_path):
+    path = str(tmp_path / "s")
+    stale = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    stale.bind(path)          # what a killed backend leaves behind
+    stale.close()
+    live = listen(path)
+    with pytest.raises(SocketInUse):
+        listen(path)
+    live.close()
+    (tmp_path / "f").write_text("")
+    with pytest.raises(FileExistsError):
+        listen(str(tmp_path / "f"))
+    assert (tmp_path / "f").read_text() == ""
+
+
+def test_a_server_that_cannot_open_leaves_nothing_behind(tmp_path):
+    busy = listen(str(tmp_path / "b.sock"))
+    server = vu.Server(
+        [vu.Backend(StandardDevice(1), str(tmp_path / "a.sock"), "a"),
+         vu.Backend(StandardDevice(1), str(tmp_path / "b.sock"), "b")],
+        control_path=str(tmp_path / "ctl"))
+    with pytest.raises(SocketInUse):
+        server.open()
+    busy.close()
+    assert sorted(os.listdir(tmp_path)) == ["b.sock"]
