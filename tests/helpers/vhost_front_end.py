@@ -136,11 +136,14 @@ class FrontEnd:
         return out
 
 
-def serve(tmp_path, device):
+def serve(tmp_path, device, check_driver=None):
     """A server thread with one backend, and a front end that completed
     the handshake: (front end, server, thread)."""
-    server = vu.Server([vu.Backend(device, str(tmp_path / "sock"))],
-                       control_path=str(tmp_path / "ctl"), once=True)
+    backend = vu.Backend(device, str(tmp_path / "sock"))
+    if check_driver:
+        backend.check_driver(check_driver)
+    server = vu.Server([backend], control_path=str(tmp_path / "ctl"),
+                       once=True)
     server.open()
     thread = threading.Thread(target=server.serve, daemon=True)
     thread.start()

@@ -7,38 +7,11 @@ import struct
 from virtio_gpio.devices.base import FORGED_TOKEN, Fault
 from virtio_gpio.devices.id30 import Id30Device
 from virtio_gpio.devices.loops import Id30Loop, StandardLoop, loop_for
-from virtio_gpio.devices.ring import Chain
 from virtio_gpio.devices.standard import StandardDevice
 from virtio_gpio.wire import id30 as id30_wire
 from virtio_gpio.wire import standard as std_wire
 
-
-class ListRing:
-    """Chains the driver made available, and what came back used."""
-
-    def __init__(self):
-        self.avail = []
-        self.used = []
-        self.interrupts = 0
-        self.forged = []
-
-    def offer(self, readable=b"", writable=0):
-        token = len(self.avail) + len(self.used) + 100
-        self.avail.append(Chain(token, readable, writable))
-        return token
-
-    def pop(self):
-        return self.avail.pop(0) if self.avail else None
-
-    def push(self, token, payload, used_len):
-        self.used.append((token, bytes(payload), used_len))
-
-    def interrupt(self):
-        self.interrupts += 1
-        return False
-
-    def forge(self, held):
-        self.forged.append(set(held))
+from list_ring import ListRing
 
 
 def id30_rig(lines=2):

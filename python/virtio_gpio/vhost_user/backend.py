@@ -16,6 +16,7 @@ import time
 from typing import Dict, List, Optional
 
 from ..devices.base import Fault
+from ..devices.driver_checker import DriverChecker, write_report
 from ..devices.floor import FloorDevice
 from .connection import Connection
 
@@ -88,8 +89,12 @@ class Backend:
         self.toggles: Dict[int, float] = {}
         #: the latest line events, stamped, oldest first
         self.history = collections.deque(maxlen=HISTORY)
-        #: what answers the guest: the model, or the bench's floor over it
+        #: what answers the guest: the model, or the bench's floor over it,
+        #: behind the driver checker if there is one
         self.serving = device
+        #: the driver checker, and where its report goes at each disconnect
+        self.checker = None
+        self.check_report = None
         #: the server whose selector watches this backend's descriptors
         self.server = None
         self.listener: Optional[socket.socket] = None
@@ -116,7 +121,24 @@ class Backend:
 
     def set_floor(self, on):
         """Answer requests with the bench's floor instead of the model."""
-        self.serving = FloorDevice(self.device) if on else self.device
+        self._serve(FloorDevice(self.device) if on else self.device)
+
+    def check_driver(self, report_path):
+        """Check the driver against the spec's driver requirements while
+        serving; the report is written at each disconnect."""
+        answering = self.serving if self.checker is None \
+            else self.checker.model
+        self.checker = DriverChecker(
+            answering, features=lambda: self.conn.features
+            if self.conn is not None else 0)
+        self.check_report = report_path
+        self._serve(answering)
+
+    def _serve(self, answering):
+        if self.checker is not None:
+            self.checker.model = answering
+            answering = self.checker
+        self.serving = answering
         if self.conn is not None:
             self.conn.loop.device = self.serving
 
@@ -155,6 +177,11 @@ class Backend:
         self.unwatch(self.conn.sock)
         self.conn.close()
         self.conn = None
+        if self.checker is not None:
+            write_report(self.check_report, self.checker.rows())
+            log.info("%s: driver check written to %s (%s)", self.name,
+                     self.check_report, ", ".join(
+                         self.checker.failed()) or "no requirement broken")
 
     def close(self):
         self.drop()
