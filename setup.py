@@ -25,10 +25,12 @@ def version():
 
 #: cffi for the compiled core, kconfiglib for vgpio-kconfig-lint
 REQUIRES = ["cffi>=1.15", "kconfiglib>=14.1"]
-#: extras: "docs" to build the documentation, "dev" for that and the
-#: test suite
+#: extras: "docs" to build the documentation, "trace" to record and draw
+#: waveforms (pyvcd writes and reads the VCD, matplotlib draws it), "dev"
+#: for those and the test suite
 DOCS = ["sphinx>=7"]
-DEV = ["pytest>=7", "hypothesis>=6"] + DOCS
+TRACE = ["pyvcd>=0.4", "matplotlib>=3.5"]
+DEV = ["pytest>=7", "hypothesis>=6"] + DOCS + TRACE
 
 
 class OptionalCoreBuildExt(build_ext):
@@ -67,7 +69,7 @@ setup(
     package_dir={"": "python"},
     packages=find_packages(where="python", exclude=["_cffi_src"]),
     install_requires=REQUIRES,
-    extras_require={"docs": DOCS, "dev": DEV},
+    extras_require={"docs": DOCS, "trace": TRACE, "dev": DEV},
     cffi_modules=["python/_cffi_src/build_core.py:ffibuilder"],
     cmdclass={"build_ext": OptionalCoreBuildExt},
     entry_points={
@@ -75,6 +77,7 @@ setup(
             "vgpio-demo = virtio_gpio.demo:main",
             "vgpio-ctl = virtio_gpio.vhost_user.control_cli:main",
             "vgpio-kconfig-lint = virtio_gpio.kconfig.cli:main",
+            "vgpio-trace = virtio_gpio.trace.cli:main",
             "vgpio-vhost-user = virtio_gpio.vhost_user.cli:main",
         ],
     },
