@@ -75,6 +75,7 @@ setup(
     entry_points={
         "console_scripts": [
             "vgpio-demo = virtio_gpio.demo:main",
+            "vgpio-conform = virtio_gpio.conformance.cli:main",
             "vgpio-ctl = virtio_gpio.vhost_user.control_cli:main",
             "vgpio-kconfig-lint = virtio_gpio.kconfig.cli:main",
             "vgpio-trace = virtio_gpio.trace.cli:main",

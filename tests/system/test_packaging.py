@@ -118,8 +118,9 @@ def check_every_script_helps(python):
     bindir = os.path.dirname(python)
     scripts = console_scripts(python)
     # vgpio-trace among them: its --help needs no trace extra either.
-    assert scripts == ["vgpio-ctl", "vgpio-demo", "vgpio-kconfig-lint",
-                       "vgpio-trace", "vgpio-vhost-user"]
+    assert scripts == ["vgpio-conform", "vgpio-ctl", "vgpio-demo",
+                       "vgpio-kconfig-lint", "vgpio-trace",
+                       "vgpio-vhost-user"]
     for name in scripts:
         proc = subprocess.run([os.path.join(bindir, name), "--help"],
                               capture_output=True, text=True, cwd=bindir)
