@@ -60,11 +60,12 @@ class SimRing:
         as the kernel's virtio_ring does ("is not a head")."""
         free = sorted(set(range(lib.simvq_size(self.ring))) - set(held))
         if not free:
-            return
+            return True
         if lib.simvq_push_used(self.ring, free[0], 1) != -errno.EINVAL:
             raise AssertionError("the ring took forged descriptor %d"
                                  % free[0])
         self.transport.forged_refused += 1
+        return True
 
     def free(self):
         lib.simvq_free(self.ring)

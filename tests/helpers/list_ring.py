@@ -12,6 +12,8 @@ class ListRing:
         self.used = []
         self.interrupts = 0
         self.forged = []
+        #: False: a ring the driver has not set up yet
+        self.ready = True
 
     def offer(self, readable=b"", writable=0):
         token = len(self.avail) + len(self.used) + 100
@@ -29,4 +31,7 @@ class ListRing:
         return False
 
     def forge(self, held):
+        if not self.ready:
+            return False
         self.forged.append(set(held))
+        return True

@@ -162,3 +162,16 @@ def test_both_models_tell_their_listeners_what_changed():
     loop.set_input(1, 1)
     assert heard == [("direction", 0, "out"), ("drive", 0, 1),
                      ("input", 1, 1), ("interrupt", 1, 1)]
+
+
+def test_a_forgery_waits_for_the_eventq_to_be_set_up():
+    # --fault forged_event is injected before the guest has rings.
+    device, rings, loop = std_rig()
+    eventq = rings[std_wire.VQ_EVENT]
+    eventq.ready = False
+    device.inject(Fault.FORGED_EVENT)
+    loop.flush()
+    assert eventq.forged == [] and eventq.interrupts == 0
+    eventq.ready = True
+    loop.run()
+    assert eventq.forged == [set()] and eventq.interrupts == 1

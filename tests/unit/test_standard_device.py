@@ -172,3 +172,43 @@ def test_loopback_never_drives_an_output():
 def test_bad_loopback_is_refused(loopback):
     with pytest.raises(ValueError):
         StandardDevice(4, loopback=loopback)
+
+
+def test_an_edge_while_masked_is_latched_until_the_next_buffer():
+    # virtio 1.4: the device MUST latch an edge interrupt that is enabled
+    # but masked; disabling the interrupt discards it.
+    dev = StandardDevice(2)
+    dev.handle(req(Msg.SET_IRQ_TYPE, 1, IrqType.EDGE_RISING), 2)
+    dev.set_input(1, 1)                        # no buffer: masked
+    dev.queue_irq(irq_req(1), "late")
+    assert [(c.token, c.payload) for c in dev.take_events()] == [
+        ("late", bytes([IRQ_STATUS_VALID]))]
+    dev.set_input(1, 0)                        # a falling edge: not watched
+    dev.set_input(1, 1)
+    dev.handle(req(Msg.SET_IRQ_TYPE, 1, IrqType.NONE), 2)
+    dev.handle(req(Msg.SET_IRQ_TYPE, 1, IrqType.EDGE_RISING), 2)
+    dev.queue_irq(irq_req(1), "after-disable")
+    assert dev.take_events() == []             # the latch went with NONE
+
+
+def test_a_level_is_not_latched():
+    dev = StandardDevice(2)
+    dev.handle(req(Msg.SET_IRQ_TYPE, 0, IrqType.LEVEL_HIGH), 2)
+    dev.set_input(0, 1)
+    dev.set_input(0, 0)                        # gone before the buffer
+    dev.queue_irq(irq_req(0), "t")
+    assert dev.take_events() == []
+
+
+def test_direction_none_discards_the_lines_interrupt_state():
+    dev = StandardDevice(2)
+    dev.handle(req(Msg.SET_IRQ_TYPE, 1, IrqType.EDGE_RISING), 2)
+    dev.queue_irq(irq_req(1), "held")
+    dev.handle(req(Msg.SET_DIRECTION, 1, Direction.NONE), 2)
+    assert [(c.token, c.payload) for c in dev.take_events()] == [
+        ("held", bytes([IRQ_STATUS_INVALID]))]
+    assert dev.lines[1].irq_type == IrqType.NONE
+    dev.handle(req(Msg.SET_DIRECTION, 1, Direction.IN), 2)
+    dev.queue_irq(irq_req(1), "again")
+    assert [c.payload for c in dev.take_events()] == [
+        bytes([IRQ_STATUS_INVALID])]           # not enabled any more

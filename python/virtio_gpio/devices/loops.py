@@ -135,14 +135,20 @@ class StandardLoop:
         done = self.device.take_events()
         if not done or self.eventq is None:
             return
+        waiting = []
         for completion in done:
             if completion.token is FORGED_TOKEN:
                 self.take_irq_buffers()
-                self.eventq.forge(self.device.held_irq_lines().values())
+                if not self.eventq.forge(self.device.held_irq_lines()
+                                         .values()):
+                    waiting.append(completion)
             else:
                 self.eventq.push(completion.token, completion.payload,
                                  completion.used_len)
-        self.eventq.interrupt()
+        # A forgery waits for the driver to set the ring up.
+        self.device.events[:0] = waiting
+        if len(waiting) < len(done):
+            self.eventq.interrupt()
 
     def set_input(self, line, level):
         """The outside world drives an input: chains the driver posted

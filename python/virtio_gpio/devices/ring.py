@@ -38,7 +38,8 @@ class Ring(Protocol):
         """Signal the driver; True when it has run by the time this
         returns (and so may have made new chains available)."""
 
-    def forge(self, held: Iterable[object]) -> None:
+    def forge(self, held: Iterable[object]) -> bool:
         """Return as used a descriptor that heads none of the ``held``
         chains' tokens nor any the driver made available: a buffer the
-        driver never posted."""
+        driver never posted. False when the ring is not set up yet (the
+        forgery waits for it)."""

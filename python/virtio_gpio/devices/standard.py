@@ -53,6 +53,9 @@ class StdLine:
     out_value: int = 0
     irq_type: IrqType = IrqType.NONE
     irq_token: Optional[object] = None
+    #: an edge that came while the interrupt was enabled but masked (no
+    #: eventq buffer held): delivered when the next buffer comes
+    latched: bool = False
 
 
 class StandardDevice(DeviceModel):
@@ -133,6 +136,12 @@ class StandardDevice(DeviceModel):
                 return STATUS_ERR, 0
             line.direction = Direction(value)
             self.tell("direction", line_no, line.direction.name.lower())
+            if line.direction == Direction.NONE:
+                # The line's state goes (the spec's "discard all state
+                # information"): its trigger type, a latched edge, the
+                # value kept for output. A held buffer comes back invalid.
+                self._set_irq_type(line_no, IrqType.NONE)
+                line.out_value = 0
             if line.direction == Direction.OUT:
                 line.value = line.out_value
                 self.tell("drive", line_no, line.value)
@@ -154,14 +163,22 @@ class StandardDevice(DeviceModel):
         if msg_type == Msg.SET_IRQ_TYPE:
             if not self.irq or value not in tuple(IrqType):
                 return STATUS_ERR, 0
-            line.irq_type = IrqType(value)
-            self.tell("irq_type", line_no, IRQ_TYPE_NAMES[line.irq_type])
-            if line.irq_type == IrqType.NONE and line.irq_token is not None:
-                self._complete(line_no, IRQ_STATUS_INVALID)
-            else:
-                self._level_fire(line_no)
+            self._set_irq_type(line_no, IrqType(value))
             return STATUS_OK, 0
         return STATUS_ERR, 0
+
+    def _set_irq_type(self, line_no, irq_type):
+        line = self.lines[line_no]
+        changed = line.irq_type != irq_type
+        line.irq_type = irq_type
+        if changed:
+            self.tell("irq_type", line_no, IRQ_TYPE_NAMES[irq_type])
+        if irq_type == IrqType.NONE:
+            line.latched = False     # disabled: a latched edge is dropped
+            if line.irq_token is not None:
+                self._complete(line_no, IRQ_STATUS_INVALID)
+        else:
+            self._level_fire(line_no)
 
     def process(self, chains) -> List[Outgoing]:
         """Answer a batch of requestq chains. A reply held back by
@@ -223,8 +240,13 @@ class StandardDevice(DeviceModel):
                 self.lines[line_no].irq_token is not None):
             self.events.append(Outgoing(bytes([IRQ_STATUS_INVALID]), 1, token))
             return
-        self.lines[line_no].irq_token = token
-        self._level_fire(line_no)
+        line = self.lines[line_no]
+        line.irq_token = token
+        if line.latched:
+            line.latched = False
+            self._complete(line_no, IRQ_STATUS_VALID)
+        else:
+            self._level_fire(line_no)
 
     def _complete(self, line_no, status):
         line = self.lines[line_no]
@@ -257,10 +279,16 @@ class StandardDevice(DeviceModel):
         old, line.value = line.value, level
         if old != level:
             self.tell("input", line_no, level)
-        if line.irq_token is None:
-            return
         edge = (IrqType.EDGE_RISING if level > old else
                 IrqType.EDGE_FALLING if level < old else 0)
+        if line.irq_token is None:
+            # Enabled but masked: an edge is latched, a level is not (it
+            # is looked at when the buffer comes).
+            if line.irq_type & edge and line.irq_type in (
+                    IrqType.EDGE_RISING, IrqType.EDGE_FALLING,
+                    IrqType.EDGE_BOTH):
+                line.latched = True
+            return
         if line.irq_type & edge:
             self._complete(line_no, IRQ_STATUS_VALID)
         else:
@@ -270,6 +298,7 @@ class StandardDevice(DeviceModel):
         """The driver went away: its held irq buffers are gone with it."""
         for line in self.lines:
             line.irq_token = None
+            line.latched = False
         self.events = []
 
     def held_irq_lines(self) -> Dict[int, object]:

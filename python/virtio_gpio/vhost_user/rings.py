@@ -54,9 +54,13 @@ class GuestRing:
         return False
 
     def forge(self, held):
+        vring = self.vring
+        if not (vring.num and vring.ready and vring.enabled):
+            return False
         heads = {head for head, _ in held}
-        free = sorted(set(range(self.vring.num)) - heads)
+        free = sorted(set(range(vring.num)) - heads)
         if not free:
             log.warning("forged_event: every descriptor is held")
-            return
-        self.vring.push(self.conn.mem, free[0], 1)
+            return True
+        vring.push(self.conn.mem, free[0], 1)
+        return True
