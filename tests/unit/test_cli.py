@@ -68,18 +68,12 @@ def test_ctl_drives_the_backend(backend, capsys):
 
 def test_ctl_reports_a_refused_command(backend, capsys):
     code, _, err = ctl(backend, "inject", "no_such_fault", capsys=capsys)
-    assert code == 1 and "no_such_fault" in err
+    assert code == 2 and "no_such_fault" in err
 
 
 def test_ctl_says_when_nothing_listens(tmp_path, capsys):
     code = control_cli.main(["--control", str(tmp_path / "none.ctl"),
                              "state"])
-    assert code == 1
+    assert code == 2
     assert "none.ctl" in capsys.readouterr().err
 
-
-def test_the_old_protocol_name_still_works_with_a_deprecation_message(capsys):
-    from virtio_gpio.vhost_user import cli
-    args = cli.parse_args(["-s", "x.sock", "--protocol", "seed"])
-    assert args.protocol == "id30"
-    assert "--protocol seed is deprecated" in capsys.readouterr().err

@@ -176,3 +176,32 @@ def test_a_server_that_cannot_open_leaves_nothing_behind(tmp_path):
         server.open()
     busy.close()
     assert sorted(os.listdir(tmp_path)) == ["b.sock"]
+
+
+def test_an_integer_beyond_a_float_is_refused_and_the_server_serves_on(
+        bench):
+    front, server, devices = bench
+    answer = ctl(server, cmd="wait", device="a", line=0, level=1,
+                 timeout=10 ** 400)
+    assert "number" in answer["error"]
+    assert [d["name"] for d in ctl(server, cmd="devices")["devices"]] == \
+        ["a", "b"]
+
+
+def test_subscribing_to_no_device_is_refused(bench):
+    front, server, devices = bench
+    answer = ctl(server, cmd="subscribe", devices=[])
+    assert "at least one device" in answer["error"]
+
+
+def test_a_command_that_fails_inside_is_an_error_not_a_dead_server(
+        bench, monkeypatch):
+    front, server, devices = bench
+
+    def broken(command, client):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(server.commands, "do_devices", broken)
+    assert ctl(server, cmd="devices") == {
+        "error": "devices failed: RuntimeError: boom"}
+    assert std_request(front, Msg.GET_VALUE, 1) == b"\0\0"

@@ -109,7 +109,7 @@ class StandardDevice(DeviceModel):
     def inject(self, fault: Fault, count=1):
         if Fault(fault) not in FAULTS:
             raise ValueError("%s cannot happen in the standard protocol"
-                             % fault)
+                             % Fault(fault).value)
         if Fault(fault) is Fault.FORGED_EVENT:
             # Not a reply: returned with the next eventq completions.
             self.events.extend(

@@ -41,11 +41,9 @@ def _field(command, key, kind, default=None, required=True):
     if kind is int and (isinstance(value, bool) or not isinstance(value, int)):
         raise CommandError("%r must be an integer, not %s"
                            % (key, json.dumps(value)))
-    if kind is float and (isinstance(value, bool) or
-                          not isinstance(value, (int, float)) or
-                          not math.isfinite(value)):
+    if kind is float and not _finite_number(value):
         raise CommandError("%r must be a number, not %s"
-                           % (key, json.dumps(value)))
+                           % (key, json.dumps(value)[:40]))
     if kind is str and not isinstance(value, str):
         raise CommandError("%r must be a string, not %s"
                            % (key, json.dumps(value)))
@@ -53,6 +51,15 @@ def _field(command, key, kind, default=None, required=True):
         raise CommandError("%r must be true or false, not %s"
                            % (key, json.dumps(value)))
     return value
+
+
+def _finite_number(value):
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return False
+    try:
+        return math.isfinite(value)
+    except OverflowError:     # an integer beyond any float
+        return False
 
 
 def _device_field(command):
@@ -121,6 +128,10 @@ class ControlCommands:
             return {"error": str(exc)}
         except ValueError as exc:  # from the model: "line 1 is an output"
             return {"error": str(exc)}
+        except Exception as exc:  # noqa: BLE001 - no client stops the server
+            log.exception("control command %s failed", json.dumps(name))
+            return {"error": "%s failed: %s: %s" % (
+                name, type(exc).__name__, exc)}
 
     def _backend(self, command):
         try:
@@ -179,8 +190,9 @@ class ControlCommands:
     def do_subscribe(self, command, client):
         devices = command.get("devices")
         if devices is not None:
-            if not isinstance(devices, list):
-                raise CommandError("'devices' must be a list of names")
+            if not isinstance(devices, list) or not devices:
+                raise CommandError("'devices' must be a list naming at "
+                                   "least one device")
             for name in devices:
                 self._backend({"device": name})
         client.subscribe(None if devices is None else
