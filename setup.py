@@ -77,6 +77,7 @@ setup(
             "vgpio-demo = virtio_gpio.demo:main",
             "vgpio-conform = virtio_gpio.conformance.cli:main",
             "vgpio-ctl = virtio_gpio.vhost_user.control_cli:main",
+            "vgpio-guest = virtio_gpio.guests.guest_cli:main",
             "vgpio-kconfig-lint = virtio_gpio.kconfig.cli:main",
             "vgpio-trace = virtio_gpio.trace.cli:main",
             "vgpio-vhost-user = virtio_gpio.vhost_user.cli:main",

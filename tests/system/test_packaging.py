@@ -119,7 +119,7 @@ def check_every_script_helps(python):
     scripts = console_scripts(python)
     # vgpio-trace among them: its --help needs no trace extra either.
     assert scripts == ["vgpio-conform", "vgpio-ctl", "vgpio-demo",
-                       "vgpio-kconfig-lint", "vgpio-trace",
+                       "vgpio-guest", "vgpio-kconfig-lint", "vgpio-trace",
                        "vgpio-vhost-user"]
     for name in scripts:
         proc = subprocess.run([os.path.join(bindir, name), "--help"],
