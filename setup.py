@@ -23,8 +23,10 @@ def version():
                          re.MULTILINE).group(1)
 
 
-#: cffi for the compiled core, kconfiglib for vgpio-kconfig-lint
-REQUIRES = ["cffi>=1.15", "kconfiglib>=14.1"]
+#: cffi for the compiled core, kconfiglib for vgpio-kconfig-lint, tomli
+#: for bench files where the standard library has no tomllib yet
+REQUIRES = ["cffi>=1.15", "kconfiglib>=14.1",
+            "tomli>=2; python_version<'3.11'"]
 #: extras: "docs" to build the documentation, "trace" to record and draw
 #: waveforms (pyvcd writes and reads the VCD, matplotlib draws it), "dev"
 #: for those and the test suite

@@ -18,6 +18,7 @@ release = version = importlib.metadata.version("virtio-gpio")
 extensions = [
     "sphinx.ext.autodoc",
     "kerneldoc_header",
+    "bench_schema",
 ]
 
 # The C API reference is generated from this header's kernel-doc comments.
