@@ -1,7 +1,7 @@
 """The 2020 protocol end to end under QEMU: device ID 30 over virtio-pci.
 
 Debian's kernels (6.1 and 6.12) boot under QEMU 10 (TCG) with our backend
-serving the 2020 protocol (``vgpio-vhost-user`` without ``--protocol``)
+serving the 2020 protocol (``vgpio-vhost-user --protocol id30``)
 through QEMU's generic vhost-user-device-pci, which takes the device ID,
 the queue count and the config-space size from the command line and
 fetches the config space itself from the backend (VHOST_USER_GET_CONFIG).
@@ -59,8 +59,8 @@ def run(request, tmp_path_factory, timings):
               "HOST_EDGES": HOST_EDGES, "CYCLES": CYCLES}
     initrd = qemu_initramfs(work, release, {"vgpio.ko": module},
                             "qemu-id30-init.sh", values)
-    backend = Backend(str(work), "id30", "--names", ",".join(NAMES),
-                      "--name", DEVICE_NAME, "--once")
+    backend = Backend(str(work), "id30", "--protocol", "id30", "--names",
+                      ",".join(NAMES), "--name", DEVICE_NAME, "--once")
     result = {"series": series, "edges": [], "edge_error": None}
     guest = None
     try:

@@ -50,14 +50,20 @@ def run(request, uml_build, tmp_path_factory):
     work = str(tmp_path_factory.mktemp("e2e-" + request.param))
     uml_module(uml_kernel, work)
     build_gpio_probe(os.path.join(work, "gpio-probe"))
-    main = Backend(work, "main", "--names", ",".join(NAMES), "--name", "vgpio-e2e")
-    bogus = [Backend(work, "version2", "--config-fault", "version2", "--once"),
-             Backend(work, "names", "--config-fault", "names_beyond_space",
+    # Every device of this run speaks the 2020 protocol (the guest
+    # attaches them as device ID 30).
+    main = Backend(work, "main", "--protocol", "id30", "--names",
+                   ",".join(NAMES), "--name", "vgpio-e2e")
+    bogus = [Backend(work, "version2", "--protocol", "id30",
+                     "--config-fault", "version2", "--once"),
+             Backend(work, "names", "--protocol", "id30", "--config-fault",
+                     "names_beyond_space", "--once"),
+             Backend(work, "silent", "--protocol", "id30", "--name", "silent",
+                     "--lines", str(SILENT_LINES), "--fault", "drop:100000",
                      "--once"),
-             Backend(work, "silent", "--name", "silent", "--lines",
-                     str(SILENT_LINES), "--fault", "drop:100000", "--once"),
-             Backend(work, "hostile", "--names", ",".join(HOSTILE_NAMES),
-                     "--name", HOSTILE_NAME, "--once")]
+             Backend(work, "hostile", "--protocol", "id30", "--names",
+                     ",".join(HOSTILE_NAMES), "--name", HOSTILE_NAME,
+                     "--unchecked-names", "--once")]
     result = {"work": work, "main": main, "bogus": bogus,
               "series": request.param, "kernel": uml_kernel, "source": source}
 
