@@ -105,8 +105,9 @@ BAD = [
     (["--protocol", "id30", "--loopback", "0:1"],
      "--loopback applies to the standard protocol only"),
     (["--protocol", "id30", "--no-irq"], "--no-irq applies to the standard"),
-    (["--config-fault", "version2"], "--config-fault applies to the 2020 "
-                                     "protocol"),
+    (["--config-fault", "version2"], "--config-fault version2: the "
+                                     "standard device's config has no such "
+                                     "field"),
     (["-c", "0"], "-c 0: the socket count is 1 or more"),
     (["--config", "bench.toml"], "-s cannot be given with --config"),
     (["--state", "nowhere/state.json"], "--state nowhere/state.json: "
@@ -372,3 +373,13 @@ def test_trace_without_its_extra_says_what_to_install(workdir, capsys,
     assert (code, err.count("\n")) == (2, 1)
     assert "pip install 'virtio-gpio[trace]'" in err
     assert not os.path.exists("v.sock") and not os.path.exists("t.vcd")
+
+
+def test_the_standard_devices_config_faults_from_the_command_line(tmp_path):
+    from virtio_gpio.vhost_user import cli
+
+    server, _ = cli._command_line_server(cli.parse_args([
+        "-s", str(tmp_path / "s"), "--names", "a,b",
+        "--config-fault", "zero_lines"]))
+    (backend,) = server.backends
+    assert backend.device.config_space()[:2] == b"\0\0"

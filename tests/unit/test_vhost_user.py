@@ -106,9 +106,11 @@ def test_script_replays_input_changes(tmp_path):
     script.write_text("# t line level\n0.6 2 0\n\n0.4 2 1  # rising first\n")
     steps = parse_script(str(script))
     assert steps == [(0.4, 2, 1), (0.6, 2, 0)]
+    from virtio_gpio.testbench.stimuli import (StimulatedBackend,
+                                               script_sequences)
     device = Id30Device(3)
-    backend = vu.Backend(device, str(tmp_path / "sock"))
-    backend.script = steps
+    backend = StimulatedBackend(device, str(tmp_path / "sock"),
+                                generators=script_sequences(steps))
     server = vu.Server([backend], once=True)
     server.open()
     thread = threading.Thread(target=server.serve, daemon=True)

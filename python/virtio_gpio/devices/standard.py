@@ -32,6 +32,10 @@ FAULTS = frozenset({Fault.DROP, Fault.DELAY, Fault.CORRUPT_TYPE,
                     Fault.CORRUPT_VALUE, Fault.SHORT_LEN, Fault.LONG_LEN,
                     Fault.ZERO_LEN, Fault.HUGE_LEN, Fault.FORGED_EVENT})
 
+#: the config faults the standard device's 8-byte config can show
+STANDARD_CONFIG_FAULTS = (ConfigFault.ZERO_LINES, ConfigFault.TOO_MANY_LINES,
+                          ConfigFault.NAMES_BEYOND_SPACE)
+
 STATUS_OK = Status.OK
 STATUS_ERR = Status.ERR
 IRQ_STATUS_INVALID = IrqStatus.INVALID

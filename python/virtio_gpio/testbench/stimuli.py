@@ -40,6 +40,15 @@ def changes(generator):
         raise TypeError("not an input generator: %r" % (generator,))
 
 
+def script_sequences(steps):
+    """A ``--script``'s ``(seconds, line, level)`` steps as one
+    :class:`~virtio_gpio.testbench.load.Sequence` per line."""
+    by_line = {}
+    for when, line, level in sorted(steps):
+        by_line.setdefault(line, []).append((when, level))
+    return [Sequence(line, changes) for line, changes in by_line.items()]
+
+
 class StimulatedBackend(Backend):
     """A :class:`~virtio_gpio.vhost_user.backend.Backend` whose input
     ``generators`` start each time a front end connects."""

@@ -13,7 +13,7 @@ import os
 import socket
 import stat
 import time
-from typing import Dict, List, Optional
+from typing import Dict, Optional
 
 from ..devices.base import Fault
 from ..devices.driver_checker import DriverChecker, write_report
@@ -83,8 +83,6 @@ class Backend:
         self.name = name
         self.conn: Optional[Connection] = None
         self.connections = 0
-        #: (seconds after the front end connects, line, level), in order
-        self.script: List = []
         #: line -> when the host last drove it (time.time())
         self.toggles: Dict[int, float] = {}
         #: the latest line events, stamped, oldest first

@@ -34,11 +34,11 @@ import sys
 
 from ..clitext import plain
 from ..devices import ConfigFault, Fault, Id30Device
-from ..devices.standard import StandardDevice
+from ..devices.standard import STANDARD_CONFIG_FAULTS, StandardDevice
 from ..testbench import assemble, saved_state, schema
 from ..testbench.load import BenchFileError, load
+from ..testbench.stimuli import StimulatedBackend, script_sequences
 from ..wire.id30 import CFG_NAME_LEN
-from .backend import Backend
 from .server import Server
 
 log = logging.getLogger(__name__)
@@ -318,12 +318,16 @@ def _command_line_server(args):
     protocol = args.protocol or "standard"
     names = _line_names(args)
     if protocol == "standard":
-        for given, option in ((args.name, "--name"),
-                              (args.config_fault, "--config-fault")):
-            if given is not None:
-                raise BadInput("%s applies to the 2020 protocol: add "
-                               "--protocol id30 (the standard protocol is "
-                               "the default)" % option)
+        if args.name is not None:
+            raise BadInput("--name applies to the 2020 protocol: add "
+                           "--protocol id30 (the standard protocol is the "
+                           "default)")
+        if (args.config_fault is not None and
+                ConfigFault(args.config_fault) not in STANDARD_CONFIG_FAULTS):
+            raise BadInput("--config-fault %s: the standard device's config "
+                           "has no such field; it takes %s" % (
+                               args.config_fault, ", ".join(
+                                   f.value for f in STANDARD_CONFIG_FAULTS)))
         loopback = _loopback(args.loopback, len(names))
     else:
         if args.loopback or args.no_irq:
@@ -341,23 +345,24 @@ def _command_line_server(args):
         places = [("%s%d" % (args.socket, n), "gpio%d" % n)
                   for n in range(args.socket_count)]
     backends = []
+    config_fault = (ConfigFault(args.config_fault) if args.config_fault
+                    else None)
     for path, name in places:
         if protocol == "standard":
             device = StandardDevice(names, irq=not args.no_irq,
-                                    loopback=loopback)
+                                    loopback=loopback,
+                                    config_fault=config_fault)
         else:
-            device = Id30Device(names, name=device_name, config_fault=(
-                ConfigFault(args.config_fault) if args.config_fault
-                else None))
+            device = Id30Device(names, name=device_name,
+                                config_fault=config_fault)
         for fault, count in faults:
             try:
                 device.inject(fault, count)
             except ValueError as exc:
                 raise BadInput("--fault %s: %s" % (fault.value, exc)) \
                     from None
-        backend = Backend(device, path, name)
-        backend.script = script
-        backends.append(backend)
+        backends.append(StimulatedBackend(
+            device, path, name, generators=script_sequences(script)))
     return (Server(backends, control_path=args.control, once=args.once),
             ["-s %s" % path for path, _ in places])
 

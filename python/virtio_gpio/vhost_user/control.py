@@ -6,7 +6,6 @@ compiled core.
 """
 
 import json
-import os
 import socket
 import subprocess
 import sys
@@ -34,8 +33,10 @@ def read_line(sock):
 
 
 def spawn(socket_path, control, args=(), log=None, timeout=20.0):
-    """Start this backend as a process and wait until both its sockets
-    exist; returns the ``subprocess.Popen``.
+    """Start this backend as a process and wait until it serves: its
+    control socket answers, which it does only once every socket listens
+    (a socket file left by a killed backend exists before that).
+    Returns the ``subprocess.Popen``.
 
     :param args: more command-line arguments (``--protocol``, ``--names``)
     :param log: a file for its output
@@ -46,11 +47,16 @@ def spawn(socket_path, control, args=(), log=None, timeout=20.0):
          "--control", control] + list(args), stdout=log,
         stderr=subprocess.STDOUT)
     deadline = time.monotonic() + timeout
-    while not (os.path.exists(socket_path) and os.path.exists(control)):
+    while True:
+        try:
+            if "devices" in send_control(control, {"cmd": "devices"},
+                                         timeout=1.0):
+                return proc
+        except (OSError, ValueError):
+            pass
         if proc.poll() is not None or time.monotonic() > deadline:
             proc.kill()
             proc.wait()
             raise RuntimeError("vgpio-vhost-user did not start (exit %s)"
                                % proc.returncode)
         time.sleep(0.05)
-    return proc

@@ -168,7 +168,6 @@ class Server:
             if sock is not None:
                 self.selector.register(sock, selectors.EVENT_READ,
                                        ("conn", backend))
-                self._start_script(backend)
         elif kind == "control":
             sock, _ = self.control.accept()
             ControlClient(self, sock)
@@ -198,21 +197,3 @@ class Server:
             backend.drop()
             if self.once and all(b.conn is None for b in self.backends):
                 self.running = False
-
-    def _start_script(self, backend):
-        """A script's times count from the front end's connection, so that
-        its changes reach a driver rather than a guest still booting."""
-        generation = backend.connections
-        for when, line, level in backend.script:
-            self.call_later(when, lambda line=line, level=level:
-                            self._scripted(backend, generation, line, level))
-
-    def _scripted(self, backend, generation, line, level):
-        if backend.connections != generation or backend.conn is None:
-            return  # meant for a front end that left
-        try:
-            log.info("%s: script: line %d -> %d", backend.name, line, level)
-            backend.set_input(line, level)
-        except (ValueError, IndexError) as exc:
-            log.error("%s: script step line %d -> %d: %s", backend.name,
-                      line, level, exc)
