@@ -304,6 +304,7 @@ class Table:
 
 _LINE = Key("line", LineRef(), "the input line it drives")
 
+#: every table of a bench file, the root first
 TABLES = (
     Table((), "The file's top level: the devices, the wires between them and "
           "one control socket for all of them.", (
