@@ -383,3 +383,42 @@ def test_the_standard_devices_config_faults_from_the_command_line(tmp_path):
         "--config-fault", "zero_lines"]))
     (backend,) = server.backends
     assert backend.device.config_space()[:2] == b"\0\0"
+
+
+def test_check_driver_writes_a_report_per_device(tmp_path):
+    import json
+
+    from virtio_gpio.vhost_user import cli
+    from virtio_gpio.wire.standard import Msg
+    from vhost_front_end import FrontEnd, std_request
+
+    args = cli.parse_args(["-s", str(tmp_path / "gpio"), "-c", "2",
+                           "--names", "a,b", "--check-driver",
+                           str(tmp_path / "driver.json"), "--once"])
+    server, _ = cli._command_line_server(args)
+    cli._check_drivers(args.check_driver, server.backends)
+    server.open()
+    import socket
+    import threading
+    thread = threading.Thread(target=server.serve, daemon=True)
+    thread.start()
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+        sock.settimeout(5)
+        sock.connect(str(tmp_path / "gpio0"))
+        front = FrontEnd(sock)
+        front.handshake()
+        std_request(front, Msg.GET_VALUE, 7)      # no line 7
+    server.stop()
+    thread.join(5)
+    report = json.loads((tmp_path / "driver.gpio0.json").read_text())
+    failed = [row["id"] for row in report["requirements"]
+              if row["verdict"] == "fail"]
+    assert failed == ["V-X-1"]
+    assert not (tmp_path / "driver.gpio1.json").exists()   # never connected
+
+
+def test_check_driver_refuses_the_2020_protocol(tmp_path):
+    from virtio_gpio.vhost_user import cli
+    assert cli.main(["-s", str(tmp_path / "s"), "--protocol", "id30",
+                     "--check-driver", str(tmp_path / "r")]) == 2
+    assert not (tmp_path / "s").exists()

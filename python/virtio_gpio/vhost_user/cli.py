@@ -194,6 +194,14 @@ def parse_args(argv):
                         help="record every line event as a Value Change "
                              "Dump (needs the trace extra: pip install "
                              "'virtio-gpio[trace]')")
+    parser.add_argument("--check-driver", metavar="REPORT",
+                        help="check the guest's driver against the virtio "
+                             "GPIO driver requirements while serving "
+                             "(standard protocol) and write the report to "
+                             "REPORT at each disconnect: JSON if it ends "
+                             "in .json, else a table; with several devices "
+                             "one report each, REPORT with the device's "
+                             "name before the suffix")
     parser.add_argument("--once", action="store_true",
                         help="exit when the front ends disconnect (default: "
                              "wait for the next)")
@@ -396,10 +404,11 @@ def _check_places(args, control, sockets):
     places = [(what, path, True) for what, path in sockets]
     if control is not None:
         places.append(("--control %s" % control, control, True))
-    for option in ("state", "trace"):
+    for option in ("state", "trace", "check_driver"):
         path = getattr(args, option)
         if path is not None:
-            places.append(("--%s %s" % (option, path), path, False))
+            places.append(("--%s %s" % (option.replace("_", "-"), path),
+                           path, False))
     # listen() binds a temporary name (PATH.PID.tmp), then renames it
     longest = MAX_SOCKET_PATH - len(".%d.tmp" % os.getpid())
     seen = {}
@@ -456,6 +465,18 @@ def _open(server, args):
                                                exc.strerror or exc)) from None
 
 
+def _check_drivers(report, backends):
+    """Put the driver checker in front of every device."""
+    stem, suffix = os.path.splitext(report)
+    for backend in backends:
+        if not isinstance(backend.device, StandardDevice):
+            raise BadInput("--check-driver: %s speaks the 2020 protocol; the "
+                           "checker knows the standard protocol's driver "
+                           "requirements" % backend.name)
+        backend.check_driver(report if len(backends) == 1 else
+                             "%s.%s%s" % (stem, backend.name, suffix))
+
+
 def main(argv=None):
     try:
         return _serve(parse_args(argv))
@@ -476,6 +497,8 @@ def _serve(args):
         _require_trace()
     if args.state:
         _restore_state(args.state, server.backends)
+    if args.check_driver:
+        _check_drivers(args.check_driver, server.backends)
     keeper = saved_state.StateKeeper(server, args.state) if args.state \
         else None
 
