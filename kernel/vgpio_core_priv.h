@@ -57,9 +57,14 @@ struct vgpio_irq_slot {
  *	callbacks (see vgpio_irq_mask()); read them with READ_ONCE().
  * @irq_queued: the device holds the line's eventq buffer (standard)
  * @irq_rearmed: an invalid eventq return was already re-posted (standard)
- * @dev_irq_type: the type the device was last told (standard)
+ * @dev_irq_type: the type the device was last told (standard), or
+ *	VGPIO_DEV_IRQ_UNKNOWN after a SET_IRQ_TYPE that failed: the
+ *	device may or may not have applied it
  * @level: last level reported by HOST_LEVEL, -1 before the first one
  */
+/* No trigger type on the wire: the device's, unknown to the driver. */
+#define VGPIO_DEV_IRQ_UNKNOWN	0xff
+
 struct vgpio_line {
 	u16 live;
 	bool probe;

@@ -275,7 +275,8 @@ static bool vgpio_std_irq_arm(struct vgpio_core *core, unsigned int line)
 	int err;
 
 	if (!core->has_irq || core->dead || !vgpio_irq_wanted(l) ||
-	    l->irq_queued || l->dev_irq_type == VGPIO_STD_IRQ_TYPE_NONE)
+	    l->irq_queued || l->dev_irq_type == VGPIO_STD_IRQ_TYPE_NONE ||
+	    l->dev_irq_type == VGPIO_DEV_IRQ_UNKNOWN)
 		return false;
 	slot = &core->irq_slots[line];
 	slot->req.gpio = cpu_to_le16(line);
@@ -342,13 +343,34 @@ static bool vgpio_std_event(struct vgpio_core *core, void *token, u32 len,
 	return vgpio_std_irq_arm(core, idx);
 }
 
+/*
+ * Tell the device a trigger type. One that failed (timed out, killed, an
+ * error status) leaves the device's type unknown: it may have applied the
+ * request after the driver gave up on it, so the next sync tells it again
+ * whatever it wants.
+ */
+static int vgpio_std_set_irq_type(struct vgpio_core *core, unsigned int line,
+				  u8 type)
+{
+	struct vgpio_line *l = &core->lines[line];
+	unsigned long flags = 0;
+	s32 res;
+	int ret;
+
+	ret = vgpio_std_send(core, line, VGPIO_STD_MSG_SET_IRQ_TYPE, type,
+			     &res);
+	vgpio_lock(&core->lock, flags);
+	l->dev_irq_type = ret ? VGPIO_DEV_IRQ_UNKNOWN : type;
+	vgpio_unlock(&core->lock, flags);
+	return ret;
+}
+
 static int vgpio_std_irq_sync(struct vgpio_core *core, unsigned int line)
 {
 	struct vgpio_line *l = &core->lines[line];
 	unsigned long flags = 0;
 	u8 want;
 	bool kick;
-	s32 res;
 	int ret;
 
 	want = READ_ONCE(l->irq_enabled) ? READ_ONCE(l->irq_type) :
@@ -356,13 +378,23 @@ static int vgpio_std_irq_sync(struct vgpio_core *core, unsigned int line)
 	if (want != l->dev_irq_type) {
 		if (!core->has_irq)
 			return -EOPNOTSUPP;
-		ret = vgpio_std_send(core, line, VGPIO_STD_MSG_SET_IRQ_TYPE,
-				     want, &res);
+		/*
+		 * The trigger type of an enabled interrupt changes only
+		 * through NONE (virtio 1.4, requestq Operation: the driver
+		 * MUST first disable the interrupt).
+		 */
+		if (l->dev_irq_type != VGPIO_STD_IRQ_TYPE_NONE &&
+		    want != VGPIO_STD_IRQ_TYPE_NONE) {
+			ret = vgpio_std_set_irq_type(core, line,
+						     VGPIO_STD_IRQ_TYPE_NONE);
+			if (ret)
+				return ret;
+		}
+		ret = vgpio_std_set_irq_type(core, line, want);
 		if (ret)
 			return ret;
 	}
 	vgpio_lock(&core->lock, flags);
-	l->dev_irq_type = want;
 	l->irq_rearmed = false;
 	core->irq_arm_error = 0;
 	kick = vgpio_irq_arm_locked(core, line);

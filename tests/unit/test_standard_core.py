@@ -358,3 +358,37 @@ def test_irq_types_offered(std):
     assert ffi.string(lib.vgpio_core_vq_name(std._core, 0)) == b"requestq"
     assert ffi.string(lib.vgpio_core_vq_name(std._core, 1)) == b"eventq"
     assert lib.vgpio_core_vq_name(std._core, 2) == ffi.NULL
+
+
+def irq_types_sent(chip, since=0):
+    return [(line, value) for msg, line, value in sent(chip, since)
+            if msg == Msg.SET_IRQ_TYPE]
+
+
+def test_a_trigger_change_of_an_enabled_line_goes_through_none(std):
+    # virtio 1.4, requestq Operation: to change the trigger type of an
+    # enabled interrupt the driver MUST first disable it (V-RQ-9).
+    std.direction_input(2)
+    std.watch(2, Edge.RISING)
+    n = len(std.device.received)
+    std.watch(2, Edge.FALLING)
+    assert irq_types_sent(std, n) == [(2, IrqType.NONE),
+                                      (2, IrqType.EDGE_FALLING)]
+    std.transport.set_input(2, 1)
+    std.transport.set_input(2, 0)
+    assert [e.line for e in std.read_events()] == [2]
+
+
+def test_a_failed_trigger_type_is_sent_again(std):
+    # The device may apply a SET_IRQ_TYPE the driver gave up on: its type
+    # is unknown, so the next sync says it again, through NONE.
+    std.direction_input(1)
+    std.watch(1, Edge.RISING)
+    std.device.inject(Fault.DROP)           # the NONE of the change is lost
+    expect_errno(errno.ETIMEDOUT, std.watch, 1, Edge.BOTH)
+    n = len(std.device.received)
+    std.watch(1, Edge.RISING)               # the type it had before
+    assert irq_types_sent(std, n) == [(1, IrqType.NONE),
+                                      (1, IrqType.EDGE_RISING)]
+    std.transport.set_input(1, 1)
+    assert [e.line for e in std.read_events()] == [1]
