@@ -60,6 +60,7 @@ struct vgpio_irq_slot {
  * @dev_irq_type: the type the device was last told (standard), or
  *	VGPIO_DEV_IRQ_UNKNOWN after a SET_IRQ_TYPE that failed: the
  *	device may or may not have applied it
+ * @dev_output: the device was last told the line is an output (standard)
  * @level: last level reported by HOST_LEVEL, -1 before the first one
  */
 /* No trigger type on the wire: the device's, unknown to the driver. */
@@ -79,6 +80,7 @@ struct vgpio_line {
 	bool irq_queued;
 	bool irq_rearmed;
 	u8 dev_irq_type;
+	bool dev_output;
 	signed char level;
 };
 

@@ -118,6 +118,19 @@ static int vgpio_std_send(struct vgpio_core *core, unsigned int line,
 	return vgpio_xfer(core, line, &x, res);
 }
 
+/* The direction @dir (a VGPIO_STD_DIRECTION_*), and the record of it. */
+static int vgpio_std_set_direction(struct vgpio_core *core, unsigned int line,
+				   u8 dir, s32 *res)
+{
+	int ret;
+
+	ret = vgpio_std_send(core, line, VGPIO_STD_MSG_SET_DIRECTION, dir, res);
+	/* One that failed may have been applied: an output, to be safe. */
+	WRITE_ONCE(core->lines[line].dev_output,
+		   ret || dir == VGPIO_STD_DIRECTION_OUT);
+	return ret;
+}
+
 static int vgpio_std_op(struct vgpio_core *core, unsigned int line,
 			unsigned int op, u32 value, s32 *res)
 {
@@ -129,19 +142,27 @@ static int vgpio_std_op(struct vgpio_core *core, unsigned int line,
 		*res = 0;
 		return 0;
 	case VGPIO_OP_FREE:
-		return vgpio_std_send(core, line, VGPIO_STD_MSG_SET_DIRECTION,
-				      VGPIO_STD_DIRECTION_NONE, res);
+		return vgpio_std_set_direction(core, line,
+					       VGPIO_STD_DIRECTION_NONE, res);
 	case VGPIO_OP_DIRECTION_INPUT:
-		return vgpio_std_send(core, line, VGPIO_STD_MSG_SET_DIRECTION,
-				      VGPIO_STD_DIRECTION_IN, res);
+		return vgpio_std_set_direction(core, line,
+					       VGPIO_STD_DIRECTION_IN, res);
 	case VGPIO_OP_DIRECTION_OUTPUT:
+		/*
+		 * No interrupt on an output line (virtio 1.4: the driver MUST
+		 * NOT send IRQ messages for a line configured for output):
+		 * the interrupt goes first.
+		 */
+		if (READ_ONCE(core->lines[line].dev_irq_type) !=
+		    VGPIO_STD_IRQ_TYPE_NONE)
+			return -EBUSY;
 		/* Value first, so the line never glitches to a stale level. */
 		ret = vgpio_std_send(core, line, VGPIO_STD_MSG_SET_VALUE, value,
 				     res);
 		if (ret)
 			return ret;
-		return vgpio_std_send(core, line, VGPIO_STD_MSG_SET_DIRECTION,
-				      VGPIO_STD_DIRECTION_OUT, res);
+		return vgpio_std_set_direction(core, line,
+					       VGPIO_STD_DIRECTION_OUT, res);
 	case VGPIO_OP_GET_DIRECTION:
 		ret = vgpio_std_send(core, line, VGPIO_STD_MSG_GET_DIRECTION,
 				     0, res);
@@ -378,6 +399,9 @@ static int vgpio_std_irq_sync(struct vgpio_core *core, unsigned int line)
 	if (want != l->dev_irq_type) {
 		if (!core->has_irq)
 			return -EOPNOTSUPP;
+		/* No IRQ message for a line configured for output. */
+		if (want != VGPIO_STD_IRQ_TYPE_NONE && READ_ONCE(l->dev_output))
+			return -EPERM;
 		/*
 		 * The trigger type of an enabled interrupt changes only
 		 * through NONE (virtio 1.4, requestq Operation: the driver

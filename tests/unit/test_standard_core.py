@@ -392,3 +392,26 @@ def test_a_failed_trigger_type_is_sent_again(std):
                                       (1, IrqType.EDGE_RISING)]
     std.transport.set_input(1, 1)
     assert [e.line for e in std.read_events()] == [1]
+
+
+def test_no_interrupt_on_an_output_line(std):
+    # virtio 1.4: the driver MUST NOT send IRQ messages for a GPIO line
+    # configured for output (V-RQ-7).
+    std.direction_output(1, 0)
+    n = len(std.device.received)
+    expect_errno(errno.EPERM, std.watch, 1, Edge.RISING)
+    assert irq_types_sent(std, n) == []
+    std.direction_input(1)
+    std.watch(1, Edge.RISING)
+    assert irq_types_sent(std, n) == [(1, IrqType.EDGE_RISING)]
+
+
+def test_a_line_with_an_interrupt_is_not_made_an_output(std):
+    std.direction_input(2)
+    std.watch(2, Edge.BOTH)
+    n = len(std.device.received)
+    expect_errno(errno.EBUSY, std.direction_output, 2, 1)
+    assert sent(std, n) == []
+    std.unwatch(2)
+    std.direction_output(2, 1)
+    assert std.device.lines[2].value == 1
