@@ -55,6 +55,14 @@ build:
 demo: build
 	$(PYTHON) -m virtio_gpio.demo
 
+.PHONY: guest-demo
+## guest-demo: the real thing: a Debian kernel under QEMU (vgpio-guest)
+## with vgpio.ko on a simulated device (led, button); the guest lists the
+## chip, sees the host press button (vgpio-ctl) and drives led, which the
+## host reads back (under 2 minutes once vgpio.ko is built)
+guest-demo: build
+	tools/guest-demo $(PYTHON)
+
 ## prepare: every long build the tests need, each once into the cache
 ## (~/.cache/virtio-gpio or $$VGPIO_CACHE_DIR) with a progress line per stage
 ## and per minute: the newest kernel tree (and a sparse that can check it),

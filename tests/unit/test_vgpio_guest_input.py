@@ -2,6 +2,7 @@
 stderr and exit status 2, with nothing left behind; the kernel a name or
 a path stands for; how a command's output is relayed."""
 
+import io
 import os
 import socket
 import struct
@@ -120,6 +121,24 @@ def test_relay_prints_the_output_as_the_command_printed_it(capsys, console,
     status = guest_cli.relay(ScriptedConsole(console), sys.stdout)
     assert status == int(console[-1].split()[-1])
     assert capsys.readouterr().out == printed
+
+
+def test_relay_prints_each_line_before_it_reads_the_next():
+    # A host that waits for a line before it acts must get it at once.
+    out = io.StringIO()
+
+    class Watched(ScriptedConsole):
+        seen = []
+
+        def read_line(self, timeout):
+            self.seen.append(out.getvalue())
+            return super().read_line(timeout)
+
+    console = Watched(["ready", "", "more", "", guest_initramfs.EXIT + "0"])
+    guest_cli.relay(console, out)
+    assert console.seen == ["", "ready\n", "ready\n", "ready\n\nmore\n",
+                            "ready\n\nmore\n"]
+    assert out.getvalue() == "ready\n\nmore\n"
 
 
 def test_relay_fails_when_qemu_ends_first():

@@ -166,23 +166,28 @@ def connect_qmp(path, guest, deadline):
 
 
 def relay(guest, out):
-    """Print the command's output as the guest prints it; its status."""
-    held = None
+    """Print the command's output as the guest prints it; its status.
+
+    Each line goes out as soon as it arrives (a host may act on it), but
+    an empty one waits for the next: the empty line right before the
+    exit marker is the one /init's "echo" made to end the command's
+    output, and is dropped.
+    """
+    blanks = 0
     while True:
         line = guest.read_line(None)
         if line is None:
             raise GuestFailed("QEMU exited before the command finished")
         if line.startswith(guest_initramfs.EXIT):
-            # The line /init's "echo" ended: empty unless the command's
-            # last line had no newline.
-            if held:
-                out.write(held + "\n")
+            out.write("\n" * max(blanks - 1, 0))
             out.flush()
             return int(line[len(guest_initramfs.EXIT):])
-        if held is not None:
-            out.write(held + "\n")
-            out.flush()
-        held = line
+        if not line:
+            blanks += 1
+            continue
+        out.write("\n" * blanks + line + "\n")
+        out.flush()
+        blanks = 0
 
 
 def interactive(guest, report):

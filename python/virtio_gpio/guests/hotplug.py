@@ -13,12 +13,13 @@ backend that comes up later is attached when it does.
 QEMU 10's vhost-user-gpio cannot reconnect by itself. Its device
 (vhost-user-base) sets the vhost-user device up once, when it is
 realized; after the socket closes it tears the connection down and never
-sets it up again, even when the chardev connects anew. And the one
-chardev option that would connect anew, ``reconnect-ms=``, makes QEMU
-exit at start: the device then finds no connection to realize against.
-No QMP event says that a vhost-user connection dropped either; only
-``query-chardev`` shows it, by a ``filename`` that starts with
-``disconnected:``. So :class:`Hotplug` polls ``query-chardev``; when a
+sets it up again, even when the chardev connects anew. And the
+chardev option that would connect anew, ``reconnect-ms=`` (or the older
+``reconnect=``), makes QEMU exit at start ("vhost_backend_init failed:
+Protocol error"): such a chardev connects in the background, so the
+device finds no connection when it is realized. No QMP event says that a
+vhost-user connection dropped either; only ``query-chardev`` shows it, by
+a ``filename`` that starts with ``disconnected:``. So :class:`Hotplug` polls ``query-chardev``; when a
 backend's connection dropped and a new ``chardev-add`` on its path
 succeeds (the backend listens again), it unplugs the old device
 (``device_del``, then the ``DEVICE_DELETED`` event once the guest let it
