@@ -9,8 +9,9 @@ ASAN_DIR := $(BUILD)/asan
 	test test-fast test-unit test-system test-asan bench clean
 
 ## main: build everything, lint the Kconfig entry, render the docs, show
-## the core working against the simulated device
-main: build module kconfig-lint docs demo
+## the core working against the simulated device, then vgpio.ko in a
+## Debian guest under QEMU on it (guest-demo)
+main: build module kconfig-lint docs demo guest-demo
 
 ## help: this list: every target with what it does
 help:
