@@ -6,7 +6,7 @@ BUILD   := build
 ASAN_DIR := $(BUILD)/asan
 
 .PHONY: help main build module demo kconfig-lint docs prepare e2e e2e-uml \
-	test test-fast test-unit test-system test-asan bench clean
+	test test-fast test-unit test-system test-asan bench bench-backend clean
 
 ## main: build everything, lint the Kconfig entry, render the docs, show
 ## the core working against the simulated device, then vgpio.ko in a
@@ -132,16 +132,29 @@ test-asan:
 		timeout --kill-after=30 1800 \
 		$(PYTHON) -m pytest -p no:cacheprovider -m "unit or property" tests
 
-## bench: Python/cffi round trip vs the same core driven from C, then our
-## module vs Linux's gpio-virtio in one UML guest (standard protocol)
+## bench: Python/cffi round trip vs the same core driven from C, then
+## bench-backend, then our module vs Linux's gpio-virtio in one UML guest
+## (standard protocol)
 BENCH_C := $(BUILD)/bench_loopback
-bench: build $(BENCH_C)
+bench: build $(BENCH_C) bench-backend
 	$(PYTHON) -m virtio_gpio.bench --c-binary $(BENCH_C)
 	tree=$$(tools/linux-source newest) && \
 	$(PYTHON) -m virtio_gpio.guests.bench_guest --linux-source "$$tree" \
 		--kernel-src kernel --probe-src tools/guest/gpio-probe.c \
 		--rounds $(BENCH_ROUNDS) --workdir $(BUILD)/bench-guest
 BENCH_ROUNDS ?= 8
+
+## bench-backend: our vhost-user backend (Python) vs a minimal C responder,
+## no guest: get, set and interrupt round trips, ratios ours/C per round
+RESPONDER := $(BUILD)/vgpio-responder
+bench-backend: build $(RESPONDER)
+	$(PYTHON) -m virtio_gpio.conformance.bench_backend \
+		--responder $(RESPONDER) --rounds $(BENCH_ROUNDS)
+
+# A test tool, not a product: the yardstick bench-backend measures against.
+$(RESPONDER): tools/responder/vgpio-responder.c
+	mkdir -p $(dir $@)
+	gcc -O2 -std=gnu11 -Wall -Wextra -Werror -o $@ $<
 
 $(BENCH_C): python/csrc/bench_loopback.c python/csrc/simvq.c \
 		python/csrc/vgpio_uhost.c kernel/vgpio_core.c kernel/vgpio_id30.c \
