@@ -118,7 +118,8 @@ class StandardLoop:
         """Answer every queued request, take new eventq chains, return
         the finished ones; returns how many requests there were."""
         chains = _drain(self.requestq)
-        self._answer(self.device.process(chains))
+        if chains:
+            self._answer(self.device.process(chains))
         self.take_irq_buffers()
         self.flush()
         return len(chains)

@@ -25,28 +25,36 @@ class GuestRing:
         return self.conn.vrings[self.index]
 
     def pop(self):
-        mem = self.conn.mem
-        popped = self.vring.pop(mem)
+        conn = self.conn
+        mem = conn.mem
+        popped = conn.vrings[self.index].pop(mem)
         if popped is None:
             return None
         head, parts = popped
-        readable = b"".join(mem.read(addr, length)
-                            for addr, length, writable in parts if not writable)
-        room = sum(length for _, length, writable in parts if writable)
-        return Chain((head, parts), readable, room)
+        # One pass; a request is one readable descriptor, read as is.
+        readable, room = [], 0
+        for addr, length, writable in parts:
+            if writable:
+                room += length
+            else:
+                readable.append(mem.read(addr, length))
+        return Chain((head, parts), readable[0] if len(readable) == 1
+                     else b"".join(readable), room)
 
     def push(self, token, payload, used_len):
         head, parts = token
-        done = 0
+        mem = self.conn.mem
+        done, size = 0, len(payload)
         for addr, length, writable in parts:
-            if writable and done < len(payload):
-                chunk = payload[done:done + length]
-                self.conn.mem.write(addr, chunk)
+            if writable and done < size:
+                chunk = payload if not done and length >= size \
+                    else payload[done:done + length]
+                mem.write(addr, chunk)
                 done += len(chunk)
-        if done < len(payload) and not any(w for _, _, w in parts):
+        if done < size and not any(w for _, _, w in parts):
             raise ProtocolError("queue %d: buffer %d is not device-writable"
                                 % (self.index, head))
-        self.vring.push(self.conn.mem, head, used_len)
+        self.conn.vrings[self.index].push(mem, head, used_len)
 
     def interrupt(self):
         # The guest runs on its own: nothing it does has happened yet.

@@ -1,4 +1,11 @@
-"""One split virtqueue, walked in guest memory (virtio 1.x, 2.7)."""
+"""One split virtqueue, walked in guest memory (virtio 1.x, 2.7).
+
+Every request the guest makes passes through :meth:`Vring.pop` and
+:meth:`Vring.push`, so they read and write the mmap in place with
+precompiled structs, and find where the ring lies in guest memory once,
+not per access: the place is kept until the memory table or the ring's
+addresses change.
+"""
 
 import os
 import struct
@@ -9,6 +16,11 @@ from .protocol import ProtocolError
 VRING_DESC = struct.Struct("<QIHH")
 DESC_F_NEXT = 1
 DESC_F_WRITE = 2
+
+_U16 = struct.Struct("<H")
+_USED_ELEM = struct.Struct("<II")
+#: what a call eventfd is written
+_ONE = struct.pack("<Q", 1)
 
 
 class Vring:
@@ -24,6 +36,9 @@ class Vring:
         self.call_fd: Optional[int] = None
         self.enabled = False
         self.ready = False
+        #: (memory, its generation, num, desc, avail, used) and the
+        #: (mmap, offset) of the desc table, the avail and the used ring
+        self._place = None
 
     def close_fds(self):
         for fd in (self.kick_fd, self.call_fd):
@@ -31,28 +46,43 @@ class Vring:
                 os.close(fd)
         self.kick_fd = self.call_fd = None
 
-    def _u16(self, mem, addr):
-        return struct.unpack("<H", mem.read(addr, 2, user=True))[0]
+    def _locate(self, mem):
+        """Where the desc table and both rings lie, each checked whole:
+        ((mmap, offset) of desc, of avail, of used)."""
+        place = self._place
+        if (place is not None and place[0] is mem and
+                place[1] == (mem.generation, self.num, self.desc,
+                             self.avail, self.used)):
+            return place[2]
+        num = self.num
+        where = (mem.locate(self.desc, 16 * num, user=True),
+                 mem.locate(self.avail, 4 + 2 * num, user=True),
+                 mem.locate(self.used, 4 + 8 * num, user=True))
+        self._place = (mem, (mem.generation, num, self.desc, self.avail,
+                             self.used), where)
+        return where
 
     def pop(self, mem):
         """Next available chain as (head, [(addr, len, writable), ...])."""
         if not (self.ready and self.enabled):
             return None
-        avail_idx = self._u16(mem, self.avail + 2)
-        if avail_idx == self.last_avail:
+        (dmap, doff), (amap, aoff), _ = self._locate(mem)
+        last = self.last_avail
+        avail_idx = _U16.unpack_from(amap, aoff + 2)[0]
+        if avail_idx == last:
             return None
-        if (avail_idx - self.last_avail) & 0xFFFF > self.num:
+        num = self.num
+        if (avail_idx - last) & 0xFFFF > num:
             raise ProtocolError("avail index ran %d ahead of a ring of %d"
-                                % ((avail_idx - self.last_avail) & 0xFFFF, self.num))
-        slot = self.last_avail % self.num
-        head = self._u16(mem, self.avail + 4 + 2 * slot)
-        self.last_avail = (self.last_avail + 1) & 0xFFFF
+                                % ((avail_idx - last) & 0xFFFF, num))
+        head = _U16.unpack_from(amap, aoff + 4 + 2 * (last % num))[0]
+        self.last_avail = (last + 1) & 0xFFFF
         chain, index = [], head
-        for _ in range(self.num):
-            if index >= self.num:
-                raise ProtocolError("descriptor %d beyond ring of %d" % (index, self.num))
-            addr, length, flags, nxt = VRING_DESC.unpack(
-                mem.read(self.desc + 16 * index, 16, user=True))
+        unpack = VRING_DESC.unpack_from
+        for _ in range(num):
+            if index >= num:
+                raise ProtocolError("descriptor %d beyond ring of %d" % (index, num))
+            addr, length, flags, nxt = unpack(dmap, doff + 16 * index)
             chain.append((addr, length, bool(flags & DESC_F_WRITE)))
             if not flags & DESC_F_NEXT:
                 return head, chain
@@ -60,15 +90,16 @@ class Vring:
         raise ProtocolError("descriptor chain loops")
 
     def push(self, mem, head, length):
-        slot = self.used_idx % self.num
-        mem.write(self.used + 4 + 8 * slot, struct.pack("<II", head, length),
-                  user=True)
-        self.used_idx = (self.used_idx + 1) & 0xFFFF
-        mem.write(self.used + 2, struct.pack("<H", self.used_idx), user=True)
+        umap, uoff = self._locate(mem)[2]
+        idx = self.used_idx
+        _USED_ELEM.pack_into(umap, uoff + 4 + 8 * (idx % self.num), head,
+                             length)
+        idx = self.used_idx = (idx + 1) & 0xFFFF
+        _U16.pack_into(umap, uoff + 2, idx)
 
     def interrupt(self):
         if self.call_fd is not None:
             try:
-                os.write(self.call_fd, struct.pack("<Q", 1))
+                os.write(self.call_fd, _ONE)
             except BlockingIOError:
                 pass  # a pipe already full of wake-ups is awake enough
