@@ -20,7 +20,7 @@ class GuestMemory:
     """The front end's memory table, mmap'ed.
 
     Every request's descriptors are looked up here, so the lookup keeps
-    flat tuples rather than walking the :class:`Region` objects.
+    flat tuples rather than walking the ``Region`` objects.
     """
 
     def __init__(self):

@@ -1,7 +1,7 @@
 """One split virtqueue, walked in guest memory (virtio 1.x, 2.7).
 
-Every request the guest makes passes through :meth:`Vring.pop` and
-:meth:`Vring.push`, so they read and write the mmap in place with
+Every request the guest makes passes through ``Vring.pop`` and
+``Vring.push``, so they read and write the mmap in place with
 precompiled structs, and find where the ring lies in guest memory once,
 not per access: the place is kept until the memory table or the ring's
 addresses change.
