@@ -14,7 +14,7 @@ from virtio_gpio.devices.standard import StandardDevice
 from virtio_gpio.vhost_user.backend import SocketInUse, listen
 from virtio_gpio.vhost_user.control import read_line, send_control
 from virtio_gpio.wire.standard import Direction, Msg
-from vhost_front_end import FrontEnd, std_request
+from vhost_front_end import FrontEnd, std_request, wait_used
 
 
 @pytest.fixture
@@ -204,4 +204,16 @@ def test_a_command_that_fails_inside_is_an_error_not_a_dead_server(
     monkeypatch.setattr(server.commands, "do_devices", broken)
     assert ctl(server, cmd="devices") == {
         "error": "devices failed: RuntimeError: boom"}
+    assert std_request(front, Msg.GET_VALUE, 1) == b"\0\0"
+
+
+def test_a_request_of_the_wrong_size_is_refused_in_its_own_chain(bench):
+    # The ERR reply must go back in the chain that carried the request:
+    # a reply without one ended the server.
+    front, server, devices = bench
+    head, in_addr = front.post_chain(0, b"\x04\x00\x00\x00", 2)
+    front.notify(0)
+    ((used_head, used_len),) = wait_used(front, 0, 1)
+    assert (used_head, used_len) == (head, 1)
+    assert front.mem[in_addr] == 1                   # STATUS_ERR
     assert std_request(front, Msg.GET_VALUE, 1) == b"\0\0"

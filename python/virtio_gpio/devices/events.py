@@ -7,7 +7,7 @@ these with a time and a device name and hands them on (the control
 socket's subscribers, a waveform trace); tests listen directly.
 """
 
-import dataclasses
+from typing import NamedTuple
 
 #: event kind -> what it means; ``value`` as given after the dash
 KINDS = {
@@ -24,9 +24,9 @@ DIRECTIONS = ("in", "out", "none")
 IRQ_TYPES = ("none", "rising", "falling", "both", "high", "low")
 
 
-@dataclasses.dataclass(frozen=True)
-class LineEvent:
-    """One change on one line (see :data:`KINDS`)."""
+class LineEvent(NamedTuple):
+    """One change on one line (see :data:`KINDS`); a tuple, cheap to make
+    on every request that changes a line."""
 
     kind: str
     line: int

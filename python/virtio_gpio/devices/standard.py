@@ -203,18 +203,21 @@ class StandardDevice(DeviceModel):
         self.requests_seen += 1
         self.received.append(bytes(request))
         if len(request) != REQUEST.size:
-            return Outgoing(bytes([STATUS_ERR]), 1)
+            return Outgoing(bytes([STATUS_ERR])[:writable],
+                            min(1, writable), token)
         msg_type, line_no, value = REQUEST.unpack(request)
         status, result = self._answer(msg_type, line_no, value)
         if msg_type == Msg.GET_LINE_NAMES and status == STATUS_OK:
             payload = bytes([status]) + result
         else:
             payload = bytes([status, result if isinstance(result, int) else 0])
+        used = min(len(payload), writable)
+        if not self.faults:
+            return Outgoing(payload[:writable], used, token)
         if self._take_fault(Fault.CORRUPT_TYPE):
             payload = bytes([0x7F]) + payload[1:]
         if self._take_fault(Fault.CORRUPT_VALUE):
             payload = payload[:1] + bytes([0x42]) + payload[2:]
-        used = min(len(payload), writable)
         if self._take_fault(Fault.SHORT_LEN):
             used = 1 if used > 1 else 0
         if self._take_fault(Fault.LONG_LEN):

@@ -185,12 +185,20 @@ class Server:
                 conn.process()
             except ProtocolError as exc:
                 log.error("ring error: %s", exc)
+            except Exception:  # noqa: BLE001 - one device, not the process
+                log.exception("%s: serving failed; front end dropped",
+                              conn.backend.name)
+                conn.backend.drop()
 
     def _receive(self, backend):
         try:
             alive = backend.conn.receive()
         except (ProtocolError, OSError, struct.error) as exc:
             log.error("%s: front end error: %s", backend.name, exc)
+            alive = False
+        except Exception:  # noqa: BLE001 - one device, not the process
+            log.exception("%s: a message failed; front end dropped",
+                          backend.name)
             alive = False
         if not alive:
             log.info("%s: front end went away", backend.name)
