@@ -5,14 +5,13 @@ the control socket's properties)."""
 import contextlib
 import dataclasses
 import os
-import socket
 import threading
 from typing import List
 
 from virtio_gpio import vhost_user as vu
 from virtio_gpio.devices.standard import StandardDevice
 from virtio_gpio.vhost_user.control import send_control
-from vhost_front_end import FrontEnd
+from vhost_front_end import FrontEnd, start
 
 
 @dataclasses.dataclass
@@ -36,23 +35,15 @@ def two_devices(directory):
     afterwards, unless the test stopped it."""
     directory = str(directory)
     devices = [StandardDevice(["led", "button"]), StandardDevice(3)]
-    server = vu.Server(
+    front, server, thread = start(
         [vu.Backend(devices[0], os.path.join(directory, "a.sock"), "a"),
          vu.Backend(devices[1], os.path.join(directory, "b.sock"), "b")],
-        control_path=os.path.join(directory, "ctl"))
-    server.open()
-    thread = threading.Thread(target=server.serve, daemon=True)
-    thread.start()
-    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        os.path.join(directory, "ctl"))
     try:
-        sock.connect(server.backends[0].socket_path)
-        sock.settimeout(5)
-        front = FrontEnd(sock)
-        front.handshake()
         yield Served(front, server, devices, thread)
     finally:
         if thread.is_alive():
             send_control(server.control_path, {"cmd": "stop"})
         thread.join(5)
-        sock.close()
+        front.sock.close()
     assert not thread.is_alive(), "the server did not stop"

@@ -57,14 +57,10 @@ class FrontEnd(frontend.FrontEnd):
         return [(head, length) for head, length, _ in self.collect(index)]
 
 
-def serve(tmp_path, device, check_driver=None):
-    """A server thread with one backend, and a front end that completed
-    the handshake: (front end, server, thread)."""
-    backend = vu.Backend(device, str(tmp_path / "sock"))
-    if check_driver:
-        backend.check_driver(check_driver)
-    server = vu.Server([backend], control_path=str(tmp_path / "ctl"),
-                       once=True)
+def start(backends, control_path=None, once=False):
+    """A server thread serving ``backends``, and a front end that
+    completed the handshake with the first: (front end, server, thread)."""
+    server = vu.Server(backends, control_path=control_path, once=once)
     server.open()
     thread = threading.Thread(target=server.serve, daemon=True)
     thread.start()
@@ -75,6 +71,14 @@ def serve(tmp_path, device, check_driver=None):
     front.handshake()
     return front, server, thread
 
+
+def serve(tmp_path, device, check_driver=None):
+    """One backend serving ``device`` until its front end leaves, its
+    control socket in ``tmp_path``: (front end, server, thread)."""
+    backend = vu.Backend(device, str(tmp_path / "sock"))
+    if check_driver:
+        backend.check_driver(check_driver)
+    return start([backend], str(tmp_path / "ctl"), once=True)
 
 
 def wait_used(front, index, count):

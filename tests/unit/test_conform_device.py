@@ -11,7 +11,6 @@ are the same, and every device statement of conformance.rst is in it.
 import contextlib
 import json
 import os
-import socket
 import subprocess
 import sys
 import threading
@@ -30,6 +29,8 @@ from virtio_gpio.conformance.requirements import (NEEDS_CONTROL, NEEDS_IRQ,
 from virtio_gpio.conformance.results import FAIL, NOT_APPLICABLE, PASS
 from virtio_gpio.devices.base import ConfigFault, Fault
 from virtio_gpio.devices.standard import StandardDevice
+
+from fake_sockets import one_connection
 
 KIT = os.path.join(ROOT, "Documentation", "conformance-kit.rst")
 CONFORMANCE = os.path.join(ROOT, "Documentation", "conformance.rst")
@@ -206,19 +207,7 @@ def test_each_config_fault_fails_the_requirement_it_breaks(tmp_path, fault,
 
 def silent_backend(path, stop):
     """Accepts one front end and says nothing until ``stop`` is set."""
-    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    listener.bind(path)
-    listener.listen(1)
-
-    def run():
-        conn, _ = listener.accept()
-        stop.wait(30)
-        conn.close()
-        listener.close()
-
-    thread = threading.Thread(target=run, daemon=True)
-    thread.start()
-    return thread
+    return one_connection(path, lambda conn: stop.wait(30))
 
 
 def test_a_backend_that_says_nothing_fails_in_bounded_time(tmp_path,

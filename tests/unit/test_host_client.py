@@ -14,6 +14,7 @@ from virtio_gpio.devices.base import Fault
 from virtio_gpio.host import (Bench, BenchError, ControlSocketError,
                               InputResult, StampedEvent)
 from virtio_gpio.wire.standard import Direction, Msg
+from fake_sockets import one_connection
 from two_devices import two_devices
 from vhost_front_end import std_request
 
@@ -244,20 +245,11 @@ def test_a_backend_that_does_not_answer_in_time(tmp_path):
 
 
 def _answer_once(path, reply):
-    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    listener.bind(path)
-    listener.listen(1)
+    def answer(conn):
+        conn.recv(65536)
+        conn.sendall(reply)
 
-    def serve():
-        conn, _ = listener.accept()
-        with conn:
-            conn.recv(65536)
-            conn.sendall(reply)
-        listener.close()
-
-    thread = threading.Thread(target=serve, daemon=True)
-    thread.start()
-    return thread
+    return one_connection(path, answer)
 
 
 @pytest.mark.parametrize("reply, error, complaint", [

@@ -3,12 +3,13 @@ when a socket appears, when a backend refuses, when its connection drops
 and when it listens again; and what is reported."""
 
 import collections
-import socket
 
 import pytest
 
 from virtio_gpio.guests import hotplug
 from virtio_gpio.guests.qmp import QMPError
+
+from fake_sockets import bound_socket
 
 
 class FakeQMP:
@@ -64,11 +65,8 @@ class FakeQMP:
 @pytest.fixture
 def listener(tmp_path):
     """A UNIX socket file at ``tmp_path/b.sock`` (is_socket is true)."""
-    path = str(tmp_path / "b.sock")
-    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    sock.bind(path)
-    yield path
-    sock.close()
+    with bound_socket(str(tmp_path / "b.sock")) as path:
+        yield path
 
 
 def plugged(qmp, path, said):

@@ -4,7 +4,7 @@ import errno
 
 import pytest
 
-from virtio_gpio import Chip, Fault, VirtioGpioError, simulated_chip
+from virtio_gpio import Fault, VirtioGpioError, simulated_chip
 from virtio_gpio._binding import lib
 
 

@@ -14,30 +14,16 @@ from virtio_gpio.devices.standard import StandardDevice
 from virtio_gpio.vhost_user.backend import SocketInUse, listen
 from virtio_gpio.vhost_user.control import read_line, send_control
 from virtio_gpio.wire.standard import Direction, Msg
-from vhost_front_end import FrontEnd, std_request, wait_used
+from two_devices import two_devices
+from vhost_front_end import std_request, wait_used
 
 
 @pytest.fixture
 def bench(tmp_path):
     """Two standard devices in one server; a front end on the first."""
-    devices = [StandardDevice(["led", "button"]), StandardDevice(3)]
-    server = vu.Server([vu.Backend(devices[0], str(tmp_path / "a.sock"), "a"),
-                        vu.Backend(devices[1], str(tmp_path / "b.sock"), "b")],
-                       control_path=str(tmp_path / "ctl"))
-    server.open()
-    thread = threading.Thread(target=server.serve, daemon=True)
-    thread.start()
-    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    sock.connect(server.backends[0].socket_path)
-    sock.settimeout(5)
-    front = FrontEnd(sock)
-    front.handshake()
-    yield front, server, devices
-    send_control(server.control_path, {"cmd": "stop"})
-    thread.join(5)
-    sock.close()
-    assert not thread.is_alive()
-    assert not os.path.exists(server.control_path)
+    with two_devices(tmp_path) as served:
+        yield served.front, served.server, served.devices
+    assert not os.path.exists(served.server.control_path)
 
 
 def ctl(server, **command):

@@ -4,7 +4,6 @@ a path stands for; how a command's output is relayed."""
 
 import io
 import os
-import socket
 import struct
 import subprocess
 import sys
@@ -12,6 +11,8 @@ import sys
 import pytest
 
 from virtio_gpio.guests import debian_images, guest_cli, guest_initramfs
+
+from fake_sockets import bound_socket
 
 
 def run_cli(tmp_path, *args):
@@ -26,11 +27,8 @@ def run_cli(tmp_path, *args):
 
 @pytest.fixture
 def backend_socket(tmp_path):
-    path = str(tmp_path / "b.sock")
-    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    sock.bind(path)
-    yield path
-    sock.close()
+    with bound_socket(str(tmp_path / "b.sock")) as path:
+        yield path
 
 
 @pytest.mark.parametrize("args, message", [

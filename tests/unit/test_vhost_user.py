@@ -19,8 +19,6 @@ import pytest
 from virtio_gpio import Fault, MsgType, Id30Device
 from virtio_gpio.wire import id30 as id30_wire
 from virtio_gpio import vhost_user as vu
-from virtio_gpio.vhost_user import protocol as wire
-from virtio_gpio.vhost_user import vring
 from vhost_front_end import BASE, FrontEnd, serve, std_request, wait_used
 
 @pytest.fixture

@@ -344,7 +344,6 @@ class DeviceChecker:
                 what, answer if answer is not None else "no answer"))
 
     def _requestq(self):
-        r = self.results
         if self.ngpio:
             self._lines()
         # Lines the device does not have.

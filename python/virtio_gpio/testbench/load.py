@@ -13,6 +13,7 @@ import re
 import sys
 from typing import Dict, List, Optional, Tuple, Union
 
+from ..textfile import TextFileError, read_text
 from . import schema
 from .schema import SchemaError, show
 
@@ -100,17 +101,9 @@ def load(path) -> Bench:
     """Read and check the bench file ``path``; raises
     :class:`BenchFileError`."""
     try:
-        with open(path, "rb") as f:
-            data = f.read()
-    except OSError as exc:
-        raise BenchFileError("%s: cannot read it: %s"
-                             % (path, exc.strerror or exc)) from None
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = data.count(b"\n", 0, exc.start) + 1
-        raise BenchFileError("%s:%d: not UTF-8 text (byte 0x%02x)"
-                             % (path, line, data[exc.start])) from None
+        text = read_text(path)
+    except TextFileError as exc:
+        raise BenchFileError(str(exc)) from None
     try:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:

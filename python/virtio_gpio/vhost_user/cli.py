@@ -38,6 +38,7 @@ from ..devices.standard import STANDARD_CONFIG_FAULTS, StandardDevice
 from ..testbench import assemble, saved_state, schema
 from ..testbench.load import BenchFileError, load
 from ..testbench.stimuli import StimulatedBackend, script_sequences
+from ..textfile import TextFileError, read_text
 from ..wire.id30 import CFG_NAME_LEN
 from .server import Server
 
@@ -87,17 +88,9 @@ def parse_script(path, lines=None):
     with ``lines`` (the device's line count) every LINE is checked to be
     one of them. Raises ``BadInput`` naming the file and line."""
     try:
-        with open(path, "rb") as f:
-            data = f.read()
-    except OSError as exc:
-        raise BadInput("--script %s: cannot read it: %s"
-                       % (path, exc.strerror or exc)) from None
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise BadInput("--script %s:%d: not UTF-8 text (byte 0x%02x)"
-                       % (path, data.count(b"\n", 0, exc.start) + 1,
-                          data[exc.start])) from None
+        text = read_text(path, "--script %s" % path)
+    except TextFileError as exc:
+        raise BadInput(str(exc)) from None
     steps = []
     for number, text in enumerate(text.splitlines(), 1):
         text = text.split("#", 1)[0].strip()
