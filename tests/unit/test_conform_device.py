@@ -179,7 +179,7 @@ def test_each_fault_fails_the_requirement_it_breaks(tmp_path, fault, breaks,
         device = StandardDevice(NAMES)
         device.inject(fault)   # the first request's answer
     results = check(tmp_path, device, control=False,
-                    timeout=1.0 if breaks == "V-DX-4" else TIMEOUT)
+                    timeout=0.5 if breaks == "V-DX-4" else TIMEOUT)
     (failed,) = [row for row in results.rows() if row.verdict == FAIL]
     assert failed.id == breaks
     assert seen in failed.evidence
