@@ -154,7 +154,7 @@ FIRST = "GET_DIRECTION(0, 0) 0200000000000000"
 
 #: each fault of our backend: the requirement it breaks, and the evidence
 FAULTS = [
-    (Fault.DROP, "V-DX-4", FIRST + ": not returned within 1 s"),
+    (Fault.DROP, "V-DX-4", FIRST + ": not returned within 0.5 s"),
     (Fault.DELAY, "V-DX-4", FIRST + " came back late (used 2), once a "
      "later request was made available"),
     (Fault.CORRUPT_TYPE, "V-D-22", FIRST + " -> 7f02 (used 2)"),
