@@ -15,7 +15,9 @@ import shutil
 import pytest
 
 from e2e_helpers import (KERNEL_SRC, UML_SERIES, Backend, build_gpio_probe,
-                         debug_kernel_findings, dmesg_block, render_init)
+                         check_driver_args, debug_kernel_findings,
+                         dmesg_block, driver_column, driver_report_problems,
+                         keep_driver_report, render_init)
 from virtio_gpio.guests import drivers, uml
 
 NAMES = ["u0", "u1", "u2", "u3"]
@@ -51,8 +53,12 @@ def run(request, uml_build, tmp_path_factory):
     init = render_init("std-init.sh", work, MOD=module, PARAMS=params,
                        FAULTS=" ".join("%s:%d" % (f, FAULTS[f])
                                        for f in faults))
+    # The driver checker watches the whole run; its report is written when
+    # UML exits and closes the vhost-user connection (virtio_uml keeps it
+    # across module unloads), before the backend exits (--once).
+    check = check_driver_args(work, "%s-%s" % (series, driver))
     backend = Backend(work, "std", "--protocol", "standard",
-                      "--names", ",".join(NAMES), "--once")
+                      "--names", ",".join(NAMES), "--once", *check)
     sock = backend.sock
     guest = uml.Guest(uml_kernel, init, [sock], device_id=41, memory="256M",
                       log_path=os.path.join(work, "guest.log"))
@@ -85,6 +91,8 @@ def run(request, uml_build, tmp_path_factory):
     result["backend_exit"] = backend.proc.wait(30)
     backend.stop()
     result["lines"] = guest.lines
+    result["driver_report"] = keep_driver_report(check, "uml-" + series,
+                                                 driver)
     return result
 
 
@@ -165,6 +173,15 @@ def test_debug_kernel_reports_nothing(run):
     # See tests/e2e/test_e2e_uml.py: the newest series is the debug kernel.
     debug = uml.e2e_debug(uml.tree_series(run["source"]))
     assert debug_kernel_findings(run["lines"], "STD", debug) == []
+
+
+def test_driver_check_is_what_the_docs_say(run):
+    # Ours must break no driver requirement; what Linux's breaks is a
+    # result, recorded in Documentation/conformance-kit.rst ("Drivers
+    # checked"): a change on either side shows here.
+    assert driver_report_problems(
+        run["driver_report"], run["driver"],
+        driver_column(run["driver"], "UML", run["series"])) == []
 
 
 def test_clean_log_and_backend_exit(run):

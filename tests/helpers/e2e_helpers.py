@@ -1,8 +1,10 @@
 """Shared pieces of the end-to-end tests: the backend process, gpio-probe."""
 
 import contextlib
+import json
 import os
 import re
+import shutil
 import time
 
 from checkout import ROOT
@@ -250,3 +252,88 @@ def qemu_finish(guest, backend, result, prefix):
     result["backend_exit"] = backend.proc.wait(30)
     result["backend_log"] = backend.text()
     return result
+
+
+# -- the driver checker's reports ------------------------------------------
+
+#: where the end-to-end runs keep the reports of ``vgpio-vhost-user
+#: --check-driver``, as <kernel>-<driver>.json: the runs' results, which
+#: Documentation/conformance-kit.rst ("Drivers checked") shows
+DRIVER_REPORTS = os.path.join(ROOT, "build", "driver-reports")
+CONFORMANCE_KIT = os.path.join(ROOT, "Documentation", "conformance-kit.rst")
+#: the name of that page's table of the reports
+DRIVERS_TABLE = "drivers-checked"
+#: how the table's columns name a driver
+DRIVER_TITLES = {"ours": "ours", "upstream": "Linux's"}
+
+
+def check_driver_args(work, run):
+    """The backend's arguments that put the driver checker in front of
+    its device, with the report at ``work``/driver-``run``.json."""
+    return ("--check-driver", os.path.join(str(work), "driver-%s.json" % run))
+
+
+def keep_driver_report(args, kernel, driver):
+    """The report the backend started with ``args`` (from
+    :func:`check_driver_args`) wrote when its front end left, copied to
+    :data:`DRIVER_REPORTS` as ``kernel``-``driver``.json; returns its rows
+    by id, or None if there is none (the front end never left)."""
+    path = args[1]
+    if not os.path.exists(path):
+        return None
+    os.makedirs(DRIVER_REPORTS, exist_ok=True)
+    shutil.copy(path, os.path.join(DRIVER_REPORTS,
+                                   "%s-%s.json" % (kernel, driver)))
+    with open(path) as f:
+        return {row["id"]: row for row in json.load(f)["requirements"]}
+
+
+def doc_table(path, name):
+    """The list-table called ``name`` in the page ``path``: its header
+    and its rows, each a list of the cells' text."""
+    import docutils.core
+    from docutils import nodes
+    with open(path, encoding="utf-8") as f:
+        doctree = docutils.core.publish_doctree(f.read(), settings_overrides={
+            "report_level": 5, "halt_level": 5})
+    for table in doctree.findall(nodes.table):
+        if name in table["names"]:
+            rows = [[" ".join(cell.astext().split()) for cell in row.children]
+                    for row in table.findall(nodes.row)]
+            return rows[0], rows[1:]
+    raise AssertionError("no table %r in %s" % (name, path))
+
+
+def driver_column(driver, platform, series):
+    """The heading of a run's column in the "Drivers checked" table."""
+    return "%s (%s %s)" % (DRIVER_TITLES[driver], platform, series)
+
+
+def driver_report_problems(rows, driver, column):
+    """How a run's fresh report (``rows`` by id) differs from what the
+    docs say of it: our module must break no requirement (each one it
+    breaks is named, with its evidence); Linux's driver must break those
+    the docs record, no more and no fewer. Empty when they agree."""
+    if rows is None:
+        return ["the backend wrote no driver report"]
+    problems = []
+    if driver == "ours":
+        problems += ["our module breaks %s (%s): %s" % (
+            key, row["statement"], row["evidence"])
+            for key, row in rows.items() if row["verdict"] == "fail"]
+    try:
+        header, table = doc_table(CONFORMANCE_KIT, DRIVERS_TABLE)
+    except AssertionError as exc:
+        return problems + [str(exc)]
+    if column not in header:
+        return problems + ["no column %r in the docs' table" % column]
+    documented = {row[0]: row[header.index(column)] for row in table}
+    if sorted(documented) != sorted(rows):
+        problems.append("the docs list %s, the report %s"
+                        % (sorted(documented), sorted(rows)))
+    problems += ["%s: %s in the docs, %s in this run%s" % (
+        key, documented[key], row["verdict"],
+        " (%s)" % row["evidence"] if row["verdict"] == "fail" else "")
+        for key, row in rows.items()
+        if key in documented and documented[key] != row["verdict"]]
+    return problems
