@@ -40,8 +40,10 @@ static int vgpio_std_read_config(struct vgpio_core *core,
 		return ret;
 	names_size = vgpio_cfg_le32(core, VGPIO_STD_CFG_NAMES_SIZE);
 	if (names_size > VGPIO_STD_NAMES_MAX) {
-		*why = "line-names block larger than supported";
-		return -EINVAL;
+		/* Not an allocation of the device's choosing: no names. */
+		core->ops->rejected(core->ctx, -E2BIG,
+				    "line-names block larger than supported left out");
+		names_size = 0;
 	}
 	core->ngpio = ngpio;
 	core->has_irq = info->irq;

@@ -46,6 +46,7 @@ BOGUS_CONFIGS = {
     "standard": [
         (ConfigFault.ZERO_LINES, errno.EINVAL),
         (ConfigFault.TOO_MANY_LINES, errno.EINVAL),
-        (ConfigFault.NAMES_BEYOND_SPACE, errno.EINVAL),
+        # NAMES_BEYOND_SPACE: the lines work without names, see
+        # test_standard_core.py's test_a_names_block_too_big_is_left_out
     ],
 }
