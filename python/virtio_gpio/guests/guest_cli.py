@@ -214,6 +214,25 @@ def interactive(guest, report):
             report.raw = False
 
 
+def qemu_command(kernel, initrd, qmp_path, quiet):
+    """QEMU's command line: ``kernel`` (a debian_images.Kernel) with
+    ``initrd``, no device yet, QMP on ``qmp_path``; ``quiet`` keeps the
+    kernel's messages off the console."""
+    # vhost-user backends map the guest's memory: it must be shared (as
+    # in qemu.vhost_user_gpio_args), from the start, as devices come
+    # later. -qmp takes the place of -nographic's default monitor, and
+    # with it the console's Ctrl-A escapes: mon:stdio brings them back.
+    # When the console carries a command's output, the kernel keeps its
+    # messages off it.
+    return qemu.command(
+        kernel.image, initrd, memory=MEMORY,
+        append="loglevel=1" if quiet else "",
+        extra_args=["-object", "memory-backend-memfd,id=mem,size=%s,"
+                    "share=on" % MEMORY, "-numa", "node,memdev=mem",
+                    "-qmp", "unix:%s,server=on,wait=off" % qmp_path,
+                    "-serial", "mon:stdio"])
+
+
 def boot(sockets, kernel, src, command, timeout, report):
     """Build, boot, attach, run; the exit status."""
     module = module_cache.module(src, kernel.release, kernel.kdir, report)
@@ -225,19 +244,8 @@ def boot(sockets, kernel, src, command, timeout, report):
         report("[initramfs] busybox, libgpiod's tools, vgpio.ko: %.1f s"
                % (time.monotonic() - start))
         qmp_path = os.path.join(work, "qmp.sock")
-        # vhost-user backends map the guest's memory: it must be shared
-        # (as in qemu.vhost_user_gpio_args), from the start, as devices
-        # come later. -qmp takes the place of -nographic's default
-        # monitor, and with it the console's Ctrl-A escapes: mon:stdio
-        # brings them back. With --run the console is the command's
-        # output, so the kernel keeps its messages off it.
-        cmd = qemu.command(
-            kernel.image, initrd, memory=MEMORY,
-            append="loglevel=1" if command is not None else "",
-            extra_args=["-object", "memory-backend-memfd,id=mem,size=%s,"
-                        "share=on" % MEMORY, "-numa", "node,memdev=mem",
-                        "-qmp", "unix:%s,server=on,wait=off" % qmp_path,
-                        "-serial", "mon:stdio"])
+        cmd = qemu_command(kernel, initrd, qmp_path,
+                           quiet=command is not None)
         start = time.monotonic()
         deadline = start + timeout
         report("[boot] QEMU (TCG) with Debian %s, %d device(s) to attach"
