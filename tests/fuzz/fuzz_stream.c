@@ -104,7 +104,8 @@ static bool std_error_ok(int ret)
 	case -EINTR:
 	case -ENODEV:		/* killed */
 	case -ENOSPC:		/* queue full */
-	case -EBUSY:
+	case -EBUSY:		/* also: an output of a line with an irq */
+	case -EPERM:		/* an interrupt on an output line */
 	case -EOPNOTSUPP:	/* irq type without VIRTIO_GPIO_F_IRQ */
 		return true;
 	default:
