@@ -84,6 +84,7 @@ setup(
             "vgpio-trace = virtio_gpio.trace.cli:main",
             "vgpio-vhost-user = virtio_gpio.vhost_user.cli:main",
         ],
+        "pytest11": ["vgpio = virtio_gpio.pytest_plugin"],
     },
     zip_safe=False,
 )
