@@ -3,6 +3,7 @@ waiters, stale sockets, and the control protocol's checks."""
 
 import json
 import os
+import selectors
 import socket
 import threading
 import time
@@ -203,3 +204,17 @@ def test_a_request_of_the_wrong_size_is_refused_in_its_own_chain(bench):
     assert (used_head, used_len) == (head, 1)
     assert front.mem[in_addr] == 1                   # STATUS_ERR
     assert std_request(front, Msg.GET_VALUE, 1) == b"\0\0"
+
+
+def test_a_subscriber_closed_in_the_batch_that_reads_it(bench):
+    # Events go out to a subscriber that has hung up; the send fails and
+    # closes it, and then its own "readable" in the same select() batch
+    # must find nothing to do, not a socket of None.
+    front, server, devices = bench
+    from virtio_gpio.vhost_user.control_server import ControlClient
+    a, b = socket.socketpair()
+    client = ControlClient(server, a)
+    client.close()
+    client.ready(selectors.EVENT_READ | selectors.EVENT_WRITE)
+    b.close()
+    assert ctl(server, cmd="devices")["devices"]

@@ -33,19 +33,27 @@ def read_line(sock):
 
 
 def spawn(socket_path, control, args=(), log=None, timeout=20.0):
-    """Start this backend as a process and wait until it serves: its
-    control socket answers, which it does only once every socket listens
-    (a socket file left by a killed backend exists before that).
-    Returns the ``subprocess.Popen``.
+    """Start this backend serving one device on ``socket_path`` and wait
+    until it serves (see :func:`start`); returns the ``subprocess.Popen``.
 
     :param args: more command-line arguments (``--protocol``, ``--names``)
+    """
+    return start(["-s", socket_path, "--control", control] + list(args),
+                 control, log=log, timeout=timeout)
+
+
+def start(args, control, log=None, timeout=20.0):
+    """Start this backend with the command-line ``args`` and wait until it
+    serves: ``control``, its control socket, answers, which it does only
+    once every socket listens (a socket file left by a killed backend
+    exists before that). Returns the ``subprocess.Popen``.
+
     :param log: a file for its output
     :raises RuntimeError: when it exits or takes longer than ``timeout``
     """
     proc = subprocess.Popen(
-        [sys.executable, "-m", "virtio_gpio.vhost_user", "-s", socket_path,
-         "--control", control] + list(args), stdout=log,
-        stderr=subprocess.STDOUT)
+        [sys.executable, "-m", "virtio_gpio.vhost_user"] + list(args),
+        stdout=log, stderr=subprocess.STDOUT)
     deadline = time.monotonic() + timeout
     while True:
         try:

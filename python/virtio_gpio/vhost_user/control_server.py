@@ -229,6 +229,10 @@ class ControlClient:
                                  ("client", self))
 
     def ready(self, mask):
+        # Closed earlier in the same select() batch (a send to it failed
+        # while an event went out): nothing is left to do.
+        if self.sock is None:
+            return
         if mask & selectors.EVENT_READ:
             self._read()
         if self.sock is not None and mask & selectors.EVENT_WRITE:
