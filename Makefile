@@ -87,9 +87,9 @@ test: prepare
 	$(MAKE) test-asan
 
 ## test-fast: the unit and property tests (no kernel, no guest; seconds:
-## properties with 100 examples, not 300)
+## properties with 100 examples, not 300, on every CPU)
 test-fast: build
-	HYPOTHESIS_PROFILE=fast $(PYTHON) -m pytest -p no:cacheprovider \
+	HYPOTHESIS_PROFILE=fast $(PYTHON) -m pytest -p no:cacheprovider -n auto \
 		-m "(unit or property) and not sanitizer" tests
 
 ## test-unit: the unit and property tests, properties with 300 examples

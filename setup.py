@@ -32,7 +32,7 @@ REQUIRES = ["cffi>=1.15", "kconfiglib>=14.1",
 #: for those and the test suite
 DOCS = ["sphinx>=7"]
 TRACE = ["pyvcd>=0.4", "matplotlib>=3.5"]
-DEV = ["pytest>=7", "hypothesis>=6"] + DOCS + TRACE
+DEV = ["pytest>=7", "pytest-xdist>=3", "hypothesis>=6"] + DOCS + TRACE
 
 
 class OptionalCoreBuildExt(build_ext):
