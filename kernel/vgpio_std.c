@@ -133,9 +133,15 @@ static int vgpio_std_set_direction(struct vgpio_core *core, unsigned int line,
 	return ret;
 }
 
+static int vgpio_std_set_irq_type(struct vgpio_core *core, unsigned int line,
+				  u8 type);
+static int vgpio_std_irq_sync(struct vgpio_core *core, unsigned int line);
+
 static int vgpio_std_op(struct vgpio_core *core, unsigned int line,
 			unsigned int op, u32 value, s32 *res)
 {
+	struct vgpio_line *l = &core->lines[line];
+	unsigned long flags = 0;
 	int ret;
 
 	switch (op) {
@@ -144,20 +150,40 @@ static int vgpio_std_op(struct vgpio_core *core, unsigned int line,
 		*res = 0;
 		return 0;
 	case VGPIO_OP_FREE:
-		return vgpio_std_set_direction(core, line,
-					       VGPIO_STD_DIRECTION_NONE, res);
+		ret = vgpio_std_set_direction(core, line,
+					      VGPIO_STD_DIRECTION_NONE, res);
+		/* The device discards the line's state, its trigger type too. */
+		if (!ret) {
+			vgpio_lock(&core->lock, flags);
+			l->dev_irq_type = VGPIO_STD_IRQ_TYPE_NONE;
+			vgpio_unlock(&core->lock, flags);
+		}
+		return ret;
 	case VGPIO_OP_DIRECTION_INPUT:
-		return vgpio_std_set_direction(core, line,
-					       VGPIO_STD_DIRECTION_IN, res);
+		ret = vgpio_std_set_direction(core, line,
+					      VGPIO_STD_DIRECTION_IN, res);
+		if (ret || !READ_ONCE(l->irq_enabled))
+			return ret;
+		/*
+		 * An interrupt held back while the line was an output (gpiolib
+		 * drives an emulated open-drain line low as an output) goes to
+		 * the device now. The direction is set either way: a failure
+		 * to arm is the sync's to report, at the next one.
+		 */
+		vgpio_std_irq_sync(core, line);
+		return 0;
 	case VGPIO_OP_DIRECTION_OUTPUT:
 		/*
 		 * No interrupt on an output line (virtio 1.4: the driver MUST
-		 * NOT send IRQ messages for a line configured for output):
-		 * the interrupt goes first.
+		 * NOT send IRQ messages for a line configured for output): the
+		 * device's goes first, and comes back with the input direction.
 		 */
-		if (READ_ONCE(core->lines[line].dev_irq_type) !=
-		    VGPIO_STD_IRQ_TYPE_NONE)
-			return -EBUSY;
+		if (READ_ONCE(l->dev_irq_type) != VGPIO_STD_IRQ_TYPE_NONE) {
+			ret = vgpio_std_set_irq_type(core, line,
+						     VGPIO_STD_IRQ_TYPE_NONE);
+			if (ret)
+				return ret;
+		}
 		/* Value first, so the line never glitches to a stale level. */
 		ret = vgpio_std_send(core, line, VGPIO_STD_MSG_SET_VALUE, value,
 				     res);
@@ -401,9 +427,12 @@ static int vgpio_std_irq_sync(struct vgpio_core *core, unsigned int line)
 	if (want != l->dev_irq_type) {
 		if (!core->has_irq)
 			return -EOPNOTSUPP;
-		/* No IRQ message for a line configured for output. */
+		/*
+		 * No IRQ message for a line configured for output: the
+		 * interrupt waits for the input direction, which syncs again.
+		 */
 		if (want != VGPIO_STD_IRQ_TYPE_NONE && READ_ONCE(l->dev_output))
-			return -EPERM;
+			return 0;
 		/*
 		 * The trigger type of an enabled interrupt changes only
 		 * through NONE (virtio 1.4, requestq Operation: the driver

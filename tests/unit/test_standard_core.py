@@ -409,22 +409,45 @@ def test_a_failed_trigger_type_is_sent_again(std):
 
 def test_no_interrupt_on_an_output_line(std):
     # virtio 1.4: the driver MUST NOT send IRQ messages for a GPIO line
-    # configured for output (V-RQ-7).
+    # configured for output (V-RQ-7). An interrupt asked for on an output
+    # waits for the input direction.
     std.direction_output(1, 0)
     n = len(std.device.received)
-    expect_errno(errno.EPERM, std.watch, 1, Edge.RISING)
+    std.watch(1, Edge.RISING)
     assert irq_types_sent(std, n) == []
     std.direction_input(1)
-    std.watch(1, Edge.RISING)
     assert irq_types_sent(std, n) == [(1, IrqType.EDGE_RISING)]
+    std.transport.set_input(1, 1)
+    assert [e.line for e in std.read_events()] == [1]
 
 
-def test_a_line_with_an_interrupt_is_not_made_an_output(std):
+def test_an_output_takes_the_interrupt_off_the_device_until_input(std):
+    # gpiolib drives an emulated open-drain line low as an output, its
+    # interrupt still requested: NONE goes first, and the type comes back
+    # with the input direction (release high).
     std.direction_input(2)
     std.watch(2, Edge.BOTH)
     n = len(std.device.received)
-    expect_errno(errno.EBUSY, std.direction_output, 2, 1)
-    assert sent(std, n) == []
-    std.unwatch(2)
-    std.direction_output(2, 1)
-    assert std.device.lines[2].value == 1
+    std.direction_output(2, 0)
+    assert sent(std, n) == [(Msg.SET_IRQ_TYPE, 2, IrqType.NONE),
+                            (Msg.SET_VALUE, 2, 0),
+                            (Msg.SET_DIRECTION, 2, Direction.OUT)]
+    n = len(std.device.received)
+    std.direction_input(2)
+    assert sent(std, n) == [(Msg.SET_DIRECTION, 2, Direction.IN),
+                            (Msg.SET_IRQ_TYPE, 2, IrqType.EDGE_BOTH)]
+    std.transport.set_input(2, 1)
+    assert [e.line for e in std.read_events()] == [2]
+
+
+def test_a_failed_disable_does_not_keep_a_line_from_being_an_output(std):
+    # The NONE of a release timed out: the device's type is unknown. The
+    # output direction says NONE first instead of refusing for good.
+    std.direction_input(1)
+    std.watch(1, Edge.RISING)
+    std.device.inject(Fault.DROP)
+    expect_errno(errno.ETIMEDOUT, std.unwatch, 1)
+    n = len(std.device.received)
+    std.direction_output(1, 1)
+    assert sent(std, n)[0] == (Msg.SET_IRQ_TYPE, 1, IrqType.NONE)
+    assert std.device.lines[1].value == 1
