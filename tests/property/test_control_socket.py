@@ -98,7 +98,8 @@ def served(tmp_path_factory):
 
 def exchange(path, payload):
     """Send ``payload`` on one connection and hang up our side; returns
-    what came back before the server closed its side."""
+    what came back before the server closed its side, or, for a stream
+    (subscribe goes on after our side is shut), its first lines."""
     received = b""
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
         sock.settimeout(5)
@@ -113,9 +114,14 @@ def exchange(path, payload):
                 chunk = sock.recv(65536)
             except ConnectionResetError:
                 break
+            except socket.timeout:
+                assert b"\n" in received, "no answer within 5 s"
+                break
             if not chunk:
                 break
             received += chunk
+            if b"\n" in received:
+                sock.settimeout(0.05)    # the answer is in: a stream ends here
     return received
 
 

@@ -218,3 +218,83 @@ def test_a_subscriber_closed_in_the_batch_that_reads_it(bench):
     client.ready(selectors.EVENT_READ | selectors.EVENT_WRITE)
     b.close()
     assert ctl(server, cmd="devices")["devices"]
+
+
+def test_a_client_that_shuts_its_side_still_gets_its_answer(bench):
+    # socat and nc -N shut their sending side after the request.
+    front, server, devices = bench
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+        sock.settimeout(5)
+        sock.connect(server.control_path)
+        sock.sendall(b'{"cmd": "wait", "device": "a", "line": 1, '
+                     b'"level": 1, "timeout": 5}\n')
+        sock.shutdown(socket.SHUT_WR)
+        time.sleep(0.1)
+        ctl(server, cmd="set_input", device="a", line=1, level=1)
+        assert json.loads(read_line(sock))["ok"] is True
+
+
+def test_fds_sent_along_with_a_message_are_not_kept(bench, tmp_path):
+    front, server, devices = bench
+    before = len(os.listdir("/proc/self/fd"))
+    for _ in range(4):
+        fds = [os.open(os.devnull, os.O_RDONLY) for _ in range(4)]
+        front.send(vu.Request.GET_FEATURES, fds=fds)
+        front.recv()
+        for fd in fds:
+            os.close(fd)
+    assert len(os.listdir("/proc/self/fd")) <= before + 1
+
+
+def test_a_payload_larger_than_any_message_drops_the_front_end(bench):
+    front, server, devices = bench
+    from virtio_gpio.vhost_user import protocol as wire
+    front.sock.sendall(wire.HEADER.pack(vu.Request.GET_FEATURES,
+                                        wire.FLAG_VERSION, 1 << 30))
+    backend = server.backend("a")
+    wait_for = time.monotonic() + 5
+    while backend.conn is not None and time.monotonic() < wait_for:
+        time.sleep(0.01)
+    assert backend.conn is None
+    assert ctl(server, cmd="devices")["devices"]
+
+
+def test_a_stale_kick_in_the_same_batch_is_skipped(bench):
+    # GET_VRING_BASE closes the kick fd; its key may still come in the
+    # same select() batch.
+    front, server, devices = bench
+    backend = server.backend("a")
+    conn = backend.conn
+    vring = conn.vrings[0]
+
+    class Key:
+        fd = vring.kick_fd + 1000     # no longer the ring's
+        data = ("kick", conn, vring)
+
+    server._kick(Key())
+    assert backend.conn is conn
+    assert std_request(front, Msg.GET_VALUE, 1) == b"\0\0"
+
+
+def test_idle_control_clients_are_capped(bench):
+    from virtio_gpio.vhost_user.server import MAX_CONTROL_CLIENTS
+    front, server, devices = bench
+    idle = []
+    try:
+        for _ in range(MAX_CONTROL_CLIENTS + 5):
+            sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            sock.connect(server.control_path)
+            idle.append(sock)
+        deadline = time.monotonic() + 5
+        while len(server.clients) < MAX_CONTROL_CLIENTS and \
+                time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert len(server.clients) == MAX_CONTROL_CLIENTS
+        assert std_request(front, Msg.GET_VALUE, 1) == b"\0\0"
+    finally:
+        for sock in idle:
+            sock.close()
+    deadline = time.monotonic() + 5
+    while server.clients and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert ctl(server, cmd="devices")["devices"]

@@ -34,6 +34,10 @@ class Outgoing:
 #: the largest length a used-ring element can claim (a le32)
 USED_LEN_MAX = 0xFFFFFFFF
 
+#: the most faults that may wait at once: each costs the serving loop
+#: time and memory on the way
+MAX_QUEUED_FAULTS = 10_000
+
 
 class Fault(enum.Enum):
     """One-shot misbehaviours, each applied to the next reply (or batch)."""
@@ -104,7 +108,14 @@ class DeviceModel:
 
     def inject(self, fault: Fault, count=1):
         """Apply ``fault`` to the next ``count`` replies."""
+        self._check_fault_count(count)
         self.faults.extend([Fault(fault)] * count)
+
+    def _check_fault_count(self, count):
+        queued = len(self.faults) + len(self.events)
+        if not 1 <= count <= MAX_QUEUED_FAULTS - queued:
+            raise ValueError("%d more faults: at most %d may wait, %d do"
+                             % (count, MAX_QUEUED_FAULTS, queued))
 
     def _take_fault(self, wanted):
         if wanted in self.faults:
@@ -116,6 +127,10 @@ class DeviceModel:
         """Replies held back by :attr:`Fault.DELAY`, now due."""
         out, self.delayed = self.delayed, []
         return out
+
+    def discard_delayed(self):
+        """The driver's ring is gone: replies held back for it with it."""
+        self.delayed = []
 
     def take_events(self) -> List[Outgoing]:
         """What the device has to say unasked (input changes, finished

@@ -70,12 +70,28 @@ class DriverChecker:
         self.irq_type: Dict[int, int] = {}
         #: line -> the last trigger type other than NONE it set
         self.enabled_before: Dict[int, int] = {}
+        #: line -> the direction the driver last set, in request order
+        #: (the model applies a batch after the checker has seen it)
+        self.direction: Dict[int, int] = {}
         #: the lines enabled at some point of the requests the loop is
         #: answering: see :meth:`process`
         self.enabled_in_batch = set()
 
     def __getattr__(self, name):
         return getattr(self.model, name)
+
+    def driver_left(self):
+        """The driver went away (or reset the device): what it had set up
+        goes with it, so the next one starts afresh. The findings stay."""
+        self.irq_type.clear()
+        self.enabled_before.clear()
+        self.direction.clear()
+        self.enabled_in_batch = set()
+
+    def forget_irq_buffers(self):
+        self.irq_type.clear()
+        self.enabled_in_batch = set()
+        return self.model.forget_irq_buffers()
 
     # -- what it sees ------------------------------------------------------
 
@@ -126,15 +142,18 @@ class DriverChecker:
         if chain.writable > 0:
             self._saw("V-RQ-4", None if chain.writable >= needed else
                       seen + " (needs %d)" % needed)
+        if msg == Msg.SET_DIRECTION and line < lines:
+            self.direction[line] = value
         if msg != Msg.SET_IRQ_TYPE:
             return
         self._saw("V-RQ-6", None if self._irq_negotiated() else seen)
         if line >= lines:
             return
         if value != IrqType.NONE:
+            direction = self.direction.get(
+                line, self.model.lines[line].direction)
             self._saw("V-RQ-7", seen + " on an output line"
-                      if self.model.lines[line].direction == Direction.OUT
-                      else None)
+                      if direction == Direction.OUT else None)
         old = self.irq_type.get(line, IrqType.NONE)
         if value != IrqType.NONE:
             if old != IrqType.NONE:

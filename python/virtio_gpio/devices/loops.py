@@ -172,7 +172,7 @@ class StandardLoop:
         if index == std_wire.VQ_EVENT:
             self.device.forget_irq_buffers()
         elif index == std_wire.VQ_REQUEST:
-            self.device.delayed = []
+            self.device.discard_delayed()
 
     def close(self):
         for index in self.QUEUES:

@@ -115,6 +115,7 @@ class StandardDevice(DeviceModel):
             raise ValueError("%s cannot happen in the standard protocol"
                              % Fault(fault).value)
         if Fault(fault) is Fault.FORGED_EVENT:
+            self._check_fault_count(count)
             # Not a reply: returned with the next eventq completions.
             self.events.extend(
                 Outgoing(bytes([IRQ_STATUS_VALID]), 1, FORGED_TOKEN)

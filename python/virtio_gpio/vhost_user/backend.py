@@ -173,13 +173,24 @@ class Backend:
             if vring.kick_fd is not None:
                 self.unwatch(vring.kick_fd)
         self.unwatch(self.conn.sock)
+        spoke = self.conn.messages > 0
         self.conn.close()
         self.conn = None
+        if self.checker is not None and spoke:
+            self._write_check()
         if self.checker is not None:
+            self.checker.driver_left()
+
+    def _write_check(self):
+        try:
             write_report(self.check_report, self.checker.rows())
-            log.info("%s: driver check written to %s (%s)", self.name,
-                     self.check_report, ", ".join(
-                         self.checker.failed()) or "no requirement broken")
+        except OSError as exc:
+            log.error("%s: driver check not written to %s: %s", self.name,
+                      self.check_report, exc)
+            return
+        log.info("%s: driver check written to %s (%s)", self.name,
+                 self.check_report, ", ".join(
+                     self.checker.failed()) or "no requirement broken")
 
     def close(self):
         self.drop()

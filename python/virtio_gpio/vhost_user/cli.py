@@ -34,6 +34,7 @@ import sys
 
 from ..clitext import plain
 from ..devices import ConfigFault, Fault, Id30Device
+from ..devices.base import MAX_QUEUED_FAULTS
 from ..devices.standard import STANDARD_CONFIG_FAULTS, StandardDevice
 from ..testbench import assemble, saved_state, schema
 from ..testbench.load import BenchFileError, load
@@ -46,7 +47,7 @@ log = logging.getLogger(__name__)
 
 PROG = "vgpio-vhost-user"
 #: the most a --fault COUNT may be, as the control socket's inject allows
-MAX_FAULT_COUNT = 1_000_000
+MAX_FAULT_COUNT = MAX_QUEUED_FAULTS
 #: the longest path a UNIX socket takes (sun_path, less its NUL)
 MAX_SOCKET_PATH = 107
 

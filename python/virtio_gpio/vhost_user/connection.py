@@ -10,7 +10,8 @@ from typing import Optional
 from ..devices.loops import loop_for
 from .memory import GuestMemory
 from .protocol import (F_PROTOCOL_FEATURES, F_VERSION_1, FLAG_NEED_REPLY,
-                       FLAG_REPLY, FLAG_VERSION, HEADER, MAX_FDS, NUM_QUEUES,
+                       FLAG_REPLY, FLAG_VERSION, HEADER, MAX_FDS, MAX_PAYLOAD,
+                       NUM_QUEUES,
                        PF_BACKEND_REQ, PF_CONFIG, PF_MQ, PF_REPLY_ACK,
                        VRING_INDEX_MASK, VRING_NOFD, ProtocolError, Request)
 from .rings import GuestRing
@@ -30,6 +31,9 @@ class Connection:
         self.mem = GuestMemory()
         self.vrings = [Vring(i) for i in range(NUM_QUEUES)]
         self.backend_req_fd: Optional[int] = None
+        #: messages received: a "front end" that hangs up before its first
+        #: one was a probe (another backend checking the socket is live)
+        self.messages = 0
         #: the device loop, holding the device the backend serves now
         self.loop = loop_for(backend.serving, {
             index: GuestRing(self, index) for index in range(NUM_QUEUES)})
@@ -55,11 +59,23 @@ class Connection:
         for level, kind, payload in ancdata:
             if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
                 fds.frombytes(payload[:len(payload) - len(payload) % fds.itemsize])
-        if len(data) < HEADER.size:
-            data += self._read_exact(HEADER.size - len(data))
-        request, flags, size = HEADER.unpack(data)
-        payload = self._read_exact(size) if size else b""
-        self.handle(request, flags, payload, list(fds))
+        # A handler takes the fds it keeps (pop); the rest are closed, so
+        # fds sent along with any message never pile up.
+        fds = list(fds)
+        try:
+            if len(data) < HEADER.size:
+                data += self._read_exact(HEADER.size - len(data))
+            request, flags, size = HEADER.unpack(data)
+            if size > MAX_PAYLOAD:
+                raise ProtocolError("a %d-byte payload: no message of this "
+                                    "device has more than %d"
+                                    % (size, MAX_PAYLOAD))
+            payload = self._read_exact(size) if size else b""
+            self.messages += 1
+            self.handle(request, flags, payload, fds)
+        finally:
+            for fd in fds:
+                os.close(fd)
         return True
 
     def _read_exact(self, n):
@@ -83,8 +99,6 @@ class Connection:
         log.debug("%s flags=%#x size=%d fds=%d", name, flags, len(payload), len(fds))
         handler = getattr(self, "on_%s" % name.lower(), None)
         if handler is None:
-            for fd in fds:
-                os.close(fd)
             log.warning("unsupported request %s", name)
             status = 1
         else:
@@ -128,10 +142,13 @@ class Connection:
         if count != len(fds):
             raise ProtocolError("%d regions but %d fds" % (count, len(fds)))
         self.mem.close()
-        for i, fd in enumerate(fds):
+        for i in range(count):
             guest, size, user, offset = struct.unpack_from("<QQQQ", payload, 8 + 32 * i)
-            self.mem.add(guest, size, user, offset, fd)
-            os.close(fd)
+            fd = fds.pop(0)
+            try:
+                self.mem.add(guest, size, user, offset, fd)
+            finally:
+                os.close(fd)
             log.info("memory region %d: guest %#x size %#x", i, guest, size)
 
     def _vring(self, payload):
@@ -175,7 +192,11 @@ class Connection:
             if attr == "kick_fd":
                 self.backend.unwatch(old)
             os.close(old)
-        fd = None if value & VRING_NOFD or not fds else fds[0]
+        fd = None if value & VRING_NOFD or not fds else fds.pop(0)
+        if fd is not None and attr == "call_fd":
+            # A full pipe must not stop the loop: the front end owns the
+            # file and may have left it blocking.
+            os.set_blocking(fd, False)
         setattr(vring, attr, fd)
         if fd is not None and attr == "kick_fd":
             self.backend.watch_kick(fd, self, vring)
@@ -187,8 +208,7 @@ class Connection:
         self._vring_fd(payload, fds, "call_fd")
 
     def on_set_vring_err(self, payload, fds):
-        for fd in fds:
-            os.close(fd)
+        pass  # the fd is closed with the rest: errors are not reported
 
     def on_set_vring_enable(self, payload, fds):
         vring = self._vring(payload)
@@ -201,10 +221,12 @@ class Connection:
         # Kept open (the front end watches it) though nothing is sent on it.
         if self.backend_req_fd is not None:
             os.close(self.backend_req_fd)
-        self.backend_req_fd = fds[0] if fds else None
+        self.backend_req_fd = fds.pop(0) if fds else None
 
     def on_get_config(self, payload, fds):
         offset, size, flags = struct.unpack_from("<III", payload)
+        if size > MAX_PAYLOAD - 12:
+            raise ProtocolError("GET_CONFIG of %d bytes" % size)
         space = self.backend.device.config_space()
         data = space[offset:offset + size].ljust(size, b"\0")
         return struct.pack("<III", offset, size, flags) + data

@@ -15,7 +15,7 @@ import math
 import selectors
 import time
 
-from ..devices.base import Fault
+from ..devices.base import MAX_QUEUED_FAULTS, Fault
 from ..devices.standard import IRQ_TYPE_NAMES
 
 log = logging.getLogger(__name__)
@@ -172,8 +172,9 @@ class ControlCommands:
             raise CommandError("unknown fault %r; the faults are %s" % (
                 name, ", ".join(f.value for f in Fault))) from None
         count = _field(command, "count", int, default=1, required=False)
-        if not 1 <= count <= 1_000_000:
-            raise CommandError("'count' must be 1..1000000, not %d" % count)
+        if not 1 <= count <= MAX_QUEUED_FAULTS:
+            raise CommandError("'count' must be 1..%d, not %d"
+                               % (MAX_QUEUED_FAULTS, count))
         backend.inject(fault, count)
         return {"ok": True}
 
@@ -223,8 +224,12 @@ class ControlClient:
         self.streaming = False
         self.devices = None
         self.done = False
+        #: the client shut its sending side (socat, nc -N): nothing more
+        #: to read, but a wait's answer or a stream still goes out
+        self.reading = True
         self._hook = None
         sock.setblocking(False)
+        server.clients.add(self)
         server.selector.register(sock, selectors.EVENT_READ,
                                  ("client", self))
 
@@ -248,7 +253,13 @@ class ControlClient:
         if not data:
             if not self.answered and self.inbox.strip():
                 self._answer(self.inbox)  # a last line without a newline
-            self.close()
+            if self.sock is None:
+                return
+            if not self.answered or self.done:
+                self.close()
+                return
+            self.reading = False
+            self._watch()
             return
         if self.answered:
             return  # one command per connection; the rest is ignored
@@ -291,11 +302,27 @@ class ControlClient:
             self.close()
             return
         self.outbox = self.outbox[sent:]
-        events = selectors.EVENT_READ | (selectors.EVENT_WRITE
-                                         if self.outbox else 0)
-        self.server.selector.modify(self.sock, events, ("client", self))
         if not self.outbox and self.done:
             self.close()
+            return
+        self._watch()
+
+    def _watch(self):
+        """Watch for what this client can still do: be read until it
+        shuts its side, be written while output waits."""
+        events = ((selectors.EVENT_READ if self.reading else 0) |
+                  (selectors.EVENT_WRITE if self.outbox else 0))
+        selector = self.server.selector
+        try:
+            selector.get_key(self.sock)
+        except KeyError:
+            if events:
+                selector.register(self.sock, events, ("client", self))
+            return
+        if events:
+            selector.modify(self.sock, events, ("client", self))
+        else:
+            selector.unregister(self.sock)
 
     def subscribe(self, devices):
         self.streaming = True
@@ -335,6 +362,7 @@ class ControlClient:
         self._stop_waiting()
         if self in self.server.subscribers:
             self.server.subscribers.remove(self)
+        self.server.clients.discard(self)
         try:
             self.server.selector.unregister(self.sock)
         except (KeyError, ValueError):

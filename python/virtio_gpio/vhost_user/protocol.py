@@ -50,6 +50,9 @@ VRING_NOFD = 0x100
 
 NUM_QUEUES = 2
 MAX_FDS = 8
+#: the largest payload a GPIO device's messages carry (SET_MEM_TABLE of 8
+#: regions, GET_CONFIG of a 2020 config space), with room to spare
+MAX_PAYLOAD = 8192
 
 
 class ProtocolError(Exception):

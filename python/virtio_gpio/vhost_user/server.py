@@ -21,6 +21,13 @@ from .protocol import ProtocolError
 
 log = logging.getLogger(__name__)
 
+#: how long one front end's message may take to arrive, or its reply to
+#: be taken, before the front end is dropped
+FRONT_END_TIMEOUT = 5.0
+#: control clients at once: each holds a descriptor, and the process has
+#: a limited number
+MAX_CONTROL_CLIENTS = 64
+
 
 class Server:
     """Serves ``backends`` from one process until stopped.
@@ -45,6 +52,8 @@ class Server:
         self.commands = ControlCommands(self)
         self.control = None
         self.subscribers: List[ControlClient] = []
+        #: every control client connected now
+        self.clients = set()
         self._timers: List = []
         self._order = itertools.count()
         for backend in self.backends:
@@ -138,13 +147,19 @@ class Server:
                     self._dispatch(key, mask)
                 while self._timers and self._timers[0][0] <= time.monotonic():
                     _, _, callback = heapq.heappop(self._timers)
-                    callback()
+                    self._run_timer(callback)
         finally:
             self.close()
         log.info("stopped")
 
+    def _run_timer(self, callback):
+        try:
+            callback()
+        except Exception:  # noqa: BLE001 - a generator, not the process
+            log.exception("timer %r failed", callback)
+
     def close(self):
-        for client in list(self.subscribers):
+        for client in list(self.clients):
             client.close()
         for backend in self.backends:
             if backend.listener is not None:
@@ -164,31 +179,80 @@ class Server:
         kind = key.data[0]
         if kind == "accept":
             backend = key.data[1]
-            sock = backend.accept()
+            sock = self._accept(backend.listener, backend.accept)
             if sock is not None:
+                # A front end that stops mid-message costs the other
+                # devices this long at most.
+                sock.settimeout(FRONT_END_TIMEOUT)
                 self.selector.register(sock, selectors.EVENT_READ,
                                        ("conn", backend))
         elif kind == "control":
-            sock, _ = self.control.accept()
-            ControlClient(self, sock)
+            accepted = self._accept(self.control, self.control.accept)
+            if accepted is None:
+                return
+            if len(self.clients) >= MAX_CONTROL_CLIENTS:
+                log.warning("control: %d clients already; one refused",
+                            len(self.clients))
+                accepted[0].close()
+                return
+            ControlClient(self, accepted[0])
         elif kind == "client":
             key.data[1].ready(mask)
         elif kind == "conn":
             self._receive(key.data[1])
         elif kind == "kick":
-            _, conn, vring = key.data
-            try:
-                os.read(key.fd, 8)
-            except BlockingIOError:
+            self._kick(key)
+
+    def _accept(self, listener, accept):
+        """``accept()``, or None; out of file descriptors, the listener
+        rests a second rather than wake the loop in vain."""
+        try:
+            return accept()
+        except OSError as exc:
+            log.warning("accept on %s: %s", listener.getsockname(), exc)
+            self.unwatch(listener)
+            self.call_later(1.0, lambda: self._rewatch(listener))
+            return None
+
+    def _rewatch(self, listener):
+        if listener.fileno() < 0:
+            return
+        for backend in self.backends:
+            if backend.listener is listener:
+                self.selector.register(listener, selectors.EVENT_READ,
+                                       ("accept", backend))
                 return
-            try:
-                conn.process()
-            except ProtocolError as exc:
-                log.error("ring error: %s", exc)
-            except Exception:  # noqa: BLE001 - one device, not the process
-                log.exception("%s: serving failed; front end dropped",
-                              conn.backend.name)
-                conn.backend.drop()
+        if listener is self.control:
+            self.selector.register(listener, selectors.EVENT_READ,
+                                   ("control",))
+
+    def _kick(self, key):
+        _, conn, vring = key.data
+        backend = conn.backend
+        # A message earlier in this select() batch may have replaced or
+        # closed this kick fd: only the ring's current one is read.
+        if backend.conn is not conn or vring.kick_fd != key.fd:
+            return
+        try:
+            if not os.read(key.fd, 8):
+                raise ProtocolError("queue %d: its kick fd was closed"
+                                    % vring.index)
+        except BlockingIOError:
+            return
+        except (OSError, ProtocolError) as exc:
+            log.error("%s: kick: %s; front end dropped", backend.name, exc)
+            self._front_end_left(backend)
+            return
+        try:
+            conn.process()
+        except ProtocolError as exc:
+            log.error("%s: ring error: %s; front end dropped", backend.name,
+                      exc)
+            self._front_end_left(backend)
+        except Exception:  # noqa: BLE001 - one device, not the process
+            log.exception("%s: serving failed; front end dropped",
+                          backend.name)
+            self._front_end_left(backend)
 
     def _receive(self, backend):
         try:
@@ -201,7 +265,15 @@ class Server:
                           backend.name)
             alive = False
         if not alive:
-            log.info("%s: front end went away", backend.name)
-            backend.drop()
-            if self.once and all(b.conn is None for b in self.backends):
-                self.running = False
+            self._front_end_left(backend)
+
+    def _front_end_left(self, backend):
+        if backend.conn is None:
+            return
+        probe = backend.conn.messages == 0
+        log.info("%s: front end went away%s", backend.name,
+                 " (it sent nothing: a probe)" if probe else "")
+        backend.drop()
+        if (self.once and not probe and
+                all(b.conn is None for b in self.backends)):
+            self.running = False

@@ -103,3 +103,6 @@ class Vring:
                 os.write(self.call_fd, _ONE)
             except BlockingIOError:
                 pass  # a pipe already full of wake-ups is awake enough
+            except OSError as exc:  # read-only, or its reader gone
+                raise ProtocolError("queue %d: call fd: %s"
+                                    % (self.index, exc)) from None
