@@ -178,3 +178,11 @@ def test_is_socket(tmp_path, listener):
     assert hotplug.is_socket(listener)
     assert not hotplug.is_socket(str(tmp_path))
     assert not hotplug.is_socket(str(tmp_path / "none"))
+
+
+def test_why_unplugged_says_hot_plug_stopped_when_it_did(listener):
+    plug = hotplug.Hotplug(FakeQMP(), [listener], [].append)
+    assert "waiting for" in plug.why_unplugged()
+    plug.error = TimeoutError("query-chardev: no answer in 30 s")
+    assert plug.why_unplugged() == (
+        "hot-plug stopped: query-chardev: no answer in 30 s")

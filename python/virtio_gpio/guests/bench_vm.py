@@ -312,12 +312,8 @@ class Guest:
                 guest_cli.wait_for(self._console, guest_initramfs.CHIPS_UP,
                                    deadline)
             except TimeoutError:
-                raise GuestFailed(
-                    "no chip after %.0f s for %s" % (self.timeout, "; ".join(
-                        "%s: waiting for %s" % (s.path, s.waiting_for)
-                        for s in self._hotplug.pending()) or
-                        "every device plugged: the guest did not bind "
-                        "them")) from None
+                raise GuestFailed("no chip after %.0f s: %s" % (
+                    self.timeout, self._hotplug.why_unplugged())) from None
             guest_cli.wait_for(self._console, READY, deadline)
         except TimeoutError:
             raise GuestFailed(

@@ -262,11 +262,8 @@ def boot(sockets, kernel, src, command, timeout, report):
             try:
                 wait_for(guest, guest_initramfs.CHIPS_UP, deadline)
             except TimeoutError:
-                raise GuestFailed("no chip after %.0f s for %s" % (
-                    timeout, "; ".join("%s: waiting for %s" % (
-                        s.path, s.waiting_for) for s in hotplug.pending())
-                    or "every device plugged: the guest did not bind "
-                       "them")) from None
+                raise GuestFailed("no chip after %.0f s: %s" % (
+                    timeout, hotplug.why_unplugged())) from None
             report("[boot] %d chip(s) up after %.1f s"
                    % (len(sockets), time.monotonic() - start))
             if command is None:

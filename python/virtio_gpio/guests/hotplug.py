@@ -99,14 +99,25 @@ class Hotplug:
         """The slots not plugged yet, each with what it waits for."""
         return [s for s in self.slots if s.device is None]
 
+    def why_unplugged(self):
+        """What keeps the devices from the guest, for a message."""
+        if self.error is not None:
+            return "hot-plug stopped: %s" % (self.error,)
+        return ("; ".join("%s: waiting for %s" % (s.path, s.waiting_for)
+                          for s in self.pending()) or
+                "every device plugged: the guest did not bind them")
+
     def _run(self):
         try:
             while not self._stop.is_set():
                 self._look()
                 self._stop.wait(POLL_INTERVAL)
         except (OSError, ValueError) as exc:
-            # QEMU went away (its QMP socket closed): nothing to watch.
+            # QEMU went away (its QMP socket closed), or did not answer
+            # in time: nothing more is watched, and the user is told.
             self.error = exc
+            if not self._stop.is_set():
+                self.say("hot-plug stopped: %s" % (exc,))
         except QMPError as exc:
             self.error = exc
             self.say("hot-plug stopped: %s" % exc)
