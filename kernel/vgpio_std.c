@@ -150,6 +150,15 @@ static int vgpio_std_op(struct vgpio_core *core, unsigned int line,
 		*res = 0;
 		return 0;
 	case VGPIO_OP_FREE:
+		/*
+		 * A consumer let go of a line whose interrupt another still
+		 * uses (gpiolib frees the line, not the interrupt): NONE
+		 * would make the device discard the interrupt with the rest.
+		 */
+		if (READ_ONCE(l->irq_enabled)) {
+			*res = 0;
+			return 0;
+		}
 		ret = vgpio_std_set_direction(core, line,
 					      VGPIO_STD_DIRECTION_NONE, res);
 		/* The device discards the line's state, its trigger type too. */

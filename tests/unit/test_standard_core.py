@@ -451,3 +451,19 @@ def test_a_failed_disable_does_not_keep_a_line_from_being_an_output(std):
     std.direction_output(1, 1)
     assert sent(std, n)[0] == (Msg.SET_IRQ_TYPE, 1, IrqType.NONE)
     assert std.device.lines[1].value == 1
+
+def test_freeing_a_line_whose_interrupt_is_in_use_keeps_the_interrupt(std):
+    # A consumer reads a line another uses as an interrupt and lets go:
+    # SET_DIRECTION NONE would make the device discard the interrupt.
+    std.direction_input(3)
+    std.watch(3, Edge.RISING)
+    std.request(3)
+    n = len(std.device.received)
+    std.free(3)
+    assert sent(std, n) == []
+    std.transport.set_input(3, 1)
+    assert [e.line for e in std.read_events()] == [3]
+    std.unwatch(3)
+    n = len(std.device.received)
+    std.free(3)
+    assert sent(std, n) == [(Msg.SET_DIRECTION, 3, Direction.NONE)]
