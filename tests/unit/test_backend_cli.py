@@ -87,7 +87,7 @@ BAD = [
     (["--names", "caf\u00e9"], "not printable ASCII"),
     (["--names", "a\udcffb", "--unchecked-names"], "not valid UTF-8"),
     (["--fault", "drop:-3"], "--fault drop:-3: COUNT is a whole number "
-                             "1..10000"),
+                             "1..1000000"),
     (["--fault", "drop:0"], "COUNT is a whole number"),
     (["--fault", "drop:\u00b2"], "COUNT is a whole number"),
     (["--fault", "bogus"], "--fault bogus: unknown fault; the faults are "

@@ -36,7 +36,7 @@ USED_LEN_MAX = 0xFFFFFFFF
 
 #: the most faults that may wait at once: each costs the serving loop
 #: time and memory on the way
-MAX_QUEUED_FAULTS = 10_000
+MAX_QUEUED_FAULTS = 1_000_000
 
 
 class Fault(enum.Enum):
