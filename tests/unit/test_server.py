@@ -306,3 +306,27 @@ def test_idle_control_clients_are_capped(bench):
     while server.clients and time.monotonic() < deadline:
         time.sleep(0.01)
     assert ctl(server, cmd="devices")["devices"]
+
+
+def test_a_failing_recorder_is_dropped_and_the_next_still_records(bench):
+    front, server, devices = bench
+
+    class Broken:
+        def record(self, event):
+            raise RuntimeError("disk full")
+
+        def close(self):
+            pass
+
+    class Kept(Broken):
+        def __init__(self):
+            self.events = []
+
+        def record(self, event):
+            self.events.append(event)
+
+    broken, kept = Broken(), Kept()
+    server.recorders[:] = [broken, kept]
+    ctl(server, cmd="set_input", device="a", line=1, level=1)
+    assert [e["event"] for e in kept.events] == ["input"]
+    assert server.recorders == [kept]

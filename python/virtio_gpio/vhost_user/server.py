@@ -105,7 +105,7 @@ class Server:
         stamped = dict(event.as_dict(), time=time.time(), device=backend.name,
                        name=lines[event.line].name
                        if 0 <= event.line < len(lines) else "")
-        for recorder in self.recorders:
+        for recorder in list(self.recorders):
             try:
                 recorder.record(stamped)
             except Exception:  # noqa: BLE001 - a recorder never stops the device
