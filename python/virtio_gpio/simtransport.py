@@ -99,7 +99,6 @@ class SimTransport:
                  config_window=id30_wire.CFG_WINDOW, tell_config_size=False,
                  config_change=None, config_always_changing=False):
         self.device = device
-        self.tx_interrupts = tx_interrupts
         self.core = ffi.NULL
         self.config = device.config_space()
         # A size of 0 is how the core hears "not told".

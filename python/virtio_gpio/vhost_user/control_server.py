@@ -221,7 +221,6 @@ class ControlClient:
         self.inbox = b""
         self.outbox = b""
         self.answered = False
-        self.streaming = False
         self.devices = None
         self.done = False
         #: the client shut its sending side (socat, nc -N): nothing more
@@ -325,7 +324,6 @@ class ControlClient:
             selector.unregister(self.sock)
 
     def subscribe(self, devices):
-        self.streaming = True
         self.devices = devices
         self.server.subscribers.append(self)
         self.send({"ok": True, "subscribed": sorted(

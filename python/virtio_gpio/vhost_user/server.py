@@ -54,6 +54,8 @@ class Server:
         self.subscribers: List[ControlClient] = []
         #: every control client connected now
         self.clients = set()
+        #: each listening socket -> its selector key's data
+        self._listening = {}
         self._timers: List = []
         self._order = itertools.count()
         for backend in self.backends:
@@ -124,12 +126,10 @@ class Server:
         opened and raises."""
         try:
             for backend in self.backends:
-                self.selector.register(backend.open(), selectors.EVENT_READ,
-                                       ("accept", backend))
+                self._watch_listener(backend.open(), ("accept", backend))
             if self.control_path:
                 self.control = listen(self.control_path)
-                self.selector.register(self.control, selectors.EVENT_READ,
-                                       ("control",))
+                self._watch_listener(self.control, ("control",))
         except BaseException:
             self.close()
             raise
@@ -214,17 +214,14 @@ class Server:
             self.call_later(1.0, lambda: self._rewatch(listener))
             return None
 
+    def _watch_listener(self, listener, data):
+        self._listening[listener] = data
+        self.selector.register(listener, selectors.EVENT_READ, data)
+
     def _rewatch(self, listener):
-        if listener.fileno() < 0:
-            return
-        for backend in self.backends:
-            if backend.listener is listener:
-                self.selector.register(listener, selectors.EVENT_READ,
-                                       ("accept", backend))
-                return
-        if listener is self.control:
+        if listener.fileno() >= 0:     # not closed meanwhile
             self.selector.register(listener, selectors.EVENT_READ,
-                                   ("control",))
+                                   self._listening[listener])
 
     def _kick(self, key):
         _, conn, vring = key.data
