@@ -14,7 +14,7 @@ from checkout import ROOT
 from virtio_gpio.guests import debian_archive
 
 
-MIRROR = "http://mirror.example/debian"
+MIRROR = "http://mirror.example/archive"
 
 
 def apt_etc(tmp_path, files):
@@ -28,13 +28,13 @@ def apt_etc(tmp_path, files):
 
 def test_the_first_archive_line_of_a_one_line_file(tmp_path):
     etc = apt_etc(tmp_path, {"sources.list": (
-        "# deb http://commented.example/debian bookworm main\n"
-        "deb-src http://source.example/debian bookworm main\n"
-        "deb http://security.example/debian-security bookworm-security main\n"
-        "deb https://docker.example/linux/debian bookworm stable\n"
+        "# deb http://commented.example/archive bookworm main\n"
+        "deb-src http://source.example/archive bookworm main\n"
+        "deb http://security.example/archive-security bookworm-security main\n"
+        "deb https://docker.example/linux/repo bookworm stable\n"
         "deb [ signed-by=/usr/share/keyrings/k.gpg arch=amd64 ] %s "
         "bookworm main contrib # the archive\n"
-        "deb http://later.example/debian bookworm-updates main\n" % MIRROR)})
+        "deb http://later.example/archive bookworm-updates main\n" % MIRROR)})
     assert debian_archive.archive_uri(etc) == MIRROR
 
 
@@ -42,12 +42,12 @@ def test_the_first_archive_stanza_of_a_deb822_file(tmp_path):
     etc = apt_etc(tmp_path, {
         "sources.list.d/debian.sources": (
             "Types: deb\n"
-            "URIs: http://security.example/debian-security\n"
+            "URIs: http://security.example/archive-security\n"
             "Suites: bookworm-security\n"
             "Components: main\n"
             "\n"
             "Types: deb\n"
-            "URIs: http://disabled.example/debian\n"
+            "URIs: http://disabled.example/archive\n"
             "Suites: bookworm\n"
             "Components: main\n"
             "Enabled: no\n"
@@ -55,7 +55,7 @@ def test_the_first_archive_stanza_of_a_deb822_file(tmp_path):
             "# the archive itself\n"
             "Types: deb-src deb\n"
             "URIs: %s\n"
-            "  http://second.example/debian\n"
+            "  http://second.example/archive\n"
             "Suites: bookworm bookworm-updates\n"
             "Components: main non-free-firmware\n"
             "Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg\n"
@@ -71,22 +71,22 @@ def test_the_first_archive_stanza_of_a_deb822_file(tmp_path):
 def test_files_are_read_in_apts_order(tmp_path):
     # sources.list first, then sources.list.d by name, .list and .sources
     # alike; other names (a disabled file) are not apt's.
-    line = "deb http://%s.example/debian bookworm main\n"
+    line = "deb http://%s.example/archive bookworm main\n"
     files = {"sources.list.d/b.list": line % "b",
              "sources.list.d/c.sources": ("Types: deb\nURIs: http://c.example"
                                           "/debian\nSuites: bookworm\n"
                                           "Components: main\n"),
              "sources.list.d/a.list.disabled": line % "disabled"}
     assert (debian_archive.archive_uri(apt_etc(tmp_path / "1", files))
-            == "http://b.example/debian")
+            == "http://b.example/archive")
     files["sources.list"] = line % "main"
     assert (debian_archive.archive_uri(apt_etc(tmp_path / "2", files))
-            == "http://main.example/debian")
+            == "http://main.example/archive")
 
 
 def test_no_archive_is_an_error_that_names_the_files(tmp_path):
     etc = apt_etc(tmp_path, {"sources.list": (
-        "deb http://security.example/debian-security bookworm-security "
+        "deb http://security.example/archive-security bookworm-security "
         "main\n")})
     with pytest.raises(debian_archive.NoArchive) as raised:
         debian_archive.archive_uri(etc)
