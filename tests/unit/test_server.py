@@ -5,6 +5,7 @@ import json
 import os
 import selectors
 import socket
+import struct
 import threading
 import time
 
@@ -234,8 +235,12 @@ def test_a_client_that_shuts_its_side_still_gets_its_answer(bench):
         assert json.loads(read_line(sock))["ok"] is True
 
 
-def test_fds_sent_along_with_a_message_are_not_kept(bench, tmp_path):
+def test_fds_sent_along_with_a_message_are_closed_before_the_reply(
+        bench, tmp_path, monkeypatch):
+    # A front end that has its answer may count on the fds it sent along
+    # being gone; checked at the moment the reply goes out, not after.
     front, server, devices = bench
+    from virtio_gpio.vhost_user.connection import Connection
     marker = str(tmp_path / "sent-along")
     open(marker, "w").close()
 
@@ -245,12 +250,29 @@ def test_fds_sent_along_with_a_message_are_not_kept(bench, tmp_path):
         return sum(os.path.realpath("/proc/self/fd/" + fd) == marker
                    for fd in os.listdir("/proc/self/fd"))
 
-    for _ in range(4):
+    held_at_reply = []
+    reply = Connection.reply
+
+    def counting_reply(self, request, payload):
+        held_at_reply.append(open_on_marker())
+        reply(self, request, payload)
+
+    monkeypatch.setattr(Connection, "reply", counting_reply)
+    from virtio_gpio.vhost_user import protocol as wire
+    for request in (vu.Request.GET_FEATURES, 0x7F):   # handled, unknown
+        # The header and fds first; the payload only once this test's own
+        # copies are closed, so the backend cannot reply before then.
         fds = [os.open(marker, os.O_RDONLY) for _ in range(4)]
-        front.send(vu.Request.GET_FEATURES, fds=fds)
-        front.recv()
+        front.sock.sendmsg(
+            [wire.HEADER.pack(request, wire.FLAG_VERSION
+                              | wire.FLAG_NEED_REPLY, 8)],
+            [(socket.SOL_SOCKET, socket.SCM_RIGHTS,
+              struct.pack("4i", *fds))])
         for fd in fds:
             os.close(fd)
+        front.sock.sendall(bytes(8))
+        front.recv()
+    assert held_at_reply == [0, 0]
     assert open_on_marker() == 0
 
 

@@ -74,8 +74,7 @@ class Connection:
             self.messages += 1
             self.handle(request, flags, payload, fds)
         finally:
-            for fd in fds:
-                os.close(fd)
+            _close_unclaimed(fds)
         return True
 
     def _read_exact(self, n):
@@ -100,13 +99,15 @@ class Connection:
         handler = getattr(self, "on_%s" % name.lower(), None)
         if handler is None:
             log.warning("unsupported request %s", name)
-            status = 1
+            response, status = None, 1
         else:
-            response = handler(payload, fds)
-            if response is not None:
-                self.reply(request, response)
-                return
-            status = 0
+            response, status = handler(payload, fds), 0
+        # Before the reply: a front end that has its answer may count on
+        # the backend holding none of the fds it did not keep.
+        _close_unclaimed(fds)
+        if response is not None:
+            self.reply(request, response)
+            return
         if flags & FLAG_NEED_REPLY and self.protocol_features & PF_REPLY_ACK:
             self.reply(request, struct.pack("<Q", status))
 
@@ -249,3 +250,8 @@ class Connection:
     def process(self):
         """Let the device work through what the driver queued."""
         self.loop.run()
+
+
+def _close_unclaimed(fds):
+    while fds:
+        os.close(fds.pop())
