@@ -11,9 +11,11 @@
  * Based on the 2020 proposal by Enrico Weigelt, metux IT consult.
  */
 
+#include <linux/bitmap.h>
 #include <linux/gpio/driver.h>
 #include <linux/irq.h>
 #include <linux/jiffies.h>
+#include <linux/mm.h>
 #include <linux/module.h>
 #include <linux/mutex.h>
 #include <linux/rwsem.h>
@@ -144,10 +146,11 @@ static DEFINE_SPINLOCK(vgpio_drv_dma_map_lock);
 
 /*
  * Called under the core's lock, a spinlock_t held with interrupts off,
- * where nothing may sleep: hence GFP_ATOMIC. Nothing is allocated in
- * fact: chains have at most two entries and vgpio_drv_validate() turns
- * indirect descriptor tables off. The buffers are the core's kmalloc'ed,
- * DMA-aligned slots: never on the stack.
+ * where nothing may sleep: hence GFP_ATOMIC, for the two-entry indirect
+ * table virtio_ring allocates when the device offers them. Should that
+ * allocation fail, virtio_ring falls back to two ring entries. The
+ * buffers are the core's kmalloc'ed, DMA-aligned slots: never on the
+ * stack.
  */
 static int vgpio_drv_add_chain(void *ctx, unsigned int vq, void *out,
 			       unsigned int out_len, void *in,
@@ -485,7 +488,7 @@ static void vgpio_drv_free(struct vgpio_drv *vg)
 {
 	cancel_work_sync(&vg->arm_work);
 	vgpio_core_destroy(vg->core);
-	kfree(vg->lines);
+	kvfree(vg->lines);
 	kfree(vg);
 }
 
@@ -499,6 +502,20 @@ static int vgpio_drv_find_vqs(struct vgpio_drv *vg)
 		vqs_info[i].name = vgpio_core_vq_name(vg->core, i);
 	}
 	return vgpio_find_vqs(vg->vdev, n, vg->vqs, vqs_info);
+}
+
+/*
+ * Lines past the eventq's capacity can never fire: gpiolib gives them no
+ * interrupt mapping, and asking for one fails with -ENXIO.
+ */
+static void vgpio_drv_irq_valid_mask(struct gpio_chip *gc,
+				     unsigned long *valid_mask,
+				     unsigned int ngpios)
+{
+	unsigned int fit = vgpio_core_irq_lines(vgpio_drv_from_chip(gc)->core);
+
+	if (fit < ngpios)
+		bitmap_clear(valid_mask, fit, ngpios - fit);
 }
 
 static void vgpio_drv_init_chip(struct vgpio_drv *vg)
@@ -532,6 +549,7 @@ static void vgpio_drv_init_chip(struct vgpio_drv *vg)
 	girq->num_parents = 0;
 	girq->parents = NULL;
 	girq->default_type = IRQ_TYPE_NONE;
+	girq->init_valid_mask = vgpio_drv_irq_valid_mask;
 	/*
 	 * A standard device returns its buffer per interrupt: masking while
 	 * the handler runs is handle_level_irq's flow, and the buffer goes
@@ -548,6 +566,8 @@ static int vgpio_drv_probe(struct virtio_device *vdev)
 	struct vgpio_dev_info info = {
 		.device_id = vdev->id.device,
 		.irq = virtio_has_feature(vdev, VGPIO_STD_F_IRQ),
+		.indirect = virtio_has_feature(vdev,
+					       VIRTIO_RING_F_INDIRECT_DESC),
 	};
 	struct device *dev = &vdev->dev;
 	struct vgpio_drv *vg;
@@ -570,7 +590,7 @@ static int vgpio_drv_probe(struct virtio_device *vdev)
 		goto err_free;
 	}
 	ngpio = vgpio_core_ngpio(vg->core);
-	vg->lines = kcalloc(ngpio, sizeof(*vg->lines), GFP_KERNEL);
+	vg->lines = kvcalloc(ngpio, sizeof(*vg->lines), GFP_KERNEL);
 	if (!vg->lines) {
 		ret = -ENOMEM;
 		goto err_free;
@@ -595,7 +615,7 @@ static int vgpio_drv_probe(struct virtio_device *vdev)
 
 	if (vgpio_core_irq_types(vg->core) &&
 	    vgpio_core_irq_lines(vg->core) < ngpio)
-		dev_warn(dev, "eventq too small for %u lines: interrupts on lines %u and up refused\n",
+		dev_warn(dev, "eventq too small for %u lines: lines %u and up have no interrupt\n",
 			 ngpio, vgpio_core_irq_lines(vg->core));
 
 	vgpio_drv_init_chip(vg);
@@ -655,19 +675,15 @@ static void vgpio_drv_config_changed(struct virtio_device *vdev)
 }
 
 /*
- * Every chain has at most two entries, and they are added under the
- * core's spinlock with interrupts off, where allocating an indirect table
- * would have to be atomic and buys nothing anyway.
- *
  * The 2020 protocol has no feature bits: whatever an ID 30 device offers
  * in the device-type range means something else (to a video encoder, its
- * own features), so none of it is acknowledged.
+ * own features), so none of it is acknowledged. Transport features, such
+ * as indirect descriptors, stay as the virtio core negotiates them.
  */
 static int vgpio_drv_validate(struct virtio_device *vdev)
 {
 	unsigned int bit;
 
-	__virtio_clear_bit(vdev, VIRTIO_RING_F_INDIRECT_DESC);
 	if (vdev->id.device == VGPIO_ID30_DEVICE_ID)
 		for (bit = 0; bit < VIRTIO_TRANSPORT_F_START; bit++)
 			__virtio_clear_bit(vdev, bit);

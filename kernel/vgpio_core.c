@@ -175,14 +175,14 @@ void vgpio_cfg_bytes(struct vgpio_core *core, unsigned int off, char *buf,
 		core->ops->cfg_get(core->ctx, off + i, &buf[i], 1);
 }
 
-/* The line count both protocols declare in their config space. */
-int vgpio_check_ngpio(u16 ngpio, const char **why)
+/* The line count both protocols declare, against the protocol's @max. */
+int vgpio_check_ngpio(u16 ngpio, unsigned int max, const char **why)
 {
 	if (!ngpio) {
 		*why = "device declares no lines";
 		return -EINVAL;
 	}
-	if (ngpio > VGPIO_MAX_LINES) {
+	if (ngpio > max) {
 		*why = "device declares more lines than supported";
 		return -EINVAL;
 	}
@@ -322,10 +322,12 @@ int vgpio_core_probe(const struct vgpio_host_ops *ops, void *ctx,
 
 	ret = -ENOMEM;
 	*why = "out of memory";
-	core->ntx = core->ngpio + VGPIO_TX_SPARE;
-	core->lines = vgpio_zalloc(core->ngpio * sizeof(*core->lines));
-	core->line_names = vgpio_zalloc(core->ngpio *
-					sizeof(*core->line_names));
+	core->ntx = (core->ngpio < VGPIO_TX_LINES ? core->ngpio :
+						    VGPIO_TX_LINES) +
+		    VGPIO_TX_SPARE;
+	core->lines = vgpio_zalloc_array(core->ngpio, sizeof(*core->lines));
+	core->line_names = vgpio_zalloc_array(core->ngpio,
+					      sizeof(*core->line_names));
 	core->tx = vgpio_alloc_dma(core->ntx * sizeof(*core->tx),
 				   &core->tx_mem);
 	core->tx_state = vgpio_zalloc(core->ntx * sizeof(*core->tx_state));

@@ -42,17 +42,16 @@ struct vgpio_core;
 /* Receive buffers kept posted on the device->driver queue (2020 protocol). */
 #define VGPIO_RX_BUFS		8
 
-/* Spare request slots beyond one per line (for abandoned requests). */
+/*
+ * Request slots: one per line up to VGPIO_TX_LINES lines, then spares for
+ * abandoned requests. A larger device shares the pool; a caller that
+ * finds it empty gets -ENOSPC, as one finding the request queue full does.
+ */
+#define VGPIO_TX_LINES		256
 #define VGPIO_TX_SPARE		8
 
 /* Most virtqueues a device of either protocol has. */
 #define VGPIO_MAX_VQS		2
-
-/*
- * Most lines a device of either protocol may declare: gpiolib's dynamic
- * base range.
- */
-#define VGPIO_MAX_LINES		256
 
 /*
  * How much config space the driver reads when the transport does not say
@@ -117,11 +116,14 @@ enum vgpio_protocol {
  * @cfg_size: size of the config space when the transport says it, else 0:
  *	then nothing beyond VGPIO_CFG_WINDOW is read
  * @irq: the standard protocol's VIRTIO_GPIO_F_IRQ was negotiated
+ * @indirect: the queues take indirect descriptor tables, so a chain takes
+ *	one ring entry however many buffers it has
  */
 struct vgpio_dev_info {
 	unsigned int device_id;
 	unsigned int cfg_size;
 	bool irq;
+	bool indirect;
 };
 
 /**

@@ -141,6 +141,7 @@ struct vgpio_core {
 	unsigned int ngpio;
 	unsigned int num_vqs;
 	bool has_irq;
+	bool indirect;
 	unsigned int irq_lines;
 	char name[VGPIO_ID30_CFG_NAME_LEN + 1];
 	void *names_mem;
@@ -202,7 +203,7 @@ void vgpio_complete(struct vgpio_core *core, unsigned int line, s32 result,
 		    struct vgpio_rx_action *act);
 int vgpio_xfer(struct vgpio_core *core, unsigned int line,
 	       const struct vgpio_xfer *x, s32 *res);
-int vgpio_check_ngpio(u16 ngpio, const char **why);
+int vgpio_check_ngpio(u16 ngpio, unsigned int max, const char **why);
 bool vgpio_name_ok(const char *name);
 void vgpio_parse_names(struct vgpio_core *core, u32 size);
 void vgpio_kick(struct vgpio_core *core, unsigned int vq, bool kick);

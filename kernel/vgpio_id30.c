@@ -16,9 +16,6 @@ static_assert(VGPIO_ID30_DIRECTION_OUT == VGPIO_LINE_DIRECTION_OUT,
 	      "ID 30 output is the core's");
 static_assert(VGPIO_ID30_DIRECTION_IN == VGPIO_LINE_DIRECTION_IN,
 	      "ID 30 input is the core's");
-/* vgpio_check_ngpio() enforces the spec's bound for this protocol. */
-static_assert(VGPIO_ID30_MAX_LINES == VGPIO_MAX_LINES,
-	      "the core's line bound is the spec's");
 
 static const char *const vgpio_id30_vq_names[] = {
 	[VGPIO_ID30_VQ_RX] = "rx",
@@ -73,7 +70,7 @@ static int vgpio_id30_read_config(struct vgpio_core *core,
 		return -ENODEV;
 	}
 	ngpio = vgpio_cfg_le16(core, VGPIO_ID30_CFG_NGPIO);
-	ret = vgpio_check_ngpio(ngpio, why);
+	ret = vgpio_check_ngpio(ngpio, VGPIO_ID30_MAX_LINES, why);
 	if (ret)
 		return ret;
 	names_size = vgpio_cfg_le32(core, VGPIO_ID30_CFG_NAMES_SIZE);

@@ -40,10 +40,7 @@
  */
 #define VGPIO_ID30_CFG_MAX_SIZE		4096
 
-/*
- * Most lines one device may declare. The core enforces its own
- * VGPIO_MAX_LINES for both protocols; vgpio_id30.c asserts the two agree.
- */
+/* Most lines one device may declare (the proposal's bound). */
 #define VGPIO_ID30_MAX_LINES		256
 
 /* Virtqueue indexes. */

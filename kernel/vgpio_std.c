@@ -35,7 +35,7 @@ static int vgpio_std_read_config(struct vgpio_core *core,
 		return -ENODEV;
 	}
 	ngpio = vgpio_cfg_le16(core, VGPIO_STD_CFG_NGPIO);
-	ret = vgpio_check_ngpio(ngpio, why);
+	ret = vgpio_check_ngpio(ngpio, VGPIO_STD_MAX_LINES, why);
 	if (ret)
 		return ret;
 	names_size = vgpio_cfg_le32(core, VGPIO_STD_CFG_NAMES_SIZE);
@@ -47,6 +47,7 @@ static int vgpio_std_read_config(struct vgpio_core *core,
 	}
 	core->ngpio = ngpio;
 	core->has_irq = info->irq;
+	core->indirect = info->indirect;
 	core->num_vqs = info->irq ? 2 : 1;
 
 	*why = "out of memory";
@@ -58,15 +59,34 @@ static int vgpio_std_read_config(struct vgpio_core *core,
 			return -ENOMEM;
 		core->names_size = names_size;
 	}
-	if (info->irq) {
-		core->irq_slots = vgpio_alloc_dma(ngpio *
-						  sizeof(*core->irq_slots),
-						  &core->irq_mem);
-		if (!core->irq_slots)
-			return -ENOMEM;
-	}
 	*why = NULL;
 	return 0;
+}
+
+/*
+ * An armed line holds a two-part chain on the eventq: one ring entry with
+ * indirect descriptors, two without. A ring too small for every line would
+ * leave some armed lines silent, so only as many lines as fit take
+ * interrupts at all, and only those get an eventq buffer. The queue's size
+ * is known only once it exists, hence here and not at probe.
+ */
+static int vgpio_std_alloc_irq_slots(struct vgpio_core *core)
+{
+	unsigned int fit;
+
+	if (!core->has_irq || core->irq_slots)
+		return 0;
+	fit = core->ops->vq_size(core->ctx, VGPIO_STD_VQ_EVENT);
+	if (!core->indirect)
+		fit /= 2;
+	if (fit < core->irq_lines)
+		core->irq_lines = fit;
+	if (!core->irq_lines)
+		return 0;
+	core->irq_slots = vgpio_alloc_dma(core->irq_lines *
+					  sizeof(*core->irq_slots),
+					  &core->irq_mem);
+	return core->irq_slots ? 0 : -ENOMEM;
 }
 
 /* A device that will not name its lines still has usable lines. */
@@ -80,18 +100,9 @@ static int vgpio_std_start(struct vgpio_core *core)
 	s32 res;
 	int ret;
 
-	/*
-	 * An armed line holds a two-part chain on the eventq. A ring too
-	 * small for all of them would leave some armed lines silent: only
-	 * as many lines as fit take interrupts at all.
-	 */
-	if (core->has_irq) {
-		unsigned int fit = core->ops->vq_size(core->ctx,
-						      VGPIO_STD_VQ_EVENT) / 2;
-
-		if (fit < core->irq_lines)
-			core->irq_lines = fit;
-	}
+	ret = vgpio_std_alloc_irq_slots(core);
+	if (ret)
+		return ret;
 	if (!core->names_size)
 		return 0;
 	ret = vgpio_xfer(core, 0, &x, &res);
@@ -332,7 +343,8 @@ static bool vgpio_std_irq_arm(struct vgpio_core *core, unsigned int line)
 	struct vgpio_irq_slot *slot;
 	int err;
 
-	if (!core->has_irq || core->dead || !vgpio_irq_wanted(l) ||
+	if (!core->has_irq || core->dead || line >= core->irq_lines ||
+	    !vgpio_irq_wanted(l) ||
 	    l->irq_queued || l->dev_irq_type == VGPIO_STD_IRQ_TYPE_NONE ||
 	    l->dev_irq_type == VGPIO_DEV_IRQ_UNKNOWN)
 		return false;
@@ -365,7 +377,7 @@ static bool vgpio_std_event(struct vgpio_core *core, void *token, u32 len,
 	int idx;
 
 	idx = vgpio_token_index(core->irq_slots, sizeof(*core->irq_slots),
-				core->ngpio, token);
+				core->irq_lines, token);
 	if (idx < 0 || !core->lines[idx].irq_queued) {
 		vgpio_drop(core, act, &core->stats.bad_token, -EFAULT,
 			   "used buffer that is not ours");

@@ -26,10 +26,14 @@
 #define VGPIO_STD_CFG_NAMES_SIZE	0x04
 #define VGPIO_STD_CFG_SIZE		0x08
 
+/* ngpio is a 16-bit field: every count the spec can express is served. */
+#define VGPIO_STD_MAX_LINES		0xffff
+
 /*
  * Largest line-names block the driver fetches. The spec sets no bound; a
- * device claiming more is rejected at probe rather than trusted with an
- * allocation of its choosing (256 lines of 127 characters fit).
+ * device claiming more keeps its lines, unnamed, rather than being
+ * trusted with an allocation of its choosing (256 lines of 127
+ * characters fit).
  */
 #define VGPIO_STD_NAMES_MAX		32768
 

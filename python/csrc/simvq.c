@@ -33,6 +33,7 @@ struct simvq {
 	unsigned int used_head, used_count;
 	unsigned int free_count;	/* descriptors, as a split ring counts */
 	unsigned int kicks;
+	bool indirect;		/* a chain takes one descriptor */
 	/*
 	 * As virtio_ring's BAD_RING(): a device that returned a descriptor
 	 * it did not hold breaks the queue; nothing is added or taken back
@@ -85,10 +86,12 @@ int simvq_add(struct simvq *q, void *out, unsigned int out_len, void *in,
 	if (!token)
 		return -EINVAL;
 	/*
-	 * Without indirect descriptors (the driver turns them off) every
-	 * buffer of a chain takes a ring descriptor of its own.
+	 * With indirect descriptors a chain takes one ring descriptor (its
+	 * table is elsewhere); without, every buffer takes one of its own.
 	 */
 	ndesc = (out && out_len) + (in && in_len);
+	if (q->indirect)
+		ndesc = 1;
 	if (q->free_count < ndesc)
 		return -ENOSPC;
 	for (id = 0; q->desc[id].state != SIMVQ_FREE; id++)
@@ -200,6 +203,11 @@ int simvq_push_used(struct simvq *q, unsigned int id, unsigned int used_len)
 	q->used[(q->used_head + q->used_count++) % q->num] =
 		(struct simvq_used){ id, used_len };
 	return 0;
+}
+
+void simvq_set_indirect(struct simvq *q, bool indirect)
+{
+	q->indirect = indirect;
 }
 
 unsigned int simvq_size(const struct simvq *q)

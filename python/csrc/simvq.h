@@ -17,6 +17,8 @@ struct simvq;
 
 struct simvq *simvq_new(unsigned int num);
 void simvq_free(struct simvq *q);
+/* As a device offering VIRTIO_RING_F_INDIRECT_DESC; set before use. */
+void simvq_set_indirect(struct simvq *q, bool indirect);
 
 /* Driver side. */
 int simvq_add(struct simvq *q, void *out, unsigned int out_len, void *in,

@@ -81,7 +81,7 @@ class Chip:
         transport.reraise()
         if ret:
             self.close()
-            raise errors.VirtioGpioError(-ret, "posting receive buffers")
+            raise errors.ProbeError(-ret, "starting the device")
 
     # -- lifetime --------------------------------------------------------
 

@@ -93,11 +93,15 @@ class SimTransport:
         (counted from 1), and the config generation moves on
     :param config_always_changing: every config read moves the config
         generation on, as a device that never holds its config still
+    :param indirect: the rings take indirect descriptor tables, as a
+        device offering ``VIRTIO_RING_F_INDIRECT_DESC`` (the standard
+        protocol): a chain takes one ring entry instead of one per buffer
     """
 
     def __init__(self, device, ring_size=16, tx_interrupts=True,
                  config_window=id30_wire.CFG_WINDOW, tell_config_size=False,
-                 config_change=None, config_always_changing=False):
+                 config_change=None, config_always_changing=False,
+                 indirect=False):
         self.device = device
         self.core = ffi.NULL
         self.config = device.config_space()
@@ -108,6 +112,7 @@ class SimTransport:
             "device_id": device.device_id,
             "cfg_size": len(self.config) if tell_config_size else 0,
             "irq": standard and bool(device.features & (1 << std_wire.F_IRQ)),
+            "indirect": indirect,
         })
         self._cfg = ffi.new("unsigned char[]", self.config)
         self.host = ffi.new("struct vgpio_uhost *")
@@ -142,6 +147,7 @@ class SimTransport:
             except MemoryError:
                 self.close()
                 raise
+            lib.simvq_set_indirect(self.rings[vq].ring, indirect)
             self.host.vq[vq] = self.rings[vq].ring
         self.loop = loop_for(device, self.rings, tx_interrupts=tx_interrupts)
         self.notifications = {vq: 0 for vq in queues}
@@ -290,14 +296,15 @@ class SimTransport:
 
 def simulated_chip(lines=8, name="virtio-gpio-sim", ring_size=16,
                    tx_interrupts=True, config_fault=None, protocol="id30",
-                   irq=True):
+                   irq=True, indirect=False):
     """A :class:`~virtio_gpio.chip.Chip` on a fresh device model behind
     simulated rings.
 
     ``protocol`` "id30" gives a :class:`~virtio_gpio.devices.id30.Id30Device`
     named ``name``; "standard" a
     :class:`~virtio_gpio.devices.standard.StandardDevice` (which has no
-    device name) offering interrupts when ``irq``.
+    device name) offering interrupts when ``irq``; ``indirect`` as for
+    :class:`SimTransport`.
     """
     if protocol == "id30":
         device = Id30Device(lines, name=name, config_fault=config_fault)
@@ -306,7 +313,7 @@ def simulated_chip(lines=8, name="virtio-gpio-sim", ring_size=16,
     else:
         raise ValueError("protocol must be one of %s" % (PROTOCOLS,))
     transport = SimTransport(device, ring_size=ring_size,
-                             tx_interrupts=tx_interrupts)
+                             tx_interrupts=tx_interrupts, indirect=indirect)
     try:
         return Chip(transport)
     except BaseException:

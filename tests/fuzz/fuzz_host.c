@@ -440,7 +440,8 @@ static void fuzz_held(const struct fuzz_vq *q, const void *base,
 void fuzz_check_core(struct fuzz_host *h)
 {
 	struct vgpio_core *core = h->core;
-	bool held[VGPIO_MAX_LINES + VGPIO_TX_SPARE];
+	/* Request slots or eventq buffers: at most one per 16-bit line. */
+	static bool held[VGPIO_STD_MAX_LINES + 1];
 	unsigned int i;
 
 	FUZZ_CHECK(!fuzz_core_locked(h), "core lock left held");
@@ -462,7 +463,7 @@ void fuzz_check_core(struct fuzz_host *h)
 	}
 	if (core->irq_slots)
 		fuzz_held(&h->vq[VGPIO_STD_VQ_EVENT], core->irq_slots,
-			  sizeof(*core->irq_slots), core->ngpio, held);
+			  sizeof(*core->irq_slots), core->irq_lines, held);
 	for (i = 0; i < core->ngpio; i++) {
 		const struct vgpio_line *l = &core->lines[i];
 
@@ -470,7 +471,9 @@ void fuzz_check_core(struct fuzz_host *h)
 			   "line %u has a live request and no caller", i);
 		FUZZ_CHECK(l->level >= -1 && l->level <= 1, "line %u level %d",
 			   i, l->level);
-		if (core->irq_slots)
+		FUZZ_CHECK(!l->irq_queued || i < core->irq_lines,
+			   "line %u past the eventq's room has a buffer", i);
+		if (core->irq_slots && i < core->irq_lines)
 			FUZZ_CHECK(l->irq_queued == held[i],
 				   "line %u: eventq buffer %s by the core, %s by the queue",
 				   i, l->irq_queued ? "queued" : "not queued",

@@ -121,6 +121,9 @@ typedef int (*fuzz_wait_fn)(struct fuzz_host *h, unsigned int line);
  * @wakes: wake() calls
  * @rejections: rejected() calls
  */
+/* Lines a fuzzed device may declare: ngpio's 16 bits (ID 30 stops at 256). */
+#define FUZZ_MAX_LINES	VGPIO_STD_MAX_LINES
+
 struct fuzz_host {
 	struct fuzz_input in;
 	struct vgpio_core *core;
@@ -129,10 +132,10 @@ struct fuzz_host {
 	bool cfg_told;
 	struct fuzz_vq vq[VGPIO_MAX_VQS];
 	fuzz_wait_fn wait;
-	bool in_call[VGPIO_MAX_LINES];
+	bool in_call[FUZZ_MAX_LINES];
 	unsigned int users;
-	bool irq_enabled[VGPIO_MAX_LINES];
-	bool irq_masked[VGPIO_MAX_LINES];
+	bool irq_enabled[FUZZ_MAX_LINES];
+	bool irq_masked[FUZZ_MAX_LINES];
 	bool killed;
 	bool irq_mask_in_handler;
 	bool arm_pending;	/* arm_later asked; run at the next callback */

@@ -63,7 +63,9 @@ static void check_probed(struct fuzz_host *h, const struct vgpio_dev_info *info)
 	unsigned int i, ngpio = vgpio_core_ngpio(core);
 	bool id30 = info->device_id == VGPIO_ID30_DEVICE_ID;
 
-	FUZZ_CHECK(ngpio >= 1 && ngpio <= VGPIO_MAX_LINES, "ngpio %u", ngpio);
+	FUZZ_CHECK(ngpio >= 1 &&
+		   ngpio <= (id30 ? VGPIO_ID30_MAX_LINES : VGPIO_STD_MAX_LINES),
+		   "ngpio %u", ngpio);
 	FUZZ_CHECK(vgpio_core_protocol(core) ==
 		   (id30 ? VGPIO_PROTOCOL_ID30 : VGPIO_PROTOCOL_STANDARD),
 		   "protocol for ID %u", info->device_id);

@@ -203,6 +203,42 @@ def test_get_direction_value_range(std, value, ok):
         assert std.stats["bad_value"] == 1
 
 
+@pytest.mark.parametrize("lines", [1, 2, 255, 256, 257, 4096, 0xFFFF])
+def test_every_16_bit_line_count_is_served(make_chip, lines):
+    # The spec's ngpio is 16 bits and Linux's driver takes any count; a
+    # limit of 256 refused larger devices outright.
+    chip = make_chip(lines, protocol="standard", ring_size=256, indirect=True)
+    assert chip.ngpio == lines
+    for line in {0, lines // 2, lines - 1}:
+        chip.direction_output(line, 1)
+        assert chip.get_value(line) == 1
+        assert chip.device.lines[line].value == 1
+    last = min(lines, chip.irq_lines) - 1
+    chip.direction_input(last)
+    chip.transport.set_input(last, 0)
+    chip.watch(last, Edge.RISING)
+    chip.transport.set_input(last, 1)
+    assert [e.line for e in chip.read_events()] == [last]
+
+
+def test_the_request_pool_is_bounded_on_a_large_chip(make_chip):
+    # One request slot per line would be 65535 DMA slots; past
+    # VGPIO_TX_LINES lines the pool stops growing and a request finding
+    # it empty fails with ENOSPC, as one finding the queue full does.
+    chip = make_chip(0xFFFF, protocol="standard", ring_size=1024,
+                     indirect=True)
+    pool = lib.VGPIO_TX_LINES + lib.VGPIO_TX_SPARE
+    chip.transport.device_paused = True
+    for line in range(pool):
+        expect_errno(errno.ETIMEDOUT, chip.get_value, line)
+    expect_errno(errno.ENOSPC, chip.get_value, pool)
+    chip.transport.device_paused = False
+    chip.transport.run()
+    assert chip.stats["late_replies"] == pool
+    chip.direction_output(pool, 1)
+    assert chip.get_value(pool) == 1
+
+
 def test_abandoned_slot_returns_late_and_is_freed(make_chip):
     chip = make_chip(1, protocol="standard", ring_size=64)
     chip.direction_output(0, 1)
@@ -237,17 +273,22 @@ def test_irq_buffer_is_posted_only_when_watched(std):
     assert struct.unpack("<H", bytes(buf)) == (1,)
 
 
-@pytest.mark.parametrize("lines,ring_size,fit", [
-    (id30_wire.MAX_LINES, 256, 128),   # QEMU's eventq: 128 two-part chains
-    (8, 16, 8),                       # exactly one chain per line
-    (9, 16, 8),
+@pytest.mark.parametrize("lines,ring_size,indirect,fit", [
+    (256, 256, False, 128),   # QEMU's eventq: 128 two-part chains
+    (256, 256, True, 256),    # with indirect tables: one entry a chain
+    (1000, 256, True, 256),
+    (8, 16, False, 8),        # exactly one chain per line
+    (9, 16, False, 8),
+    (17, 16, True, 16),
 ])
 def test_only_lines_the_eventq_can_hold_take_interrupts(make_chip, lines,
-                                                        ring_size, fit):
-    # Without indirect descriptors an armed line takes two descriptors.
-    # Before, every line could be watched; past the ring's room the
-    # buffer was silently not posted and that line's interrupts never came.
-    chip = make_chip(lines, protocol="standard", ring_size=ring_size)
+                                                        ring_size, indirect,
+                                                        fit):
+    # Without indirect descriptors an armed line takes two descriptors,
+    # with them one. Past the ring's room a buffer would silently not be
+    # posted and that line's interrupts never come: such lines get none.
+    chip = make_chip(lines, protocol="standard", ring_size=ring_size,
+                     indirect=indirect)
     assert chip.irq_lines == fit
     for line in range(fit):
         chip.direction_input(line)

@@ -10,6 +10,7 @@
 #include <linux/cache.h>
 #include <linux/compiler.h>
 #include <linux/errno.h>
+#include <linux/mm.h>
 #include <linux/slab.h>
 #include <linux/spinlock.h>
 #include <linux/stddef.h>
@@ -44,8 +45,14 @@ struct vgpio_lock {
 #define VGPIO_DMA_ALIGN		((ARCH_DMA_MINALIGN > SMP_CACHE_BYTES) ?	\
 				 ARCH_DMA_MINALIGN : SMP_CACHE_BYTES)
 
-/* Only called at probe time, in process context, with no lock held. */
+/*
+ * Only called at probe time, in process context, with no lock held.
+ * vgpio_zalloc() memory may be handed to the device (it is physically
+ * contiguous); vgpio_zalloc_array() memory, per-line bookkeeping that can
+ * reach megabytes on a 65535-line device, never is. kvfree() frees both.
+ */
 #define vgpio_zalloc(size)		kzalloc(size, GFP_KERNEL)
-#define vgpio_free(ptr)			kfree(ptr)
+#define vgpio_zalloc_array(n, size)	kvcalloc(n, size, GFP_KERNEL)
+#define vgpio_free(ptr)			kvfree(ptr)
 
 #endif /* VGPIO_OS_H */

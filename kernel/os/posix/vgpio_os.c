@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /* Userspace allocation and lock-context hooks for the core; see vgpio_os.h. */
+#include <stdint.h>
 #include <stdlib.h>
 
 #include "vgpio_os.h"
@@ -19,6 +20,14 @@ void *vgpio_zalloc(size_t size)
 	if (p)
 		vgpio_os_live_allocs++;
 	return p;
+}
+
+/* As kvcalloc(): NULL when n * size overflows. */
+void *vgpio_zalloc_array(size_t n, size_t size)
+{
+	if (size && n > SIZE_MAX / size)
+		return NULL;
+	return vgpio_zalloc(n * size);
 }
 
 void vgpio_free(void *ptr)

@@ -64,6 +64,7 @@ struct vgpio_lock {
  * fail so every error path of probe can be driven (vgpio_os.c).
  */
 void *vgpio_zalloc(size_t size);
+void *vgpio_zalloc_array(size_t n, size_t size);
 void vgpio_free(void *ptr);
 extern long vgpio_os_live_allocs;
 extern long vgpio_os_fail_after;
