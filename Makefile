@@ -6,7 +6,8 @@ BUILD   := build
 ASAN_DIR := $(BUILD)/asan
 
 .PHONY: help main build module demo kconfig-lint docs prepare e2e e2e-uml \
-	test test-fast test-unit test-system test-asan bench bench-backend clean
+	test test-fast test-unit test-system test-asan bench bench-backend \
+	bench-probe clean
 
 ## main: build everything, lint the Kconfig entry, render the docs, show
 ## the core working against the simulated device, then vgpio.ko in a
@@ -133,16 +134,24 @@ test-asan:
 		$(PYTHON) -m pytest -p no:cacheprovider -m "unit or property" tests
 
 ## bench: Python/cffi round trip vs the same core driven from C, then
-## bench-backend, then our module vs Linux's gpio-virtio in one UML guest
-## (standard protocol)
+## bench-backend and bench-probe, then our module vs Linux's gpio-virtio
+## in one UML guest (standard protocol)
 BENCH_C := $(BUILD)/bench_loopback
-bench: build $(BENCH_C) bench-backend
+bench: build $(BENCH_C) bench-backend bench-probe
 	$(PYTHON) -m virtio_gpio.bench --c-binary $(BENCH_C)
 	tree=$$(tools/linux-source newest) && \
 	$(PYTHON) -m virtio_gpio.guests.bench_guest --linux-source "$$tree" \
 		--kernel-src kernel --probe-src tools/guest/gpio-probe.c \
 		--rounds $(BENCH_ROUNDS) --workdir $(BUILD)/bench-guest
 BENCH_ROUNDS ?= 8
+
+## bench-probe: probe time and memory of devices of 8 to 65535 lines, our
+## module vs Linux's gpio-virtio, one plain UML guest of the newest series
+bench-probe: build
+	tree=$$(tools/linux-source newest) && \
+	$(PYTHON) -m virtio_gpio.guests.bench_probe --linux-source "$$tree" \
+		--kernel-src kernel --rounds $(BENCH_ROUNDS) \
+		--workdir $(BUILD)/bench-probe
 
 ## bench-backend: our vhost-user backend (Python) vs a minimal C responder,
 ## no guest: get, set and interrupt round trips, ratios ours/C per round
