@@ -19,6 +19,7 @@
 #include <linux/module.h>
 #include <linux/mutex.h>
 #include <linux/rwsem.h>
+#include <linux/sched.h>
 #include <linux/scatterlist.h>
 #include <linux/slab.h>
 #include <linux/virtio.h>
@@ -72,6 +73,8 @@ struct vgpio_drv_line {
  * @callers: held for reading by every gpio_chip operation, for writing by
  *	remove() to wait until the last one has left the driver
  * @irq_lock: the irq_chip's bus lock (slow-bus irq configuration)
+ * @irq_lock_owner: the task holding @irq_lock, whose bus sync will hand
+ *	back the eventq buffer of a line it unmasks
  * @arm_work: hands eventq buffers back for interrupts unmasked outside a
  *	bus sync and outside their own handler (vgpio_irq_arm_pending())
  * @probing: probe() is registering the chip, under the device lock
@@ -86,6 +89,7 @@ struct vgpio_drv {
 	struct vgpio_drv_line *lines;
 	struct rw_semaphore callers;
 	struct mutex irq_lock; /* irq_bus_lock() .. irq_bus_sync_unlock() */
+	struct task_struct *irq_lock_owner;
 	struct work_struct arm_work;
 	bool probing;
 	bool silent_at_probe;
@@ -255,12 +259,17 @@ static void vgpio_drv_rejected(void *ctx, int err, const char *why)
  * Called from irq_unmask/irq_enable under the descriptor's raw lock,
  * where neither the core's lock, a spinlock_t (sleeping on PREEMPT_RT),
  * may be taken nor a buffer posted (mapping takes a spinlock_t): so the
- * work that does both is only scheduled.
+ * work that does both is only scheduled. Not when this task holds the
+ * bus lock: its irq_bus_sync_unlock() posts the buffer anyway, as on
+ * every edge a oneshot thread handled (irq_finalize_oneshot()), where a
+ * work item would only compete with the next edge for the CPU.
  */
 static void vgpio_drv_arm_later(void *ctx)
 {
 	struct vgpio_drv *vg = ctx;
 
+	if (READ_ONCE(vg->irq_lock_owner) == current)
+		return;
 	queue_work(system_wq, &vg->arm_work);
 }
 
@@ -442,7 +451,10 @@ static int vgpio_drv_irq_set_type(struct irq_data *d, unsigned int type)
 
 static void vgpio_drv_irq_bus_lock(struct irq_data *d)
 {
-	mutex_lock(&vgpio_drv_irq_drv(d)->irq_lock);
+	struct vgpio_drv *vg = vgpio_drv_irq_drv(d);
+
+	mutex_lock(&vg->irq_lock);
+	WRITE_ONCE(vg->irq_lock_owner, current);
 }
 
 /* Process context, sleeping allowed: tell the device. */
@@ -462,6 +474,7 @@ static void vgpio_drv_irq_bus_sync_unlock(struct irq_data *d)
 		dev_warn_ratelimited(&vg->vdev->dev,
 				     "interrupt setup of line %lu failed: %d\n",
 				     hwirq, ret);
+	WRITE_ONCE(vg->irq_lock_owner, NULL);
 	mutex_unlock(&vg->irq_lock);
 }
 
