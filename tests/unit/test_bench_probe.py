@@ -39,3 +39,12 @@ def test_report_gives_ratios_and_says_refused():
     assert rows["65535"][1:3] == ["4000.0", "refused"]
     assert rows["256"][1:3] == ["refused", "refused"]
     assert "  x: rejected (-12)" in out.getvalue()
+
+
+def test_rounds_alternate_the_driver_that_goes_first():
+    from virtio_gpio.guests import bench_uml
+    script = bench_uml.alternating_rounds("measure", 3)
+    assert script.splitlines()[0] == "for round in 1 2 3; do"
+    odd, even = script.splitlines()[2].strip(), script.splitlines()[4].strip()
+    assert odd == "measure ours vgpio; measure upstream gpio_virtio"
+    assert even == "measure upstream gpio_virtio; measure ours vgpio"

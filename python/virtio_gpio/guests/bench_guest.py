@@ -23,13 +23,11 @@ something; absolute figures depend on the machine.
 
 import argparse
 import os
-import shutil
 import statistics
 import sys
-import tempfile
 
 from ..vhost_user.control import send_control, spawn
-from . import drivers, uml
+from . import bench_uml, drivers, uml
 
 OPS = ("get", "set", "dirout", "loop")
 LABELS = {"get": "get", "set": "set", "dirout": "direction_output",
@@ -56,13 +54,7 @@ floor() {
 	echo "FLOOR $1 get $($P $C get 2 %(ops)d)"
 	rmmod "$2"
 }
-for round in %(rounds)s; do
-	if [ $((round %% 2)) = 1 ]; then
-		measure ours %(ours)s; measure upstream %(upstream)s
-	else
-		measure upstream %(upstream)s; measure ours %(ours)s
-	fi
-done
+%(measure_rounds)s
 echo "FLOOR-READY"
 while [ ! -e "$D/noop-on" ]; do sleep 0.1; done
 for round in %(rounds)s; do
@@ -86,19 +78,15 @@ def _parse(line):
 
 def run_guest(args, work):
     """Boot the guest, collect every measurement line; returns the lines."""
-    # A plain kernel: lockdep and KASAN would weigh on every figure.
-    kernel = uml.build_kernel(args.linux_source, patches=args.uml_patches,
-                              debug=False)
-    for driver in ("ours", "upstream"):
-        ko = drivers.build(driver, kernel, work, kernel_src=args.kernel_src,
-                           linux_source=args.linux_source, arch="um")
-        os.replace(ko, os.path.join(work, driver + ".ko"))
+    kernel = bench_uml.kernel_and_drivers(args, work)
     drivers.build_gpio_probe(args.probe_src, os.path.join(work, "gpio-probe"))
     init = os.path.join(work, "init.sh")
     with open(init, "w") as f:
-        f.write(INIT % dict(drivers.MODULE_NAMES, dir=work, ops=args.ops,
-                            edges=args.edges, rounds=" ".join(
-                                str(r) for r in range(1, args.rounds + 1))))
+        f.write(INIT % dict(
+            drivers.MODULE_NAMES, dir=work, ops=args.ops, edges=args.edges,
+            measure_rounds=bench_uml.alternating_rounds("measure",
+                                                        args.rounds),
+            rounds=" ".join(str(r) for r in range(1, args.rounds + 1))))
     os.chmod(init, 0o755)
 
     sock, ctl = os.path.join(work, "gpio.sock"), os.path.join(work, "gpio.ctl")
@@ -216,25 +204,12 @@ def report(table, floor, args, out=sys.stdout):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--linux-source", required=True,
-                        help="unpacked tree from tools/linux-source SERIES")
-    parser.add_argument("--uml-patches", default="tools/uml-patches",
-                        help="the checkout's tools/uml-patches")
-    parser.add_argument("--kernel-src", required=True, help="this project's kernel/")
+    bench_uml.add_arguments(parser)
     parser.add_argument("--probe-src", required=True, help="tools/guest/gpio-probe.c")
-    parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--ops", type=int, default=1000)
     parser.add_argument("--edges", type=int, default=500)
-    parser.add_argument("--timeout", type=int, default=900)
-    parser.add_argument("--workdir", help="keep the build and logs here")
     args = parser.parse_args(argv)
-    if args.workdir:
-        work = os.path.abspath(args.workdir)
-        if os.path.isdir(work):
-            shutil.rmtree(work)
-        os.makedirs(work)
-    else:
-        work = tempfile.mkdtemp(prefix="vgpio-bench-")
+    work = bench_uml.workdir(args, "vgpio-bench-")
     lines = run_guest(args, work)
     table, floor = summarise(lines, args.rounds)
     report(table, floor, args)

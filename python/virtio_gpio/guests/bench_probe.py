@@ -18,13 +18,11 @@ bind that fails) is reported as such, with its kernel log lines.
 
 import argparse
 import os
-import shutil
 import statistics
 import sys
-import tempfile
 
 from ..vhost_user.control import spawn
-from . import drivers, uml
+from . import bench_uml, uml
 
 SIZES = (8, 256, 4096, 0xFFFF)
 
@@ -62,13 +60,7 @@ measure() {
 	done
 	rmmod "$2"
 }
-for round in %(rounds)s; do
-	if [ $((round %% 2)) = 1 ]; then
-		measure ours %(ours)s; measure upstream %(upstream)s
-	else
-		measure upstream %(upstream)s; measure ours %(ours)s
-	fi
-done
+%(measure_rounds)s
 echo "PROBE-DMESG-BEGIN"
 dmesg --color=never | grep -E "vgpio|gpio.virtio|virtio|BUG|WARNING|allocation failure"
 echo "PROBE-DMESG-END"
@@ -79,16 +71,11 @@ echo "PROBE-DONE"
 
 def run_guest(args, work):
     """Boot the guest with one backend per size; returns its lines."""
-    kernel = uml.build_kernel(args.linux_source, patches=args.uml_patches,
-                              debug=False)
-    for driver in ("ours", "upstream"):
-        ko = drivers.build(driver, kernel, work, kernel_src=args.kernel_src,
-                           linux_source=args.linux_source, arch="um")
-        os.replace(ko, os.path.join(work, driver + ".ko"))
+    kernel = bench_uml.kernel_and_drivers(args, work)
     init = os.path.join(work, "init.sh")
     with open(init, "w") as f:
-        f.write(INIT % dict(drivers.MODULE_NAMES, dir=work, rounds=" ".join(
-            str(r) for r in range(1, args.rounds + 1))))
+        f.write(INIT % dict(dir=work, measure_rounds=(
+            bench_uml.alternating_rounds("measure", args.rounds))))
     os.chmod(init, 0o755)
 
     backends, logs, socks = [], [], []
@@ -169,25 +156,9 @@ def main(argv=None):
     parser = argparse.ArgumentParser(
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--linux-source", required=True,
-                        help="unpacked tree from tools/linux-source SERIES")
-    parser.add_argument("--uml-patches", default="tools/uml-patches",
-                        help="the checkout's tools/uml-patches")
-    parser.add_argument("--kernel-src", required=True,
-                        help="this project's kernel/")
-    parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--timeout", type=int, default=1800)
-    parser.add_argument("--workdir", help="keep the build and logs here")
+    bench_uml.add_arguments(parser, timeout=1800)
     args = parser.parse_args(argv)
-    if args.rounds < 1:
-        parser.error("--rounds must be at least 1")
-    if args.workdir:
-        work = os.path.abspath(args.workdir)
-        if os.path.isdir(work):
-            shutil.rmtree(work)
-        os.makedirs(work)
-    else:
-        work = tempfile.mkdtemp(prefix="vgpio-bench-probe-")
+    work = bench_uml.workdir(args, "vgpio-bench-probe-")
     lines = run_guest(args, work)
     begin, end = lines.index("PROBE-DMESG-BEGIN"), lines.index("PROBE-DMESG-END")
     dmesg = [l for l in lines[begin + 1:end]
