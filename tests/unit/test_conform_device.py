@@ -103,7 +103,8 @@ def test_our_backend_fails_only_what_it_breaks(ours):
 
 def test_the_evidence_is_the_bytes_seen(ours):
     rows = {row.id: row for row in ours.rows()}
-    assert "GET_FEATURES 0x0000000140000001" in rows["VU-1"].evidence
+    # VERSION_1, PROTOCOL_FEATURES, INDIRECT_DESC, VIRTIO_GPIO_F_IRQ
+    assert "GET_FEATURES 0x0000000150000001" in rows["VU-1"].evidence
     # GET_LINE_NAMES: status OK, then "led\0button\0\0reset\0".
     assert ("00" + b"led\0button\0\0reset\0".hex()) in rows["V-D-4"].evidence
     assert "GET_DIRECTION(0, 0) 0200000000000000 -> 0002 (used 2)" in \

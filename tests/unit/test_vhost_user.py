@@ -19,6 +19,7 @@ import pytest
 from virtio_gpio import Fault, MsgType, Id30Device
 from virtio_gpio.wire import id30 as id30_wire
 from virtio_gpio import vhost_user as vu
+from virtio_gpio.vhost_user.protocol import F_INDIRECT_DESC
 from vhost_front_end import BASE, FrontEnd, serve, std_request, wait_used
 
 @pytest.fixture
@@ -155,6 +156,19 @@ def test_standard_features_config_and_names(standard):
     ngpio, names_size = struct.unpack("<H2xI", front.config(8))
     assert (ngpio, names_size) == (3, 6)
     assert std_request(front, Msg.GET_LINE_NAMES, in_len=1 + names_size) == b"\0x\0y\0z\0"
+
+
+def offered(front):
+    front.send(vu.Request.GET_FEATURES)
+    return struct.unpack("<Q", front.recv())[0]
+
+
+def test_the_standard_device_offers_indirect_descriptors(standard):
+    assert offered(standard[0]) & F_INDIRECT_DESC
+
+
+def test_the_2020_device_offers_no_indirect_descriptors(pair):
+    assert not offered(pair[0]) & F_INDIRECT_DESC
 
 
 def test_standard_requests_through_chains(standard):

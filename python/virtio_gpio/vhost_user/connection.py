@@ -8,8 +8,10 @@ import struct
 from typing import Optional
 
 from ..devices.loops import loop_for
+from ..wire import standard as std_wire
 from .memory import GuestMemory
-from .protocol import (F_PROTOCOL_FEATURES, F_VERSION_1, FLAG_NEED_REPLY,
+from .protocol import (F_INDIRECT_DESC, F_PROTOCOL_FEATURES, F_VERSION_1,
+                       FLAG_NEED_REPLY,
                        FLAG_REPLY, FLAG_VERSION, HEADER, MAX_FDS, MAX_PAYLOAD,
                        NUM_QUEUES,
                        PF_BACKEND_REQ, PF_CONFIG, PF_MQ, PF_REPLY_ACK,
@@ -112,9 +114,14 @@ class Connection:
             self.reply(request, struct.pack("<Q", status))
 
     def on_get_features(self, payload, fds):
-        device_features = self.backend.device.features
+        device = self.backend.device
+        # Indirect tables let a standard device's eventq hold one chain per
+        # ring entry, so a ring of 256 arms 256 lines, as Linux's driver
+        # does with them. The 2020 protocol's drivers post single buffers.
+        ring_features = F_INDIRECT_DESC \
+            if device.device_id == std_wire.DEVICE_ID else 0
         return struct.pack("<Q", F_VERSION_1 | F_PROTOCOL_FEATURES |
-                           device_features)
+                           ring_features | device.features)
 
     def on_set_features(self, payload, fds):
         self.features = struct.unpack("<Q", payload[:8])[0]
