@@ -47,9 +47,12 @@ class FrontEnd(frontend.FrontEnd):
             return super().post_chain(index, data, 0).in_addr
         return super().post_chain(index, b"", length).in_addr
 
-    def post_chain(self, index, out_data, in_len):
-        """A two-descriptor chain: device-readable out_data, then in_len writable."""
-        chain = super().post_chain(index, out_data, in_len)
+    def post_chain(self, index, out_data, in_len, indirect=False):
+        """A two-descriptor chain: device-readable out_data, then in_len
+        writable; with ``indirect``, in a table one ring descriptor
+        refers to."""
+        chain = super().post_chain(index, out_data, in_len,
+                                   indirect=indirect)
         return chain.head, chain.in_addr
 
     def used(self, index):
@@ -91,8 +94,10 @@ def wait_used(front, index, count):
     return got
 
 
-def std_request(front, msg_type, gpio=0, value=0, in_len=2):
-    head, in_addr = front.post_chain(0, struct.pack("<HHI", msg_type, gpio, value), in_len)
+def std_request(front, msg_type, gpio=0, value=0, in_len=2, indirect=False):
+    head, in_addr = front.post_chain(
+        0, struct.pack("<HHI", msg_type, gpio, value), in_len,
+        indirect=indirect)
     front.notify(0)
     ((used_head, used_len),) = wait_used(front, 0, 1)
     assert used_head == head
