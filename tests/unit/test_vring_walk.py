@@ -363,3 +363,18 @@ def test_the_ring_moves_on_past_a_refused_table(memory):
     with pytest.raises(ProtocolError):
         vring.pop(memory.mem)
     assert vring.pop(memory.mem) == (1, [(GUEST + DATA, 2, True)])
+
+
+def test_a_chain_naming_more_readable_bytes_than_any_message_is_refused(
+        memory):
+    """Refused, not copied: the entries of a table (up to 65536) may each
+    name the whole of guest memory."""
+    table(memory, (GUEST, SIZE, DESC_F_NEXT, 1), (GUEST, SIZE, 0, 0))
+    memory.desc(0, GUEST + TABLE, 32, DESC_F_INDIRECT)
+    memory.desc(1, GUEST, SIZE)      # all of it once: 65536 bytes
+    memory.avail(2, 0, 1)
+    guest = guest_ring(memory, ring())
+    with pytest.raises(ProtocolError, match="more than 65536 "
+                       "device-readable bytes"):
+        guest.pop()
+    assert guest.pop().readable == bytes(memory.raw[:SIZE])
