@@ -126,6 +126,18 @@ class Connection:
     def on_set_features(self, payload, fds):
         self.features = struct.unpack("<Q", payload[:8])[0]
         log.info("driver features %#x", self.features)
+        for vring in self.vrings:
+            self._start_state(vring)
+
+    def _start_state(self, vring):
+        """Without VHOST_USER_F_PROTOCOL_FEATURES negotiated a ring starts
+        enabled and no SET_VRING_ENABLE comes (vhost-user.rst, "Ring
+        states"). UML's virtio_uml drops the bit when the driver's
+        validate() changes the features (a second SET_FEATURES, after
+        the virtio core has cleared bit 30 as a transport bit it does
+        not know), as ours does in clearing INDIRECT_DESC."""
+        if not self.features & F_PROTOCOL_FEATURES:
+            vring.enabled = True
 
     def on_get_protocol_features(self, payload, fds):
         # BACKEND_REQ (once SLAVE_REQ): UML's virtio_uml allocates the
@@ -253,6 +265,8 @@ class Connection:
         for vring in self.vrings:
             self._release_fds(vring)
         self.vrings = [Vring(i) for i in range(NUM_QUEUES)]
+        for vring in self.vrings:
+            self._start_state(vring)
 
     def process(self):
         """Let the device work through what the driver queued."""
