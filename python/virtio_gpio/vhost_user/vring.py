@@ -17,7 +17,9 @@ nonzero multiple of 16 or that lies outside guest memory, a table within
 a table, an indirect descriptor with NEXT set, and a device-readable
 descriptor after a device-writable one. The WRITE flag of the
 descriptor that refers to a table is ignored, as the device
-requirements there say.
+requirements there say. A table is followed whether or not
+VIRTIO_RING_F_INDIRECT_DESC was negotiated, as QEMU's virtqueue walk and
+Linux's vhost do: it is walked as safely either way.
 """
 
 import os
