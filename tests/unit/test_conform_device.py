@@ -107,6 +107,8 @@ def test_indirect_tables_are_served_as_ring_descriptors(ours):
     assert "GET_DIRECTION(0, 0) in a table 0200000000000000 -> 0000 (used " \
         "2), as GET_DIRECTION(0, 0) 0200000000000000 -> 0000 (used 2)" \
         in rows["VQ-3"].evidence
+    assert "GET_DIRECTION(0, 0), its response in a table " \
+        "0200000000000000 -> 0000 (used 2)" in rows["VQ-3"].evidence
     assert "eventq buffer of line 1 in a table 0100 -> 00 (used 1), " \
         "interrupt not enabled" in rows["VQ-3"].evidence
 

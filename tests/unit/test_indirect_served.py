@@ -29,6 +29,9 @@ def test_requests_and_eventq_buffers_in_tables_are_served(tmp_path):
             == b"\0\0"
         assert std_request(front, Msg.GET_VALUE, 0, indirect=True) \
             == b"\0\x01"
+        # The request in the ring, its response in a table after it.
+        assert std_request(front, Msg.GET_VALUE, 0, indirect=True,
+                           in_ring=1) == b"\0\x01"
         assert device.lines[0].value == 1
         names = std_request(front, Msg.GET_LINE_NAMES, in_len=1 + 12,
                             indirect=True)
@@ -38,7 +41,7 @@ def test_requests_and_eventq_buffers_in_tables_are_served(tmp_path):
         assert std_request(front, Msg.SET_IRQ_TYPE, 1, IrqType.EDGE_RISING,
                            indirect=True) == b"\0\0"
         head, status = front.post_chain(1, struct.pack("<H", 1), 1,
-                                        indirect=True)
+                                        indirect=True, in_ring=1)
         front.notify(1)
         assert send_control(server.control_path, {
             "cmd": "set_input", "line": 1, "level": 1})["ok"]

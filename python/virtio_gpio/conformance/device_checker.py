@@ -290,14 +290,17 @@ class DeviceChecker:
     # -- requests ----------------------------------------------------------
 
     def request(self, msg, gpio=0, value=0, room=2, indirect=False,
-                about="V-DX-4") -> Optional[Answer]:
+                in_ring=0, about="V-DX-4") -> Optional[Answer]:
         """Send one request with ``room`` bytes for the response, in an
-        indirect table if asked; the answer, or None when the device did
-        not return it in time (which breaks ``about``)."""
+        indirect table if asked (all of it, or what follows the first
+        ``in_ring`` parts); the answer, or None when the device did not
+        return it in time (which breaks ``about``)."""
         chain = self.front.post_chain(0, REQUEST.pack(msg, gpio, value),
-                                      room, indirect=indirect)
-        chain.label = "%s(%d, %d)%s" % (_name(msg), gpio, value,
-                                        " in a table" if indirect else "")
+                                      room, indirect=indirect,
+                                      in_ring=in_ring)
+        chain.label = "%s(%d, %d)%s" % (
+            _name(msg), gpio, value, "" if not indirect else
+            " in a table" if not in_ring else ", its response in a table")
         self.front.notify(0)
         return self._answer(chain, about)
 
@@ -795,11 +798,15 @@ class DeviceChecker:
         if direct is None or direct.status != OK:
             self._refused(["VQ-3"], direct, "GET_DIRECTION")
             return
-        answer = self.request(Msg.GET_DIRECTION, line, indirect=True,
-                              about="VQ-3")
-        if answer is not None:
-            r.check("VQ-3", answer.data == direct.data,
-                    "%s, as %s" % (answer, direct))
+        # All of the chain in a table, then the request in the ring and
+        # its response in a table ("zero or more normal chained
+        # descriptors followed by a single" indirect one).
+        for in_ring in (0, 1):
+            answer = self.request(Msg.GET_DIRECTION, line, indirect=True,
+                                  in_ring=in_ring, about="VQ-3")
+            if answer is not None:
+                r.check("VQ-3", answer.data == direct.data,
+                        "%s, as %s" % (answer, direct))
         if not self.irq:
             return
         line = self.in_line

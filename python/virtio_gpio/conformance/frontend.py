@@ -377,12 +377,14 @@ class FrontEnd:
         return [vring.free.popleft() for _ in range(count)]
 
     def post_chain(self, index, out_data, in_len, fill=UNWRITTEN,
-                   indirect=False):
+                   indirect=False, in_ring=0):
         """Make a chain available on queue ``index``: ``out_data`` for the
         device to read, then ``in_len`` bytes for it to write (filled with
-        ``fill`` first). With ``indirect`` the chain is one descriptor of
-        the ring referring to a table of those two (VIRTQ_DESC_F_INDIRECT;
-        the backend must have offered VIRTIO_RING_F_INDIRECT_DESC).
+        ``fill`` first). With ``indirect`` the parts after the first
+        ``in_ring`` go into a table which the chain's last ring
+        descriptor refers to (VIRTQ_DESC_F_INDIRECT: "zero or more normal
+        chained descriptors followed by a single descriptor" with it; the
+        backend must have offered VIRTIO_RING_F_INDIRECT_DESC).
         Returns the :class:`Chain`."""
         self.collect(index)
         # Wake-ups already signalled belong to chains returned before this
@@ -391,10 +393,19 @@ class FrontEnd:
         vring = self.vrings[index]
         parts = [p for p in ((out_data, False), (in_len, True)) if p[0]]
         if indirect:
-            descriptors = self._descriptors(vring, 1)
-            table, in_addr = self._table(vring, parts, fill)
-            self._write_desc(vring.desc, descriptors[0], BASE + table,
-                             VRING_DESC.size * len(parts), DESC_F_INDIRECT, 0)
+            if not 0 <= in_ring < len(parts):
+                raise ValueError("%d of %d parts in the ring leave none for "
+                                 "a table" % (in_ring, len(parts)))
+            descriptors = self._descriptors(vring, in_ring + 1)
+            in_addr = self._direct(vring, descriptors[:in_ring],
+                                   parts[:in_ring], fill,
+                                   then=descriptors[in_ring])
+            table, in_table = self._table(vring, parts[in_ring:], fill)
+            if in_table is not None:
+                in_addr = in_table
+            self._write_desc(vring.desc, descriptors[in_ring], BASE + table,
+                             VRING_DESC.size * (len(parts) - in_ring),
+                             DESC_F_INDIRECT, 0)
         else:
             descriptors = self._descriptors(vring, len(parts))
             table, in_addr = None, self._direct(vring, descriptors, parts,
@@ -421,9 +432,10 @@ class FrontEnd:
             else part
         return size
 
-    def _direct(self, vring, descriptors, parts, fill):
+    def _direct(self, vring, descriptors, parts, fill, then=None):
         """``parts`` in the ring's ``descriptors``, each with its own
-        buffer; the offset of the writable one (None without)."""
+        buffer, the last chained to descriptor ``then`` if given; the
+        offset of the writable one (None without)."""
         in_addr = None
         for n, (descriptor, (part, writable)) in enumerate(
                 zip(descriptors, parts)):
@@ -432,11 +444,11 @@ class FrontEnd:
             size = self._fill(addr, part, writable, fill)
             if writable:
                 in_addr = addr
-            last = n == len(parts) - 1
+            nxt = descriptors[n + 1] if n + 1 < len(parts) else then
             flags = ((DESC_F_WRITE if writable else 0) |
-                     (0 if last else DESC_F_NEXT))
+                     (0 if nxt is None else DESC_F_NEXT))
             self._write_desc(vring.desc, descriptor, BASE + addr, size, flags,
-                             0 if last else descriptors[n + 1])
+                             nxt or 0)
         return in_addr
 
     def _table(self, vring, parts, fill):
