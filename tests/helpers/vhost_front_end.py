@@ -47,9 +47,13 @@ class FrontEnd(frontend.FrontEnd):
             return super().post_chain(index, data, 0).in_addr
         return super().post_chain(index, b"", length).in_addr
 
-    def post_chain(self, index, out_data, in_len):
-        """A two-descriptor chain: device-readable out_data, then in_len writable."""
-        chain = super().post_chain(index, out_data, in_len)
+    def post_chain(self, index, out_data, in_len, indirect=False,
+                   in_ring=0):
+        """A two-descriptor chain: device-readable out_data, then in_len
+        writable; with ``indirect``, those after the first ``in_ring`` in
+        a table a ring descriptor refers to."""
+        chain = super().post_chain(index, out_data, in_len,
+                                   indirect=indirect, in_ring=in_ring)
         return chain.head, chain.in_addr
 
     def used(self, index):
@@ -91,8 +95,11 @@ def wait_used(front, index, count):
     return got
 
 
-def std_request(front, msg_type, gpio=0, value=0, in_len=2):
-    head, in_addr = front.post_chain(0, struct.pack("<HHI", msg_type, gpio, value), in_len)
+def std_request(front, msg_type, gpio=0, value=0, in_len=2, indirect=False,
+                in_ring=0):
+    head, in_addr = front.post_chain(
+        0, struct.pack("<HHI", msg_type, gpio, value), in_len,
+        indirect=indirect, in_ring=in_ring)
     front.notify(0)
     ((used_head, used_len),) = wait_used(front, 0, 1)
     assert used_head == head

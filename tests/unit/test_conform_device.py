@@ -101,9 +101,53 @@ def test_our_backend_fails_only_what_it_breaks(ours):
     assert len(ids(found, PASS)) == len(REQUIREMENTS) - len(KNOWN_GAPS) - 3
 
 
+def test_indirect_tables_are_served_as_ring_descriptors(ours):
+    rows = {row.id: row for row in ours.rows()}
+    assert rows["VQ-3"].verdict == PASS
+    assert "GET_DIRECTION(0, 0) in a table 0200000000000000 -> 0000 (used " \
+        "2), as GET_DIRECTION(0, 0) 0200000000000000 -> 0000 (used 2)" \
+        in rows["VQ-3"].evidence
+    assert "GET_DIRECTION(0, 0), its response in a table " \
+        "0200000000000000 -> 0000 (used 2)" in rows["VQ-3"].evidence
+    assert "eventq buffer of line 1 in a table 0100 -> 00 (used 1), " \
+        "interrupt not enabled" in rows["VQ-3"].evidence
+
+
+def test_a_backend_that_offers_tables_and_cannot_walk_them_fails_vq3(
+        tmp_path, monkeypatch):
+    from virtio_gpio.vhost_user import vring
+
+    def cannot(*args):
+        raise vu.ProtocolError("no indirect tables here")
+
+    monkeypatch.setattr(vring, "_indirect", cannot)
+    found = check(tmp_path, StandardDevice(NAMES))
+    rows = {row.id: row for row in found.rows()}
+    assert ids(verdicts(found), FAIL) == {"VQ-3"}
+    assert "GET_DIRECTION(0, 0) in a table 0200000000000000: the backend " \
+        "hung up" in rows["VQ-3"].evidence
+
+
+def test_a_backend_that_offers_no_tables_is_not_checked_with_them(
+        tmp_path, monkeypatch):
+    from virtio_gpio.vhost_user import connection, protocol
+    offer = connection.Connection.on_get_features
+    monkeypatch.setattr(connection.Connection, "on_get_features",
+                        lambda self, payload, fds: (int.from_bytes(
+                            offer(self, payload, fds), "little")
+                            & ~protocol.F_INDIRECT_DESC).to_bytes(8, "little"))
+    found = check(tmp_path, StandardDevice(NAMES))
+    rows = {row.id: row for row in found.rows()}
+    assert rows["VQ-3"].verdict == NOT_APPLICABLE
+    assert "does not offer VIRTIO_RING_F_INDIRECT_DESC" in \
+        rows["VQ-3"].evidence
+    assert ids(verdicts(found), FAIL) == set()
+
+
 def test_the_evidence_is_the_bytes_seen(ours):
     rows = {row.id: row for row in ours.rows()}
-    assert "GET_FEATURES 0x0000000140000001" in rows["VU-1"].evidence
+    # VERSION_1, PROTOCOL_FEATURES, INDIRECT_DESC, VIRTIO_GPIO_F_IRQ
+    assert "GET_FEATURES 0x0000000150000001" in rows["VU-1"].evidence
     # GET_LINE_NAMES: status OK, then "led\0button\0\0reset\0".
     assert ("00" + b"led\0button\0\0reset\0".hex()) in rows["V-D-4"].evidence
     assert "GET_DIRECTION(0, 0) 0200000000000000 -> 0002 (used 2)" in \
@@ -307,7 +351,7 @@ def test_json_holds_the_same_rows(tmp_path, capsys):
                  if row["verdict"] == FAIL]
     assert failed["id"] == "V-D-1" and failed["evidence"] == (
         "GET_DIRECTION(0, 0) 0200000000000000 -> 00 (used 1)")
-    assert report["counts"] == {PASS: 33, FAIL: 1, NOT_APPLICABLE: 10}
+    assert report["counts"] == {PASS: 34, FAIL: 1, NOT_APPLICABLE: 10}
     assert report["socket"] == sock and report["control"] is None
 
 
@@ -315,7 +359,7 @@ def test_a_conformant_run_is_exit_status_0(tmp_path, capsys):
     with served(tmp_path, StandardDevice(NAMES)) as (sock, ctl):
         assert cli.main(["device", "-s", sock, "--hold", str(HOLD)]) == 0
     assert capsys.readouterr().out.splitlines()[-1] == \
-        "34 pass, 0 fail, 10 not applicable: conformant"
+        "35 pass, 0 fail, 10 not applicable: conformant"
 
 
 # -- the documents ------------------------------------------------------------

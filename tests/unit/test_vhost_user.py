@@ -19,6 +19,9 @@ import pytest
 from virtio_gpio import Fault, MsgType, Id30Device
 from virtio_gpio.wire import id30 as id30_wire
 from virtio_gpio import vhost_user as vu
+from virtio_gpio.vhost_user.protocol import F_INDIRECT_DESC
+from virtio_gpio.conformance import frontend
+from virtio_gpio.vhost_user import protocol as wire
 from vhost_front_end import BASE, FrontEnd, serve, std_request, wait_used
 
 @pytest.fixture
@@ -155,6 +158,64 @@ def test_standard_features_config_and_names(standard):
     ngpio, names_size = struct.unpack("<H2xI", front.config(8))
     assert (ngpio, names_size) == (3, 6)
     assert std_request(front, Msg.GET_LINE_NAMES, in_len=1 + names_size) == b"\0x\0y\0z\0"
+
+
+def offered(front):
+    front.send(vu.Request.GET_FEATURES)
+    return struct.unpack("<Q", front.recv())[0]
+
+
+def test_the_standard_device_offers_indirect_descriptors(standard):
+    assert offered(standard[0]) & F_INDIRECT_DESC
+
+
+def test_the_2020_device_offers_no_indirect_descriptors(pair):
+    assert not offered(pair[0]) & F_INDIRECT_DESC
+
+
+class NoEnableFrontEnd(FrontEnd):
+    """Sets its rings up without SET_VRING_ENABLE, as UML's virtio_uml
+    does once its last SET_FEATURES lacks VHOST_USER_F_PROTOCOL_FEATURES."""
+
+    def acked(self, request, payload=b"", fds=()):
+        if request == vu.Request.SET_VRING_ENABLE:
+            return None
+        return super().acked(request, payload, fds)
+
+
+def connect_without_enable(tmp_path, features):
+    from virtio_gpio.devices.standard import StandardDevice
+    server = vu.Server([vu.Backend(StandardDevice(["x", "y"]),
+                                   str(tmp_path / "sock"))],
+                       control_path=str(tmp_path / "ctl"), once=True)
+    server.open()
+    thread = threading.Thread(target=server.serve, daemon=True)
+    thread.start()
+    front = NoEnableFrontEnd.connect(str(tmp_path / "sock"), timeout=5)
+    # UML's order: the device's bits first, the driver's after validate().
+    front.set_features(wire.F_VERSION_1 | wire.F_PROTOCOL_FEATURES)
+    frontend.FrontEnd.handshake(front, features=features, num=8)
+    return front, thread
+
+
+@pytest.mark.parametrize("features, served", [
+    (wire.F_VERSION_1, True),
+    (wire.F_VERSION_1 | wire.F_PROTOCOL_FEATURES, False)])
+def test_rings_start_enabled_unless_protocol_features_are_negotiated(
+        tmp_path, features, served):
+    from virtio_gpio.devices.standard import Msg
+    front, thread = connect_without_enable(tmp_path, features)
+    try:
+        head, in_addr = front.post_chain(0, struct.pack("<HHI", Msg.GET_VALUE,
+                                                        1, 0), 2)
+        front.notify(0)
+        chain = front.vrings[0].outstanding[head]
+        assert front.wait(chain, 5 if served else 0.3) is served
+        if served:
+            assert front.response(chain) == b"\0\0"
+    finally:
+        front.close()
+        thread.join(5)
 
 
 def test_standard_requests_through_chains(standard):

@@ -25,8 +25,9 @@ import socket
 from typing import Dict, Optional
 
 from ..vhost_user.control import send_control
-from ..vhost_user.protocol import (F_PROTOCOL_FEATURES, F_VERSION_1, PF_CONFIG,
-                                   PF_MQ, PF_REPLY_ACK, Request)
+from ..vhost_user.protocol import (F_INDIRECT_DESC, F_PROTOCOL_FEATURES,
+                                   F_VERSION_1, PF_CONFIG, PF_MQ, PF_REPLY_ACK,
+                                   Request)
 from ..wire.standard import (CONFIG, F_IRQ, IRQ_REQUEST, REQUEST, Direction,
                              IrqStatus, IrqType, Msg, Status)
 from .frontend import BackendHungUp, Chain, FrontEnd, FrontEndError
@@ -123,6 +124,8 @@ class DeviceChecker:
         self.results = Results()
         self.front: Optional[FrontEnd] = None
         self.irq = False
+        #: the backend offers VIRTIO_RING_F_INDIRECT_DESC (negotiated)
+        self.indirect = False
         self.ngpio = 0
         self.names_size = 0
         self.silent = 0
@@ -159,6 +162,7 @@ class DeviceChecker:
             self._requestq()
             self._names()
             self._eventq()
+            self._indirect()
             self._leftovers()
         except (_Stop, FrontEndError) as stop:
             # FrontEndError: the front end's own limits (its descriptors or
@@ -198,6 +202,10 @@ class DeviceChecker:
             raise _Stop("without VHOST_USER_F_PROTOCOL_FEATURES there is no "
                         "GET_CONFIG")
         self.irq = bool(features & IRQ_BIT)
+        self.indirect = bool(features & F_INDIRECT_DESC)
+        if not self.indirect:
+            r.not_applicable("VQ-3", "the device does not offer "
+                             "VIRTIO_RING_F_INDIRECT_DESC")
         if not self.irq:
             for key in EVENTQ + ["VU-3"]:
                 r.not_applicable(key, "the device does not offer "
@@ -240,7 +248,8 @@ class DeviceChecker:
 
     def _setup(self, offered):
         r, front = self.results, self.front
-        features = F_VERSION_1 | F_PROTOCOL_FEATURES | (offered & IRQ_BIT)
+        features = F_VERSION_1 | F_PROTOCOL_FEATURES | (
+            offered & (IRQ_BIT | F_INDIRECT_DESC))
         steps = ("SET_VRING_NUM", "SET_VRING_BASE", "SET_VRING_ADDR",
                  "SET_VRING_CALL", "SET_VRING_KICK", "SET_VRING_ENABLE")
         acks = []
@@ -280,26 +289,32 @@ class DeviceChecker:
 
     # -- requests ----------------------------------------------------------
 
-    def request(self, msg, gpio=0, value=0, room=2) -> Optional[Answer]:
-        """Send one request with ``room`` bytes for the response; the
-        answer, or None when the device did not return it in time."""
+    def request(self, msg, gpio=0, value=0, room=2, indirect=False,
+                in_ring=0, about="V-DX-4") -> Optional[Answer]:
+        """Send one request with ``room`` bytes for the response, in an
+        indirect table if asked (all of it, or what follows the first
+        ``in_ring`` parts); the answer, or None when the device did not
+        return it in time (which breaks ``about``)."""
         chain = self.front.post_chain(0, REQUEST.pack(msg, gpio, value),
-                                      room)
-        chain.label = "%s(%d, %d)" % (_name(msg), gpio, value)
+                                      room, indirect=indirect,
+                                      in_ring=in_ring)
+        chain.label = "%s(%d, %d)%s" % (
+            _name(msg), gpio, value, "" if not indirect else
+            " in a table" if not in_ring else ", its response in a table")
         self.front.notify(0)
-        return self._answer(chain)
+        return self._answer(chain, about)
 
-    def _answer(self, chain):
+    def _answer(self, chain, about="V-DX-4"):
         r = self.results
         try:
             returned = self.front.wait(chain)
         except BackendHungUp as exc:
-            r.bad("V-DX-4", "%s %s: %s" % (chain.label, chain.out.hex(), exc))
+            r.bad(about, "%s %s: %s" % (chain.label, chain.out.hex(), exc))
             raise _Stop("the backend hung up") from None
         self._unexpected()
         if not returned:
             chain.abandoned = True
-            r.bad("V-DX-4", "%s %s: not returned within %g s"
+            r.bad(about, "%s %s: not returned within %g s"
                   % (chain.label, chain.out.hex(), self.timeout))
             self.silent += 1
             if self.silent >= SILENT_LIMIT:
@@ -765,6 +780,56 @@ class DeviceChecker:
                 r.check("V-D-7", answer.status != VALID,
                         "%s: %s, then a rising edge" % (answer, what))
         self.disable(line)
+
+    # -- indirect tables -----------------------------------------------------
+
+    def _indirect(self):
+        """Chains in indirect tables, last: a backend that offers the
+        feature and cannot walk them may hang up, and every other check
+        is done by then."""
+        r = self.results
+        if not self.indirect:
+            return
+        if not self.ngpio:
+            r.not_applicable("VQ-3", "ngpio is 0: no line to ask about")
+            return
+        line = self.out_line
+        direct = self.request(Msg.GET_DIRECTION, line)
+        if direct is None or direct.status != OK:
+            self._refused(["VQ-3"], direct, "GET_DIRECTION")
+            return
+        # All of the chain in a table, then the request in the ring and
+        # its response in a table ("zero or more normal chained
+        # descriptors followed by a single" indirect one).
+        for in_ring in (0, 1):
+            answer = self.request(Msg.GET_DIRECTION, line, indirect=True,
+                                  in_ring=in_ring, about="VQ-3")
+            if answer is not None:
+                r.check("VQ-3", answer.data == direct.data,
+                        "%s, as %s" % (answer, direct))
+        if not self.irq:
+            return
+        line = self.in_line
+        if not self.set_irq(line, IrqType.NONE):
+            return
+        chain = self.front.post_chain(1, IRQ_REQUEST.pack(line), 1,
+                                      indirect=True)
+        chain.label = "eventq buffer of line %d in a table" % line
+        self.front.notify(1)
+        try:
+            returned = self.front.wait(chain)
+        except BackendHungUp as exc:
+            r.bad("VQ-3", "%s: %s" % (chain.label, exc))
+            raise _Stop("the backend hung up") from None
+        self._unexpected()
+        if not returned:
+            chain.abandoned = True
+            r.bad("VQ-3", "%s, interrupt not enabled: held %g s"
+                  % (chain.label, self.timeout))
+            return
+        answer = Answer(chain, self.front.response(chain))
+        r.check("VQ-3", answer.status == INVALID and chain.used_len == 1,
+                "%s, interrupt not enabled" % answer)
 
     # -- what is left --------------------------------------------------------
 

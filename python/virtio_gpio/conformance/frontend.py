@@ -3,8 +3,9 @@
 It plays what QEMU or UML plays for a backend: guest memory shared as a
 memfd (SET_MEM_TABLE), split virtqueues laid out in it with a kick and a
 call eventfd each, feature and protocol-feature negotiation (REPLY_ACK,
-CONFIG, MQ), GET_CONFIG, descriptor chains made available and their used
-elements read back.
+CONFIG, MQ), GET_CONFIG, descriptor chains made available, directly in
+the ring or through an indirect table, and their used elements read
+back.
 
 Every wait is bounded. A backend that says nothing raises
 :class:`BackendTimeout`, one that hangs up :class:`BackendHungUp`; a
@@ -28,7 +29,8 @@ from typing import Deque, Dict, List, Optional, Tuple
 from ..vhost_user.protocol import (F_PROTOCOL_FEATURES, F_VERSION_1,
                                    FLAG_NEED_REPLY, FLAG_REPLY, FLAG_VERSION,
                                    HEADER, PF_CONFIG, PF_REPLY_ACK, Request)
-from ..vhost_user.vring import DESC_F_NEXT, DESC_F_WRITE, VRING_DESC
+from ..vhost_user.vring import (DESC_F_INDIRECT, DESC_F_NEXT, DESC_F_WRITE,
+                                VRING_DESC)
 
 #: guest-physical address of the one memory region; the front end's own
 #: ("user") addresses are the same numbers
@@ -93,6 +95,9 @@ class Chain:
     label: str = ""
     #: its place among the chains the queue returned (0 for the first)
     order: Optional[int] = None
+    #: offset in guest memory of its indirect table, None for a direct
+    #: chain (the table and the buffers it refers to are one block)
+    table: Optional[int] = None
 
     @property
     def returned(self):
@@ -348,6 +353,11 @@ class FrontEnd:
     def _buffer(self, vring, descriptor, size):
         if size <= SLOT:
             return _SLOTS + (vring.index * MAX_NUM + descriptor) * SLOT
+        return self._block(vring, size)
+
+    def _block(self, vring, size):
+        """``size`` bytes of the large buffers' room, kept in
+        ``vring.big`` until the chain using them comes back."""
         start = _BIG
         for addr, length in sorted(vring.big.items()):
             if addr - start >= size:
@@ -366,36 +376,43 @@ class FrontEnd:
                                 % (vring.index, len(vring.free), count))
         return [vring.free.popleft() for _ in range(count)]
 
-    def post_chain(self, index, out_data, in_len, fill=UNWRITTEN):
+    def post_chain(self, index, out_data, in_len, fill=UNWRITTEN,
+                   indirect=False, in_ring=0):
         """Make a chain available on queue ``index``: ``out_data`` for the
         device to read, then ``in_len`` bytes for it to write (filled with
-        ``fill`` first). Returns the :class:`Chain`."""
+        ``fill`` first). With ``indirect`` the parts after the first
+        ``in_ring`` go into a table which the chain's last ring
+        descriptor refers to (VIRTQ_DESC_F_INDIRECT: "zero or more normal
+        chained descriptors followed by a single descriptor" with it; the
+        backend must have offered VIRTIO_RING_F_INDIRECT_DESC).
+        Returns the :class:`Chain`."""
         self.collect(index)
         # Wake-ups already signalled belong to chains returned before this
         # one: counted now, they cannot pass for this chain's.
         self._drain_calls(index)
         vring = self.vrings[index]
         parts = [p for p in ((out_data, False), (in_len, True)) if p[0]]
-        descriptors = self._descriptors(vring, len(parts))
-        in_addr = None
-        for n, (descriptor, (part, writable)) in enumerate(
-                zip(descriptors, parts)):
-            size = part if writable else len(part)
-            addr = self._buffer(vring, descriptor, size)
-            if writable:
-                self.mem[addr:addr + size] = bytes([fill]) * size
-                in_addr = addr
-            else:
-                self.mem[addr:addr + size] = part
-            last = n == len(parts) - 1
-            flags = ((DESC_F_WRITE if writable else 0) |
-                     (0 if last else DESC_F_NEXT))
-            self.mem[vring.desc + 16 * descriptor:
-                     vring.desc + 16 * descriptor + 16] = VRING_DESC.pack(
-                BASE + addr, size, flags, 0 if last else descriptors[n + 1])
+        if indirect:
+            if not 0 <= in_ring < len(parts):
+                raise ValueError("%d of %d parts in the ring leave none for "
+                                 "a table" % (in_ring, len(parts)))
+            descriptors = self._descriptors(vring, in_ring + 1)
+            in_addr = self._direct(vring, descriptors[:in_ring],
+                                   parts[:in_ring], fill,
+                                   then=descriptors[in_ring])
+            table, in_table = self._table(vring, parts[in_ring:], fill)
+            if in_table is not None:
+                in_addr = in_table
+            self._write_desc(vring.desc, descriptors[in_ring], BASE + table,
+                             VRING_DESC.size * (len(parts) - in_ring),
+                             DESC_F_INDIRECT, 0)
+        else:
+            descriptors = self._descriptors(vring, len(parts))
+            table, in_addr = None, self._direct(vring, descriptors, parts,
+                                                fill)
         chain = Chain(index, descriptors[0], descriptors, bytes(out_data),
                       in_addr if in_addr is not None else 0, in_len,
-                      calls_at_post=vring.calls)
+                      calls_at_post=vring.calls, table=table)
         vring.outstanding[chain.head] = chain
         slot = vring.avail_idx % vring.num
         struct.pack_into("<H", self.mem, vring.avail + 4 + 2 * slot,
@@ -403,6 +420,54 @@ class FrontEnd:
         vring.avail_idx = (vring.avail_idx + 1) & 0xFFFF
         struct.pack_into("<H", self.mem, vring.avail + 2, vring.avail_idx)
         return chain
+
+    def _write_desc(self, table, n, addr, size, flags, nxt):
+        self.mem[table + VRING_DESC.size * n:
+                 table + VRING_DESC.size * (n + 1)] = VRING_DESC.pack(
+            addr, size, flags, nxt)
+
+    def _fill(self, addr, part, writable, fill):
+        size = part if writable else len(part)
+        self.mem[addr:addr + size] = bytes([fill]) * size if writable \
+            else part
+        return size
+
+    def _direct(self, vring, descriptors, parts, fill, then=None):
+        """``parts`` in the ring's ``descriptors``, each with its own
+        buffer, the last chained to descriptor ``then`` if given; the
+        offset of the writable one (None without)."""
+        in_addr = None
+        for n, (descriptor, (part, writable)) in enumerate(
+                zip(descriptors, parts)):
+            addr = self._buffer(vring, descriptor,
+                                part if writable else len(part))
+            size = self._fill(addr, part, writable, fill)
+            if writable:
+                in_addr = addr
+            nxt = descriptors[n + 1] if n + 1 < len(parts) else then
+            flags = ((DESC_F_WRITE if writable else 0) |
+                     (0 if nxt is None else DESC_F_NEXT))
+            self._write_desc(vring.desc, descriptor, BASE + addr, size, flags,
+                             nxt or 0)
+        return in_addr
+
+    def _table(self, vring, parts, fill):
+        """``parts`` in an indirect table, the table and their buffers one
+        block: (the table's offset, the writable buffer's or None)."""
+        sizes = [part if writable else len(part) for part, writable in parts]
+        table = self._block(vring, VRING_DESC.size * len(parts) + sum(sizes))
+        addr, in_addr = table + VRING_DESC.size * len(parts), None
+        for n, (part, writable) in enumerate(parts):
+            size = self._fill(addr, part, writable, fill)
+            if writable:
+                in_addr = addr
+            last = n == len(parts) - 1
+            flags = ((DESC_F_WRITE if writable else 0) |
+                     (0 if last else DESC_F_NEXT))
+            self._write_desc(table, n, BASE + addr, size, flags,
+                             0 if last else n + 1)
+            addr += size
+        return table, in_addr
 
     def notify(self, index):
         """Kick queue ``index``."""
@@ -434,7 +499,8 @@ class FrontEnd:
                 chain.order = vring.returned
                 vring.returned += 1
                 vring.free.extend(chain.descriptors)
-                vring.big.pop(chain.in_addr, None)
+                vring.big.pop(chain.in_addr if chain.table is None
+                              else chain.table, None)
                 if chain.abandoned:
                     self.late.append(chain)
             out.append((head, length, chain))

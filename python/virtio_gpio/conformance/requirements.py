@@ -65,6 +65,9 @@ REQUIREMENTS = (
        "device-writable room: the device has written that many bytes."),
     _R("VQ-2", VIRTQUEUES, "A used element names the head of a chain the "
        "driver made available and the device has not returned yet."),
+    _R("VQ-3", VIRTQUEUES, "A device that offers VIRTIO_RING_F_INDIRECT_DESC "
+       "serves a chain in an indirect table as the same chain made of ring "
+       "descriptors: a request's answer, an eventq buffer's status."),
     _R("V-D-2", RQ_DEVICE, "The device sets all the fields of struct "
        "virtio_gpio_config: ngpio is not 0."),
     _R("V-DX-1", CONFIG, "ngpio is the total number of GPIO lines: line "

@@ -8,8 +8,10 @@ import struct
 from typing import Optional
 
 from ..devices.loops import loop_for
+from ..wire import standard as std_wire
 from .memory import GuestMemory
-from .protocol import (F_PROTOCOL_FEATURES, F_VERSION_1, FLAG_NEED_REPLY,
+from .protocol import (F_INDIRECT_DESC, F_PROTOCOL_FEATURES, F_VERSION_1,
+                       FLAG_NEED_REPLY,
                        FLAG_REPLY, FLAG_VERSION, HEADER, MAX_FDS, MAX_PAYLOAD,
                        NUM_QUEUES,
                        PF_BACKEND_REQ, PF_CONFIG, PF_MQ, PF_REPLY_ACK,
@@ -112,13 +114,30 @@ class Connection:
             self.reply(request, struct.pack("<Q", status))
 
     def on_get_features(self, payload, fds):
-        device_features = self.backend.device.features
+        device = self.backend.device
+        # Indirect tables let a standard device's eventq hold one chain per
+        # ring entry, so a ring of 256 arms 256 lines, as Linux's driver
+        # does with them. The 2020 protocol's drivers post single buffers.
+        ring_features = F_INDIRECT_DESC \
+            if device.device_id == std_wire.DEVICE_ID else 0
         return struct.pack("<Q", F_VERSION_1 | F_PROTOCOL_FEATURES |
-                           device_features)
+                           ring_features | device.features)
 
     def on_set_features(self, payload, fds):
         self.features = struct.unpack("<Q", payload[:8])[0]
         log.info("driver features %#x", self.features)
+        for vring in self.vrings:
+            self._start_state(vring)
+
+    def _start_state(self, vring):
+        """Without VHOST_USER_F_PROTOCOL_FEATURES negotiated a ring starts
+        enabled and no SET_VRING_ENABLE comes (vhost-user.rst, "Ring
+        states"). UML's virtio_uml drops the bit when the driver's
+        validate() changes the features (a second SET_FEATURES, after
+        the virtio core has cleared bit 30 as a transport bit it does
+        not know), as ours does in clearing INDIRECT_DESC."""
+        if not self.features & F_PROTOCOL_FEATURES:
+            vring.enabled = True
 
     def on_get_protocol_features(self, payload, fds):
         # BACKEND_REQ (once SLAVE_REQ): UML's virtio_uml allocates the
@@ -246,6 +265,8 @@ class Connection:
         for vring in self.vrings:
             self._release_fds(vring)
         self.vrings = [Vring(i) for i in range(NUM_QUEUES)]
+        for vring in self.vrings:
+            self._start_state(vring)
 
     def process(self):
         """Let the device work through what the driver queued."""

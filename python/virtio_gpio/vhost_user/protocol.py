@@ -38,6 +38,9 @@ FLAG_REPLY = 0x4
 FLAG_NEED_REPLY = 0x8
 
 F_VERSION_1 = 1 << 32
+#: VIRTIO_RING_F_INDIRECT_DESC: the rings' chains may refer to indirect
+#: tables (a transport feature, offered for the standard device)
+F_INDIRECT_DESC = 1 << 28
 F_PROTOCOL_FEATURES = 1 << 30
 PF_MQ = 1 << 0
 PF_REPLY_ACK = 1 << 3

@@ -8,6 +8,10 @@ from .protocol import ProtocolError
 
 log = logging.getLogger(__name__)
 
+#: the most a chain's device-readable part may hold: every message of
+#: either protocol is a few bytes
+MAX_READABLE = 1 << 16
+
 
 class GuestRing:
     """Queue ``index`` of a connection, walked in the guest's memory.
@@ -32,11 +36,18 @@ class GuestRing:
             return None
         head, parts = popped
         # One pass; a request is one readable descriptor, read as is.
-        readable, room = [], 0
+        readable, room, size = [], 0, 0
         for addr, length, writable in parts:
             if writable:
                 room += length
             else:
+                # Bounded before it is copied: a chain (65536 table entries
+                # with it) may name all of guest memory many times over.
+                size += length
+                if size > MAX_READABLE:
+                    raise ProtocolError("queue %d: chain %d has more than %d "
+                                        "device-readable bytes"
+                                        % (self.index, head, MAX_READABLE))
                 readable.append(mem.read(addr, length))
         return Chain((head, parts), readable[0] if len(readable) == 1
                      else b"".join(readable), room)
