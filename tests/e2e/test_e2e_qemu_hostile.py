@@ -28,9 +28,9 @@ LINES = 256
 HOSTILE = ["%s%s%px", "a/b", "x\nvgpio: forged"]
 NAMES = HOSTILE + ["h%d" % n for n in range(len(HOSTILE), LINES)]
 #: QEMU 10's vhost-user-gpio-pci has 64-entry queues (vhost-user-base's
-#: vq_size), and a waiting line holds two entries (no indirect
-#: descriptors): lines 0-31 can take interrupts
-SERVABLE = 64 // 2
+#: vq_size), and a waiting line holds one entry (the backend offers
+#: indirect descriptors): lines 0-63 can take interrupts
+SERVABLE = 64
 #: fault -> the line it is tried on; "corrupt_type" is an out-of-range
 #: status byte, "corrupt_value" an out-of-range value
 FAULTS = {"drop": 3, "short_len": 4, "zero_len": 5, "huge_len": 6,

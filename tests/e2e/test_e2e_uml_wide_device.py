@@ -23,9 +23,9 @@ LINES = 0xFFFF
 LAST = LINES - 1
 #: UML's vring size
 EVENTQ = 256
-#: lines that can wait for an interrupt at once: the backend offers no
-#: indirect descriptors, so each waiting line holds two ring entries
-FIT = EVENTQ // 2
+#: lines that can wait for an interrupt at once: the backend offers
+#: indirect descriptors, so each waiting line holds one ring entry
+FIT = EVENTQ
 
 
 @pytest.fixture(scope="module", params=debug_series())
