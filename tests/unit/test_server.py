@@ -176,6 +176,20 @@ def test_an_integer_beyond_a_float_is_refused_and_the_server_serves_on(
         ["a", "b"]
 
 
+def test_json_nested_too_deep_is_refused_and_the_server_serves_on(bench):
+    # The json module recurses per level: 5000 brackets raised a
+    # RecursionError that ended the control server.
+    front, server, devices = bench
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+        sock.settimeout(10)
+        sock.connect(server.control_path)
+        sock.sendall(b"[" * 5000 + b"\n")
+        answer = json.loads(read_line(sock))
+    assert "nested too deep" in answer["error"]
+    assert [d["name"] for d in ctl(server, cmd="devices")["devices"]] == \
+        ["a", "b"]
+
+
 def test_subscribing_to_no_device_is_refused(bench):
     front, server, devices = bench
     answer = ctl(server, cmd="subscribe", devices=[])

@@ -159,6 +159,15 @@ def test_a_bad_file_is_one_message_with_its_line_and_key(tmp_path, text,
         assert message.startswith(str(path)) and says in message, message
 
 
+def test_a_file_nested_too_deep_is_one_message(tmp_path):
+    # tomllib recurses per level: this raised RecursionError.
+    path = tmp_path / "deep.toml"
+    path.write_text("a = " + "[" * 5000)
+    with pytest.raises(BenchFileError, match=r"deep.toml: not a bench "
+                                             r"file: arrays or tables nested"):
+        load(str(path))
+
+
 def test_a_file_that_cannot_be_read(tmp_path):
     with pytest.raises(BenchFileError, match=r"missing.toml: cannot read "
                                              r"it: No such file"):
@@ -431,6 +440,14 @@ def test_a_state_of_other_devices_changes_nothing(tmp_path):
                        r"\(standard, 2 lines\); this backend serves t"):
         saved_state.restore(path, [Backend(fresh, "x", "t")])
     assert fresh.lines[1].value == 1
+
+
+def test_a_state_file_nested_too_deep_is_refused(tmp_path):
+    # json recurses per level: this raised RecursionError.
+    path = tmp_path / "deep.json"
+    path.write_text("[" * 5000)
+    with pytest.raises(saved_state.StateFileError, match="nested too deep"):
+        saved_state.restore(str(path), [Backend(StandardDevice(1), "x", "s")])
 
 
 def test_a_state_write_that_fails_is_logged_not_raised(tmp_path, caplog):

@@ -108,6 +108,9 @@ def load(path) -> Bench:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise BenchFileError(_toml_message(path, exc)) from None
+    except RecursionError:  # tomllib recurses per nesting level
+        raise BenchFileError("%s: not a bench file: arrays or tables nested "
+                             "too deep" % path) from None
     try:
         return _build(path, raw, schema.check(raw))
     except SchemaError as exc:

@@ -93,6 +93,9 @@ def restore(path, backends):
         saved = json.loads(data.decode("utf-8"))
     except (UnicodeDecodeError, ValueError) as exc:
         raise StateFileError("not a line-state file (%s)" % exc) from None
+    except RecursionError:  # json recurses per nesting level
+        raise StateFileError("not a line-state file (nested too deep)") \
+            from None
     devices = _checked(saved)
     here = snapshot(backends)["devices"]
     if [(d["name"], d["protocol"], len(d["lines"])) for d in devices] != \

@@ -112,6 +112,8 @@ class ControlCommands:
             command = json.loads(data)
         except (ValueError, UnicodeDecodeError) as exc:
             return {"error": "not JSON: %s" % exc}
+        except RecursionError:  # json recurses per nesting level
+            return {"error": "not JSON this backend reads: nested too deep"}
         if not isinstance(command, dict):
             return {"error": "a command is a JSON object, not %s"
                     % json.dumps(command)[:40]}
