@@ -531,6 +531,23 @@ static void vgpio_drv_irq_valid_mask(struct gpio_chip *gc,
 		bitmap_clear(valid_mask, fit, ngpios - fit);
 }
 
+/*
+ * Reset the device, so it stops using our buffers, and delete the queues.
+ * The chains it still held (eventq buffers, abandoned requests) are
+ * detached first: with indirect descriptors each has a table that only
+ * detaching frees. The buffers themselves are the core's.
+ */
+static void vgpio_drv_del_vqs(struct vgpio_drv *vg)
+{
+	unsigned int i;
+
+	virtio_reset_device(vg->vdev);
+	for (i = 0; i < vgpio_core_num_vqs(vg->core); i++)
+		while (virtqueue_detach_unused_buf(vg->vqs[i]))
+			;
+	vg->vdev->config->del_vqs(vg->vdev);
+}
+
 static void vgpio_drv_init_chip(struct vgpio_drv *vg)
 {
 	struct gpio_chip *gc = &vg->gc;
@@ -648,8 +665,7 @@ static int vgpio_drv_probe(struct virtio_device *vdev)
 
 err_reset:
 	vgpio_core_kill(vg->core);
-	virtio_reset_device(vdev);
-	vdev->config->del_vqs(vdev);
+	vgpio_drv_del_vqs(vg);
 err_free:
 	vgpio_drv_free(vg);
 	vdev->priv = NULL;
@@ -664,7 +680,8 @@ err_free:
  *    none raises one on the domain gpiochip_remove() is about to free;
  * 2. remove the chip, then wait until no caller is left in the driver
  *    (the callers it woke leave at once with -ENODEV);
- * 3. reset the device so it stops using our buffers, delete the queues;
+ * 3. reset the device so it stops using our buffers, delete the queues
+ *    (vgpio_drv_del_vqs());
  * 4. only then free the core and its buffers.
  */
 static void vgpio_drv_remove(struct virtio_device *vdev)
@@ -676,8 +693,7 @@ static void vgpio_drv_remove(struct virtio_device *vdev)
 	gpiochip_remove(&vg->gc);
 	down_write(&vg->callers);
 	up_write(&vg->callers);
-	virtio_reset_device(vdev);
-	vdev->config->del_vqs(vdev);
+	vgpio_drv_del_vqs(vg);
 	vgpio_drv_free(vg);
 }
 
