@@ -280,10 +280,12 @@ def main(argv=None):
     parser.add_argument("--source", help="the Linux tree (default: "
                         "tools/linux-source newest)")
     parser.add_argument("--kdir", required=True,
-                        help="a prepared kernel build to build against "
-                        "(the newest series' UML build)")
-    parser.add_argument("--arch", default="um",
-                        help="ARCH of --kdir (default: um)")
+                        help="a prepared kernel tree of that series to "
+                        "build against (python -m virtio_gpio.guests.kernels "
+                        "headers newest prints one)")
+    parser.add_argument("--arch",
+                        help="ARCH of --kdir when it is not the host's "
+                        "(um for a UML build)")
     args = parser.parse_args(argv)
     source = args.source
     if not source:
