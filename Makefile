@@ -114,6 +114,16 @@ e2e-uml: prepare
 	$(PYTHON) -m pytest tests/e2e/test_e2e_uml.py \
 		tests/e2e/test_e2e_uml_standard.py
 
+.PHONY: upstream
+## upstream: the patch series for mainline (upstream/) against the
+## newest Debian Linux source: each patch applies with git am in order, is
+## what git format-patch writes, builds with W=1 and passes checkpatch
+## --strict; then Linux's gpio-virtio without and with it on the newest
+## debug UML, through the cases it fixes (about 3 minutes when cached)
+upstream: prepare
+	$(PYTHON) -m pytest tests/system/test_upstream_series.py \
+		tests/e2e/test_e2e_uml_upstream_series.py
+
 ## test-asan: the unit and property tests again, against a second build of
 ## the core with ASan and UBSan
 # Any finding aborts the process and so fails the run. They take about two

@@ -210,6 +210,9 @@ FAULTS = [
     # Descriptor 0 headed the line's first buffer, returned long before.
     (Fault.FORGED_EVENT, "VQ-2", "queue 1 used element id 0, len 1: no "
      "chain with that head was with the device"),
+    # The first buffer the checker has completed: a level it set up.
+    (Fault.CORRUPT_IRQ_STATUS, "V-D-19", "eventq buffer of line 1 0100 -> "
+     "7f (used 1)"),
 ]
 
 

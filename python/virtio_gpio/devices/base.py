@@ -56,6 +56,9 @@ class Fault(enum.Enum):
     #: an eventq buffer returned that the driver never made available (a
     #: descriptor that is no chain's head): sent at once, no reply needed
     FORGED_EVENT = "forged_event"
+    #: the next eventq buffer the device completes for an edge or a level
+    #: carries status 0x7f, neither VALID nor INVALID (standard protocol)
+    CORRUPT_IRQ_STATUS = "corrupt_irq_status"
 
 
 #: the token of a forged eventq return; each transport forges it its way

@@ -58,6 +58,9 @@ class Id30Device(DeviceModel):
             # carry a HOST_LEVEL, watched line or not (set_input does so).
             raise ValueError("%s needs per-line eventq buffers (standard "
                              "protocol)" % fault)
+        if Fault(fault) is Fault.CORRUPT_IRQ_STATUS:
+            raise ValueError("%s needs the standard protocol's eventq "
+                             "status" % fault)
         super().inject(fault, count)
 
     # -- config space ----------------------------------------------------

@@ -30,7 +30,12 @@ F_IRQ = 1 << wire.F_IRQ
 #: faults that make sense where a response travels in its request's chain
 FAULTS = frozenset({Fault.DROP, Fault.DELAY, Fault.CORRUPT_TYPE,
                     Fault.CORRUPT_VALUE, Fault.SHORT_LEN, Fault.LONG_LEN,
-                    Fault.ZERO_LEN, Fault.HUGE_LEN, Fault.FORGED_EVENT})
+                    Fault.ZERO_LEN, Fault.HUGE_LEN, Fault.FORGED_EVENT,
+                    Fault.CORRUPT_IRQ_STATUS})
+
+#: the status byte of an eventq buffer completed under
+#: Fault.CORRUPT_IRQ_STATUS: neither VALID nor INVALID
+CORRUPT_IRQ_STATUS = 0x7F
 
 #: the config faults the standard device's 8-byte config can show
 STANDARD_CONFIG_FAULTS = (ConfigFault.ZERO_LINES, ConfigFault.TOO_MANY_LINES,
@@ -259,6 +264,11 @@ class StandardDevice(DeviceModel):
     def _complete(self, line_no, status):
         line = self.lines[line_no]
         token, line.irq_token = line.irq_token, None
+        if (status == IRQ_STATUS_VALID and self.faults and
+                self._take_fault(Fault.CORRUPT_IRQ_STATUS)):
+            self.events.append(Outgoing(bytes([CORRUPT_IRQ_STATUS]), 1,
+                                        token))
+            return
         self.events.append(Outgoing(bytes([status]), 1, token))
         if status == IRQ_STATUS_VALID:
             self.tell("interrupt", line_no, line.value)
