@@ -9,7 +9,13 @@
  * token (its slot) says which request it answers: an abandoned request
  * simply leaves its slot with the device until it returns (vgpio_collect()
  * marks it orphaned), and nothing like the 2020 protocol's
- * resynchronisation is needed: no prepare or abandon hook.
+ * resynchronisation is needed: no prepare hook.
+ *
+ * What the driver knows of the device's line state (dev_output,
+ * dev_irq_type) is written only where a response is judged or a request
+ * abandoned, both under the lock: the device answers the requests of one
+ * line in order (virtio 1.4, requestq Operation), so applying answers as
+ * they come, late ones included, leaves the record as the device is.
  */
 #include "vgpio_core_priv.h"
 
@@ -120,17 +126,11 @@ static int vgpio_std_send(struct vgpio_core *core, unsigned int line,
 	return vgpio_xfer(core, line, &x, res);
 }
 
-/* The direction @dir (a VGPIO_STD_DIRECTION_*), and the record of it. */
+/* The record of the direction follows the response (vgpio_std_record()). */
 static int vgpio_std_set_direction(struct vgpio_core *core, unsigned int line,
 				   u8 dir, s32 *res)
 {
-	int ret;
-
-	ret = vgpio_std_send(core, line, VGPIO_STD_MSG_SET_DIRECTION, dir, res);
-	/* One that failed may have been applied: an output, to be safe. */
-	WRITE_ONCE(core->lines[line].dev_output,
-		   ret || dir == VGPIO_STD_DIRECTION_OUT);
-	return ret;
+	return vgpio_std_send(core, line, VGPIO_STD_MSG_SET_DIRECTION, dir, res);
 }
 
 static int vgpio_std_set_irq_type(struct vgpio_core *core, unsigned int line,
@@ -141,7 +141,6 @@ static int vgpio_std_op(struct vgpio_core *core, unsigned int line,
 			unsigned int op, u32 value, s32 *res)
 {
 	struct vgpio_line *l = &core->lines[line];
-	unsigned long flags = 0;
 	int ret;
 
 	switch (op) {
@@ -159,15 +158,8 @@ static int vgpio_std_op(struct vgpio_core *core, unsigned int line,
 			*res = 0;
 			return 0;
 		}
-		ret = vgpio_std_set_direction(core, line,
-					      VGPIO_STD_DIRECTION_NONE, res);
-		/* The device discards the line's state, its trigger type too. */
-		if (!ret) {
-			vgpio_lock(&core->lock, flags);
-			l->dev_irq_type = VGPIO_STD_IRQ_TYPE_NONE;
-			vgpio_unlock(&core->lock, flags);
-		}
-		return ret;
+		return vgpio_std_set_direction(core, line,
+					       VGPIO_STD_DIRECTION_NONE, res);
 	case VGPIO_OP_DIRECTION_INPUT:
 		ret = vgpio_std_set_direction(core, line,
 					      VGPIO_STD_DIRECTION_IN, res);
@@ -278,12 +270,69 @@ bad_value:
 	return -EINVAL;
 }
 
-/* One used requestq chain; it is never posted again (vgpio_drain()). */
+/*
+ * Under the lock: what the request in slot @idx did to its line, by its
+ * answer @res (-ETIMEDOUT when abandoned unanswered). One that failed may
+ * have been applied: the direction is then taken for an output (no
+ * interrupt goes to the device) and the trigger type is unknown (the
+ * next sync sends it again). Setting no direction discards the line's
+ * state at the device, its trigger type too.
+ */
+static void vgpio_std_record(struct vgpio_core *core, unsigned int idx,
+			     s32 res)
+{
+	const struct vgpio_slot_state *st = &core->tx_state[idx];
+	struct vgpio_line *l = &core->lines[st->line];
+	u32 value = le32_to_cpu(core->tx[idx].msg.value);
+
+	switch (st->type) {
+	case VGPIO_STD_MSG_SET_DIRECTION:
+		WRITE_ONCE(l->dev_output,
+			   res < 0 || value == VGPIO_STD_DIRECTION_OUT);
+		if (value == VGPIO_STD_DIRECTION_NONE)
+			l->dev_irq_type = res < 0 ? VGPIO_DEV_IRQ_UNKNOWN :
+						    VGPIO_STD_IRQ_TYPE_NONE;
+		break;
+	case VGPIO_STD_MSG_SET_IRQ_TYPE:
+		l->dev_irq_type = res < 0 ? VGPIO_DEV_IRQ_UNKNOWN : value;
+		break;
+	}
+}
+
+/* The waiter gave up: the request may yet be applied, or not. */
+static void vgpio_std_abandon(struct vgpio_core *core, struct vgpio_line *l)
+{
+	if (l->slot >= 0)
+		vgpio_std_record(core, l->slot, -ETIMEDOUT);
+}
+
+/*
+ * A question without effect on the line of the request that timed out:
+ * the device answers the line's requests in order, so its answer comes
+ * after the abandoned one's, or alone if that one was lost.
+ */
+static bool vgpio_std_ping(struct vgpio_core *core, unsigned int line)
+{
+	int idx;
+
+	idx = vgpio_post(core, line, VGPIO_STD_MSG_GET_DIRECTION, 0, NULL,
+			 sizeof(struct vgpio_std_resp));
+	if (idx < 0)
+		return false;
+	core->tx_state[idx].orphan = true;
+	return true;
+}
+
+/*
+ * One used requestq chain; it is never posted again (vgpio_drain()). A
+ * late one, whose waiter gave up, still tells what the device did.
+ */
 static bool vgpio_std_response(struct vgpio_core *core, void *token, u32 len,
 			       struct vgpio_rx_action *act)
 {
 	struct vgpio_slot_state *st;
 	struct vgpio_line *l;
+	s32 res;
 	int idx;
 
 	idx = vgpio_token_index(core->tx, sizeof(*core->tx), core->ntx, token);
@@ -298,6 +347,7 @@ static bool vgpio_std_response(struct vgpio_core *core, void *token, u32 len,
 	if (st->orphan) {
 		st->orphan = false;
 		core->stats.late_replies++;
+		vgpio_std_record(core, idx, vgpio_std_check(core, idx, len, act));
 		return false;
 	}
 	/* A slot in flight and not orphaned is its line's live request. */
@@ -308,8 +358,9 @@ static bool vgpio_std_response(struct vgpio_core *core, void *token, u32 len,
 		return false;
 	}
 	/* A bad response still ends its request: the chain is back. */
-	vgpio_complete(core, st->line, vgpio_std_check(core, idx, len, act),
-		       act);
+	res = vgpio_std_check(core, idx, len, act);
+	vgpio_std_record(core, idx, res);
+	vgpio_complete(core, st->line, res, act);
 	return false;
 }
 
@@ -403,24 +454,17 @@ static bool vgpio_std_event(struct vgpio_core *core, void *token, u32 len,
 
 /*
  * Tell the device a trigger type. One that failed (timed out, killed, an
- * error status) leaves the device's type unknown: it may have applied the
- * request after the driver gave up on it, so the next sync tells it again
+ * error status) leaves the device's type unknown until its late answer
+ * says (vgpio_std_record()): the next sync tells the device again
  * whatever it wants.
  */
 static int vgpio_std_set_irq_type(struct vgpio_core *core, unsigned int line,
 				  u8 type)
 {
-	struct vgpio_line *l = &core->lines[line];
-	unsigned long flags = 0;
 	s32 res;
-	int ret;
 
-	ret = vgpio_std_send(core, line, VGPIO_STD_MSG_SET_IRQ_TYPE, type,
-			     &res);
-	vgpio_lock(&core->lock, flags);
-	l->dev_irq_type = ret ? VGPIO_DEV_IRQ_UNKNOWN : type;
-	vgpio_unlock(&core->lock, flags);
-	return ret;
+	return vgpio_std_send(core, line, VGPIO_STD_MSG_SET_IRQ_TYPE, type,
+			      &res);
 }
 
 static int vgpio_std_irq_sync(struct vgpio_core *core, unsigned int line)
@@ -490,6 +534,8 @@ const struct vgpio_proto vgpio_std_proto = {
 	.read_config	= vgpio_std_read_config,
 	.start		= vgpio_std_start,
 	.op		= vgpio_std_op,
+	.abandon	= vgpio_std_abandon,
+	.ping		= vgpio_std_ping,
 	.vq_done	= vgpio_std_vq_done,
 	.irq_types	= vgpio_std_irq_types,
 	.irq_arm	= vgpio_std_irq_arm,
