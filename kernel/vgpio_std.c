@@ -324,6 +324,25 @@ static bool vgpio_std_ping(struct vgpio_core *core, unsigned int line)
 }
 
 /*
+ * A trigger type the driver gave up on, applied late, and the one the
+ * line still wants: the interrupt needs only its eventq buffer, which
+ * the host's deferred arm hands over (vgpio_irq_arm_pending()), as no
+ * sync may come to do it: the kernel only logged the failed one.
+ */
+static void vgpio_std_late_type(struct vgpio_core *core, unsigned int idx,
+				s32 res)
+{
+	const struct vgpio_slot_state *st = &core->tx_state[idx];
+	const struct vgpio_line *l = &core->lines[st->line];
+
+	if (st->type == VGPIO_STD_MSG_SET_IRQ_TYPE && res >= 0 &&
+	    l->dev_irq_type != VGPIO_STD_IRQ_TYPE_NONE &&
+	    l->dev_irq_type == READ_ONCE(l->irq_type) &&
+	    vgpio_irq_wanted(l) && core->ops->arm_later)
+		core->ops->arm_later(core->ctx);
+}
+
+/*
  * One used requestq chain; it is never posted again (vgpio_drain()). A
  * late one, whose waiter gave up, still tells what the device did.
  */
@@ -347,7 +366,9 @@ static bool vgpio_std_response(struct vgpio_core *core, void *token, u32 len,
 	if (st->orphan) {
 		st->orphan = false;
 		core->stats.late_replies++;
-		vgpio_std_record(core, idx, vgpio_std_check(core, idx, len, act));
+		res = vgpio_std_check(core, idx, len, act);
+		vgpio_std_record(core, idx, res);
+		vgpio_std_late_type(core, idx, res);
 		return false;
 	}
 	/* A slot in flight and not orphaned is its line's live request. */
