@@ -72,9 +72,6 @@ struct vgpio_drv_line {
  * @irq_lock: the irq_chip's bus lock (slow-bus irq configuration)
  * @arm_work: hands eventq buffers back for interrupts unmasked outside a
  *	bus sync and outside their own handler (vgpio_irq_arm_pending())
- * @probing: probe() is registering the chip, under the device lock
- * @silent_at_probe: a wait timed out while @probing; later requests of
- *	the probe fail at once
  * @gc: the GPIO chip
  */
 struct vgpio_drv {
@@ -85,8 +82,6 @@ struct vgpio_drv {
 	struct rw_semaphore callers;
 	struct mutex irq_lock; /* irq_bus_lock() .. irq_bus_sync_unlock() */
 	struct work_struct arm_work;
-	bool probing;
-	bool silent_at_probe;
 	struct gpio_chip gc;
 };
 
@@ -197,7 +192,8 @@ static void vgpio_drv_notify(void *ctx, unsigned int vq)
 
 /*
  * Killable and bounded: a signal or the timeout abandons the request, and
- * the core makes sure its late reply can never answer a newer one.
+ * the core makes sure its late reply can never answer a newer one. After
+ * a timeout the core sends nothing more until the device answers again.
  */
 static int vgpio_drv_wait(void *ctx, struct vgpio_core *core,
 			  unsigned int line)
@@ -210,12 +206,7 @@ static int vgpio_drv_wait(void *ctx, struct vgpio_core *core,
 					  msecs_to_jiffies(max(timeout_ms, 1U)));
 	if (ret > 0)
 		return 0;
-	if (ret == 0) {
-		if (READ_ONCE(vg->probing))
-			WRITE_ONCE(vg->silent_at_probe, true);
-		return -ETIMEDOUT;
-	}
-	return -EINTR;
+	return ret ? -EINTR : -ETIMEDOUT;
 }
 
 static void vgpio_drv_wake(void *ctx, unsigned int line)
@@ -267,6 +258,18 @@ static void vgpio_drv_arm_work(struct work_struct *work)
 					   arm_work)->core);
 }
 
+/* Once per change, so a device that stays silent does not flood the log. */
+static void vgpio_drv_silent(void *ctx, bool silent)
+{
+	struct vgpio_drv *vg = ctx;
+
+	if (silent)
+		dev_warn(&vg->vdev->dev, "no reply within %u ms: requests fail with ETIMEDOUT until the device answers again\n",
+			 timeout_ms);
+	else
+		dev_info(&vg->vdev->dev, "device answers again\n");
+}
+
 static unsigned int vgpio_drv_vq_size(void *ctx, unsigned int vq)
 {
 	struct vgpio_drv *vg = ctx;
@@ -287,6 +290,7 @@ static const struct vgpio_host_ops vgpio_drv_ops = {
 	.irq		= vgpio_drv_irq,
 	.rejected	= vgpio_drv_rejected,
 	.vq_size	= vgpio_drv_vq_size,
+	.silent		= vgpio_drv_silent,
 };
 
 /* ---- virtqueue callbacks --------------------------------------------- */
@@ -307,16 +311,15 @@ static void vgpio_drv_vq_done(struct virtqueue *vq)
  * trylock fails once remove() has started, and the device is going away.
  *
  * Registering the chip asks every line's direction, under the device
- * lock: a device that did not answer the first question gets no more, so
- * a silent device costs probe one timeout, not ngpio of them.
+ * lock: a device that did not answer the first question gets no more (the
+ * core fails the others at once), so a silent device costs probe one
+ * timeout, not ngpio of them.
  */
 static int vgpio_drv_request_op(struct vgpio_drv *vg, unsigned int line,
 				unsigned int type, u32 value, u32 *result)
 {
 	int ret;
 
-	if (READ_ONCE(vg->silent_at_probe))
-		return -ETIMEDOUT;
 	if (!down_read_trylock(&vg->callers))
 		return -ENODEV;
 	ret = mutex_lock_killable(&vg->lines[line].lock);
@@ -586,7 +589,6 @@ static int vgpio_drv_probe(struct virtio_device *vdev)
 		goto err_free;
 	}
 	virtio_device_ready(vdev);
-	WRITE_ONCE(vg->probing, true);
 	ret = vgpio_core_start(vg->core);
 	if (ret) {
 		dev_err(dev, "cannot start the device: %d\n", ret);
@@ -603,12 +605,6 @@ static int vgpio_drv_probe(struct virtio_device *vdev)
 	if (ret) {
 		dev_err(dev, "cannot register GPIO chip: %d\n", ret);
 		goto err_reset;
-	}
-	WRITE_ONCE(vg->probing, false);
-	if (READ_ONCE(vg->silent_at_probe)) {
-		dev_warn(dev, "no reply within %u ms while registering: line directions unknown\n",
-			 timeout_ms);
-		WRITE_ONCE(vg->silent_at_probe, false);
 	}
 	dev_info(dev, "%s: %u lines\n", vg->gc.label, ngpio);
 	return 0;
