@@ -248,8 +248,10 @@ class Connection:
         self.vrings = [Vring(i) for i in range(NUM_QUEUES)]
 
     def process(self):
-        """Let the device work through what the driver queued."""
-        self.loop.run()
+        """Let the device work through what the driver queued, unless
+        the backend is stalled."""
+        if not self.backend.stalled:
+            self.loop.run()
 
 
 def _close_unclaimed(fds):
