@@ -19,6 +19,7 @@
 #include <linux/rwsem.h>
 #include <linux/scatterlist.h>
 #include <linux/slab.h>
+#include <linux/string.h>
 #include <linux/virtio.h>
 #include <linux/virtio_config.h>
 #include <linux/virtio_ring.h>
@@ -97,15 +98,34 @@ static struct vgpio_drv *vgpio_drv_from_chip(struct gpio_chip *gc)
 /* ---- struct vgpio_host_ops for the kernel ---------------------------- */
 
 /*
- * Field-width accesses, as the virtio spec requires for config space; the
- * core converts from little-endian itself.
+ * Field-width accesses, as the virtio spec requires for config space,
+ * through virtio_cread*(), which convert from the device's byte order
+ * (little-endian for the 1.x devices the core accepts); the core is
+ * handed the little-endian bytes it converts itself. The core reads
+ * fields of 1, 2 and 4 bytes; anything else goes byte by byte.
  */
 static void vgpio_drv_cfg_get(void *ctx, unsigned int offset, void *buf,
 			      unsigned int len)
 {
-	struct vgpio_drv *vg = ctx;
+	struct virtio_device *vdev = ((struct vgpio_drv *)ctx)->vdev;
+	__le16 v16;
+	__le32 v32;
+	u8 *bytes = buf;
+	unsigned int i;
 
-	vg->vdev->config->get(vg->vdev, offset, buf, len);
+	switch (len) {
+	case sizeof(v16):
+		v16 = cpu_to_le16(virtio_cread16(vdev, offset));
+		memcpy(buf, &v16, sizeof(v16));
+		break;
+	case sizeof(v32):
+		v32 = cpu_to_le32(virtio_cread32(vdev, offset));
+		memcpy(buf, &v32, sizeof(v32));
+		break;
+	default:
+		for (i = 0; i < len; i++)
+			bytes[i] = virtio_cread8(vdev, offset + i);
+	}
 }
 
 /*
@@ -551,6 +571,7 @@ static int vgpio_drv_probe(struct virtio_device *vdev)
 	struct vgpio_dev_info info = {
 		.device_id = vdev->id.device,
 		.irq = virtio_has_feature(vdev, VGPIO_STD_F_IRQ),
+		.legacy = !virtio_has_feature(vdev, VIRTIO_F_VERSION_1),
 	};
 	struct device *dev = &vdev->dev;
 	struct vgpio_drv *vg;

@@ -117,11 +117,15 @@ enum vgpio_protocol {
  * @cfg_size: size of the config space when the transport says it, else 0:
  *	then nothing beyond VGPIO_CFG_WINDOW is read
  * @irq: the standard protocol's VIRTIO_GPIO_F_IRQ was negotiated
+ * @legacy: VIRTIO_F_VERSION_1 was not negotiated: a pre-1.0 device, whose
+ *	config and messages are in the guest's byte order. The standard
+ *	device is a virtio 1.x one; the core refuses it so.
  */
 struct vgpio_dev_info {
 	unsigned int device_id;
 	unsigned int cfg_size;
 	bool irq;
+	bool legacy;
 };
 
 /**
@@ -229,8 +233,8 @@ struct vgpio_stats {
  * @out: the new core on success
  * @why: on failure, a static human-readable reason
  *
- * Return: 0, -ENODEV for a device that speaks neither protocol, -EINVAL
- * for an invalid config space, -ENOMEM.
+ * Return: 0, -ENODEV for a device that speaks neither protocol (a legacy
+ * standard device included), -EINVAL for an invalid config space, -ENOMEM.
  */
 int vgpio_core_probe(const struct vgpio_host_ops *ops, void *ctx,
 		     const struct vgpio_dev_info *info,

@@ -36,6 +36,11 @@ static int vgpio_std_read_config(struct vgpio_core *core,
 	u16 ngpio;
 	int ret;
 
+	/* Its little-endian wire format needs the 1.x interface. */
+	if (info->legacy) {
+		*why = "legacy device: the standard GPIO device needs VIRTIO_F_VERSION_1";
+		return -ENODEV;
+	}
 	if (info->cfg_size && info->cfg_size < VGPIO_STD_CFG_SIZE) {
 		*why = "config space smaller than 8 bytes";
 		return -ENODEV;

@@ -133,7 +133,8 @@ struct vgpio_stats {
     uint32_t silences; uint32_t silent_fails; uint32_t pings;
 };
 enum vgpio_protocol { VGPIO_PROTOCOL_ID30, VGPIO_PROTOCOL_STANDARD };
-struct vgpio_dev_info { unsigned int device_id; unsigned int cfg_size; bool irq; };
+struct vgpio_dev_info { unsigned int device_id; unsigned int cfg_size; bool irq;
+                        bool legacy; };
 struct vgpio_core;
 struct vgpio_host_ops { ...; };
 """

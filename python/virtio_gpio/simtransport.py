@@ -93,11 +93,14 @@ class SimTransport:
         (counted from 1), and the config generation moves on
     :param config_always_changing: every config read moves the config
         generation on, as a device that never holds its config still
+    :param legacy: the device did not negotiate VIRTIO_F_VERSION_1 (a
+        pre-1.0 device)
     """
 
     def __init__(self, device, ring_size=16, tx_interrupts=True,
                  config_window=id30_wire.CFG_WINDOW, tell_config_size=False,
-                 config_change=None, config_always_changing=False):
+                 config_change=None, config_always_changing=False,
+                 legacy=False):
         self.device = device
         self.core = ffi.NULL
         self.config = device.config_space()
@@ -108,6 +111,7 @@ class SimTransport:
             "device_id": device.device_id,
             "cfg_size": len(self.config) if tell_config_size else 0,
             "irq": standard and bool(device.features & (1 << std_wire.F_IRQ)),
+            "legacy": legacy,
         })
         self._cfg = ffi.new("unsigned char[]", self.config)
         self.host = ffi.new("struct vgpio_uhost *")

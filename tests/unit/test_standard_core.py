@@ -470,3 +470,20 @@ def test_freeing_a_line_whose_interrupt_is_in_use_keeps_the_interrupt(std):
     n = len(std.device.received)
     std.free(3)
     assert sent(std, n) == [(Msg.SET_DIRECTION, 3, Direction.NONE)]
+
+
+def test_a_legacy_standard_device_is_refused(no_leaks):
+    # The standard device's messages and config are little-endian: the
+    # 1.x interface. Without VIRTIO_F_VERSION_1 they would be in the
+    # guest's byte order, which the core does not speak.
+    from virtio_gpio import Chip
+    from virtio_gpio.simtransport import SimTransport
+
+    transport = SimTransport(StandardDevice(2), legacy=True)
+    try:
+        with pytest.raises(ProbeError) as info:
+            Chip(transport)
+    finally:
+        transport.close()
+    assert info.value.errno == errno.ENODEV
+    assert "VIRTIO_F_VERSION_1" in str(info.value)
