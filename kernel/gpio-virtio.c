@@ -544,7 +544,7 @@ static void vgpio_drv_init_chip(struct vgpio_drv *vg)
 	gc->direction_output = vgpio_drv_direction_output;
 	gc->get_direction = vgpio_drv_get_direction;
 	gc->get = vgpio_drv_get;
-	gc->set = vgpio_compat_gpio_set;
+	vgpio_compat_init_set(gc);
 
 	types = vgpio_core_irq_types(vg->core);
 	if (!types)
