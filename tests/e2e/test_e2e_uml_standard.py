@@ -177,13 +177,15 @@ def test_a_stalled_device_costs_one_timeout_then_works_again(run):
     killed = next(l for l in lines if l.startswith("STALL-KILLED "))
     match = re.fullmatch(r"STALL-KILLED rc=(\d+) cs=(\d+)", killed)
     assert match and match[1] != "0" and int(match[2]) < 500, killed
-    # One timeout of 500 ms, then failures at once, ETIMEDOUT each.
+    # One timeout of 2 s, then failures at once, ETIMEDOUT each (a
+    # gpioget costs some 0.1 to 0.2 s on the debug kernel: the bound is
+    # half the timeout).
     gets = [re.fullmatch(r"STALL-GET (\d) rc=(\d+) cs=(\d+) (.*)", l)
             for l in lines if l.startswith("STALL-GET ")]
     assert len(gets) == 6 and all(gets), gets
     assert all(g[2] != "0" and "timed out" in g[4] for g in gets), gets
-    assert int(gets[0][3]) >= 45, gets[0][0]
-    assert all(int(g[3]) < 30 for g in gets[1:]), [g[0] for g in gets]
+    assert int(gets[0][3]) >= 195, gets[0][0]
+    assert all(int(g[3]) < 100 for g in gets[1:]), [g[0] for g in gets]
     # Resumed: the device answers what it held, and the lines work.
     after = [l for l in lines if l.startswith("STALL-AFTER ")]
     assert len(after) == 1 and re.fullmatch(r"STALL-AFTER [01] [01] [01]",
@@ -191,7 +193,7 @@ def test_a_stalled_device_costs_one_timeout_then_works_again(run):
     assert "RW-OK line=1 n=20" in lines
     dmesg = dmesg_block(lines, "STD")
     silent = [n for n, l in enumerate(dmesg) if l.endswith(
-        "no reply within 500 ms: requests fail with ETIMEDOUT until the "
+        "no reply within 2000 ms: requests fail with ETIMEDOUT until the "
         "device answers again")]
     back = [n for n, l in enumerate(dmesg)
             if l.endswith(": device answers again")]

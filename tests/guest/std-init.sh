@@ -69,7 +69,7 @@ if [ -n "@STALL@" ]; then
 	kill -9 $pid
 	wait $pid
 	echo "STALL-KILLED rc=$? cs=$(( $(centis) - t0 ))"
-	echo 500 > /sys/module/@MOD@/parameters/timeout_ms
+	echo 2000 > /sys/module/@MOD@/parameters/timeout_ms
 	for i in 1 2 3 4 5 6; do
 		t0=$(centis)
 		out=$(gpioget gpiochip0 1 2>&1)
