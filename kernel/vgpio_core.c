@@ -560,9 +560,10 @@ static int vgpio_collect(struct vgpio_core *core, unsigned int line,
 	if (ret == -ETIMEDOUT && !core->dead)
 		fell = vgpio_fall_silent(core, line, &kick);
 	vgpio_unlock(&core->lock, flags);
-	vgpio_kick(core, core->proto->req_vq, kick);
+	/* Told before the ping goes out, so before its answer is. */
 	if (fell && core->ops->silent)
 		core->ops->silent(core->ctx, true);
+	vgpio_kick(core, core->proto->req_vq, kick);
 	return ret;
 }
 
