@@ -60,11 +60,17 @@ struct vgpio_irq_slot {
  * @dev_irq_type: the type the device was last told (standard), or
  *	VGPIO_DEV_IRQ_UNKNOWN after a SET_IRQ_TYPE that failed: the
  *	device may or may not have applied it
- * @dev_output: the device was last told the line is an output (standard)
+ * @dir: the direction (VGPIO_STD_DIRECTION_*) the callers last set or
+ *	read with success (standard): what gpiolib takes the line for
+ * @dev_dir: the device's direction as its last answer, late ones
+ *	included, says it; VGPIO_DEV_DIR_UNKNOWN after a SET_DIRECTION that
+ *	failed or was given up on (standard)
  * @level: last level reported by HOST_LEVEL, -1 before the first one
  */
 /* No trigger type on the wire: the device's, unknown to the driver. */
 #define VGPIO_DEV_IRQ_UNKNOWN	0xff
+/* No direction on the wire: the device's, unknown to the driver. */
+#define VGPIO_DEV_DIR_UNKNOWN	0xff
 
 struct vgpio_line {
 	u16 live;
@@ -80,7 +86,8 @@ struct vgpio_line {
 	bool irq_queued;
 	bool irq_rearmed;
 	u8 dev_irq_type;
-	bool dev_output;
+	u8 dir;
+	u8 dev_dir;
 	signed char level;
 };
 

@@ -11,7 +11,7 @@
  * marks it orphaned), and nothing like the 2020 protocol's
  * resynchronisation is needed: no prepare hook.
  *
- * What the driver knows of the device's line state (dev_output,
+ * What the driver knows of the device's line state (dev_dir,
  * dev_irq_type) is written only where a response is judged or a request
  * abandoned, both under the lock: the device answers the requests of one
  * line in order (virtio 1.4, requestq Operation), so applying answers as
@@ -138,6 +138,24 @@ static int vgpio_std_set_direction(struct vgpio_core *core, unsigned int line,
 	return vgpio_std_send(core, line, VGPIO_STD_MSG_SET_DIRECTION, dir, res);
 }
 
+/*
+ * A direction change given up on may have been applied late, or not:
+ * the device's direction then differs from the one the callers know, or
+ * is unknown. Set the known one again before the line is used, so that
+ * gpiolib's view of it is the device's.
+ */
+static int vgpio_std_restore_direction(struct vgpio_core *core,
+				       unsigned int line)
+{
+	const struct vgpio_line *l = &core->lines[line];
+	u8 dir = READ_ONCE(l->dir);
+	s32 res;
+
+	if (dir == VGPIO_STD_DIRECTION_NONE || dir == READ_ONCE(l->dev_dir))
+		return 0;
+	return vgpio_std_set_direction(core, line, dir, &res);
+}
+
 static int vgpio_std_set_irq_type(struct vgpio_core *core, unsigned int line,
 				  u8 type);
 static int vgpio_std_irq_sync(struct vgpio_core *core, unsigned int line);
@@ -207,9 +225,15 @@ static int vgpio_std_op(struct vgpio_core *core, unsigned int line,
 			       VGPIO_LINE_DIRECTION_IN;
 		return ret;
 	case VGPIO_OP_GET_VALUE:
+		ret = vgpio_std_restore_direction(core, line);
+		if (ret)
+			return ret;
 		return vgpio_std_send(core, line, VGPIO_STD_MSG_GET_VALUE, 0,
 				      res);
 	case VGPIO_OP_SET_VALUE:
+		ret = vgpio_std_restore_direction(core, line);
+		if (ret)
+			return ret;
 		ret = vgpio_std_send(core, line, VGPIO_STD_MSG_SET_VALUE, value,
 				     res);
 		/* The device does not echo the level; it drives what we set. */
@@ -277,14 +301,15 @@ bad_value:
 
 /*
  * Under the lock: what the request in slot @idx did to its line, by its
- * answer @res (-ETIMEDOUT when abandoned unanswered). One that failed may
- * have been applied: the direction is then taken for an output (no
- * interrupt goes to the device) and the trigger type is unknown (the
- * next sync sends it again). Setting no direction discards the line's
- * state at the device, its trigger type too.
+ * answer @res (-ETIMEDOUT when abandoned unanswered); @live when a caller
+ * hears the answer, whose view of the line then follows it. One that
+ * failed may have been applied: the direction is then unknown (taken for
+ * an output: no interrupt goes to the device) and so is the trigger type
+ * (the next sync sends it again). Setting no direction discards the
+ * line's state at the device, its trigger type too.
  */
 static void vgpio_std_record(struct vgpio_core *core, unsigned int idx,
-			     s32 res)
+			     s32 res, bool live)
 {
 	const struct vgpio_slot_state *st = &core->tx_state[idx];
 	struct vgpio_line *l = &core->lines[st->line];
@@ -292,11 +317,19 @@ static void vgpio_std_record(struct vgpio_core *core, unsigned int idx,
 
 	switch (st->type) {
 	case VGPIO_STD_MSG_SET_DIRECTION:
-		WRITE_ONCE(l->dev_output,
-			   res < 0 || value == VGPIO_STD_DIRECTION_OUT);
+		WRITE_ONCE(l->dev_dir, res < 0 ? VGPIO_DEV_DIR_UNKNOWN : value);
+		if (live && res >= 0)
+			WRITE_ONCE(l->dir, value);
 		if (value == VGPIO_STD_DIRECTION_NONE)
 			l->dev_irq_type = res < 0 ? VGPIO_DEV_IRQ_UNKNOWN :
 						    VGPIO_STD_IRQ_TYPE_NONE;
+		break;
+	case VGPIO_STD_MSG_GET_DIRECTION:
+		if (res < 0)
+			break;
+		WRITE_ONCE(l->dev_dir, res);
+		if (live)
+			WRITE_ONCE(l->dir, res);
 		break;
 	case VGPIO_STD_MSG_SET_IRQ_TYPE:
 		l->dev_irq_type = res < 0 ? VGPIO_DEV_IRQ_UNKNOWN : value;
@@ -304,11 +337,19 @@ static void vgpio_std_record(struct vgpio_core *core, unsigned int idx,
 	}
 }
 
+/* Taken for an output unless known not to be one. */
+static bool vgpio_std_dev_output(const struct vgpio_line *l)
+{
+	u8 dir = READ_ONCE(l->dev_dir);
+
+	return dir != VGPIO_STD_DIRECTION_IN && dir != VGPIO_STD_DIRECTION_NONE;
+}
+
 /* The waiter gave up: the request may yet be applied, or not. */
 static void vgpio_std_abandon(struct vgpio_core *core, struct vgpio_line *l)
 {
 	if (l->slot >= 0)
-		vgpio_std_record(core, l->slot, -ETIMEDOUT);
+		vgpio_std_record(core, l->slot, -ETIMEDOUT, false);
 }
 
 /*
@@ -372,7 +413,7 @@ static bool vgpio_std_response(struct vgpio_core *core, void *token, u32 len,
 		st->orphan = false;
 		core->stats.late_replies++;
 		res = vgpio_std_check(core, idx, len, act);
-		vgpio_std_record(core, idx, res);
+		vgpio_std_record(core, idx, res, false);
 		vgpio_std_late_type(core, idx, res);
 		return false;
 	}
@@ -385,7 +426,7 @@ static bool vgpio_std_response(struct vgpio_core *core, void *token, u32 len,
 	}
 	/* A bad response still ends its request: the chain is back. */
 	res = vgpio_std_check(core, idx, len, act);
-	vgpio_std_record(core, idx, res);
+	vgpio_std_record(core, idx, res, true);
 	vgpio_complete(core, st->line, res, act);
 	return false;
 }
@@ -510,7 +551,7 @@ static int vgpio_std_irq_sync(struct vgpio_core *core, unsigned int line)
 		 * No IRQ message for a line configured for output: the
 		 * interrupt waits for the input direction, which syncs again.
 		 */
-		if (want != VGPIO_STD_IRQ_TYPE_NONE && READ_ONCE(l->dev_output))
+		if (want != VGPIO_STD_IRQ_TYPE_NONE && vgpio_std_dev_output(l))
 			return 0;
 		/*
 		 * The trigger type of an enabled interrupt changes only

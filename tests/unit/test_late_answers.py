@@ -91,3 +91,55 @@ def test_a_release_applied_late_is_known_to_have_cleared_the_type(std):
     std.direction_output(0, 1)
     assert sent(std, n) == [(Msg.SET_VALUE, 0, 1),
                             (Msg.SET_DIRECTION, 0, Direction.OUT)]
+
+
+def pause_on_wait(chip, n):
+    """Stall the device from the ``n``-th wait on (counted from 1)."""
+    count = [0]
+    real = chip.transport.on_wait
+
+    def on_wait(line):
+        count[0] += 1
+        if count[0] == n:
+            chip.transport.device_paused = True
+        return real(line)
+
+    chip.transport.on_wait = on_wait
+
+
+def test_an_output_direction_given_up_on_is_undone_before_the_next_read(std):
+    # direction_output is SET_VALUE then SET_DIRECTION OUT; the second
+    # times out and the device applies it late. The caller was told it
+    # failed, and gpiolib takes the line for an input still: before the
+    # line is next read, the input direction is set again, so the device
+    # is what gpiolib believes, not an output driving the line.
+    std.direction_input(1)
+    pause_on_wait(std, 2)
+    with pytest.raises(VirtioGpioError) as info:
+        std.direction_output(1, 1)
+    assert info.value.errno == errno.ETIMEDOUT
+    std.transport.device_paused = False
+    std.transport.run()
+    assert std.device.lines[1].direction == Direction.OUT
+    n = len(std.device.received)
+    std.get_value(1)
+    assert sent(std, n) == [(Msg.SET_DIRECTION, 1, Direction.IN),
+                            (Msg.GET_VALUE, 1, 0)]
+    assert std.device.lines[1].direction == Direction.IN
+    # In step again: nothing more to undo.
+    n = len(std.device.received)
+    std.get_value(1)
+    assert sent(std, n) == [(Msg.GET_VALUE, 1, 0)]
+
+
+def test_a_direction_read_is_what_gpiolib_then_believes(std):
+    # gpiolib takes get_direction's answer for the line's direction: after
+    # it, the device's direction is the callers' and nothing is undone.
+    std.direction_output(2, 1)
+    expect_timeout(std, std.direction_input, 2)
+    assert std.device.lines[2].direction == Direction.IN
+    from virtio_gpio import Direction as LineDirection
+    assert std.get_direction(2) is LineDirection.IN
+    n = len(std.device.received)
+    std.get_value(2)
+    assert sent(std, n) == [(Msg.GET_VALUE, 2, 0)]
