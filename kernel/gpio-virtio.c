@@ -22,6 +22,7 @@
 #include <linux/sched.h>
 #include <linux/scatterlist.h>
 #include <linux/slab.h>
+#include <linux/string.h>
 #include <linux/virtio.h>
 #include <linux/virtio_config.h>
 #include <linux/virtio_ring.h>
@@ -77,9 +78,6 @@ struct vgpio_drv_line {
  *	back the eventq buffer of a line it unmasks
  * @arm_work: hands eventq buffers back for interrupts unmasked outside a
  *	bus sync and outside their own handler (vgpio_irq_arm_pending())
- * @probing: probe() is registering the chip, under the device lock
- * @silent_at_probe: a wait timed out while @probing; later requests of
- *	the probe fail at once
  * @gc: the GPIO chip
  */
 struct vgpio_drv {
@@ -91,8 +89,6 @@ struct vgpio_drv {
 	struct mutex irq_lock; /* irq_bus_lock() .. irq_bus_sync_unlock() */
 	struct task_struct *irq_lock_owner;
 	struct work_struct arm_work;
-	bool probing;
-	bool silent_at_probe;
 	struct gpio_chip gc;
 };
 
@@ -108,15 +104,34 @@ static struct vgpio_drv *vgpio_drv_from_chip(struct gpio_chip *gc)
 /* ---- struct vgpio_host_ops for the kernel ---------------------------- */
 
 /*
- * Field-width accesses, as the virtio spec requires for config space; the
- * core converts from little-endian itself.
+ * Field-width accesses, as the virtio spec requires for config space,
+ * through virtio_cread*(), which convert from the device's byte order
+ * (little-endian for the 1.x devices the core accepts); the core is
+ * handed the little-endian bytes it converts itself. The core reads
+ * fields of 1, 2 and 4 bytes; anything else goes byte by byte.
  */
 static void vgpio_drv_cfg_get(void *ctx, unsigned int offset, void *buf,
 			      unsigned int len)
 {
-	struct vgpio_drv *vg = ctx;
+	struct virtio_device *vdev = ((struct vgpio_drv *)ctx)->vdev;
+	__le16 v16;
+	__le32 v32;
+	u8 *bytes = buf;
+	unsigned int i;
 
-	vg->vdev->config->get(vg->vdev, offset, buf, len);
+	switch (len) {
+	case sizeof(v16):
+		v16 = cpu_to_le16(virtio_cread16(vdev, offset));
+		memcpy(buf, &v16, sizeof(v16));
+		break;
+	case sizeof(v32):
+		v32 = cpu_to_le32(virtio_cread32(vdev, offset));
+		memcpy(buf, &v32, sizeof(v32));
+		break;
+	default:
+		for (i = 0; i < len; i++)
+			bytes[i] = virtio_cread8(vdev, offset + i);
+	}
 }
 
 /*
@@ -204,7 +219,8 @@ static void vgpio_drv_notify(void *ctx, unsigned int vq)
 
 /*
  * Killable and bounded: a signal or the timeout abandons the request, and
- * the core makes sure its late reply can never answer a newer one.
+ * the core makes sure its late reply can never answer a newer one. After
+ * a timeout the core sends nothing more until the device answers again.
  */
 static int vgpio_drv_wait(void *ctx, struct vgpio_core *core,
 			  unsigned int line)
@@ -217,12 +233,7 @@ static int vgpio_drv_wait(void *ctx, struct vgpio_core *core,
 					  msecs_to_jiffies(max(timeout_ms, 1U)));
 	if (ret > 0)
 		return 0;
-	if (ret == 0) {
-		if (READ_ONCE(vg->probing))
-			WRITE_ONCE(vg->silent_at_probe, true);
-		return -ETIMEDOUT;
-	}
-	return -EINTR;
+	return ret ? -EINTR : -ETIMEDOUT;
 }
 
 static void vgpio_drv_wake(void *ctx, unsigned int line)
@@ -279,6 +290,18 @@ static void vgpio_drv_arm_work(struct work_struct *work)
 					   arm_work)->core);
 }
 
+/* Once per change, so a device that stays silent does not flood the log. */
+static void vgpio_drv_silent(void *ctx, bool silent)
+{
+	struct vgpio_drv *vg = ctx;
+
+	if (silent)
+		dev_warn(&vg->vdev->dev, "no reply within %u ms: requests fail with ETIMEDOUT until the device answers again\n",
+			 timeout_ms);
+	else
+		dev_info(&vg->vdev->dev, "device answers again\n");
+}
+
 static unsigned int vgpio_drv_vq_size(void *ctx, unsigned int vq)
 {
 	struct vgpio_drv *vg = ctx;
@@ -299,6 +322,7 @@ static const struct vgpio_host_ops vgpio_drv_ops = {
 	.irq		= vgpio_drv_irq,
 	.rejected	= vgpio_drv_rejected,
 	.vq_size	= vgpio_drv_vq_size,
+	.silent		= vgpio_drv_silent,
 };
 
 /* ---- virtqueue callbacks --------------------------------------------- */
@@ -319,16 +343,15 @@ static void vgpio_drv_vq_done(struct virtqueue *vq)
  * trylock fails once remove() has started, and the device is going away.
  *
  * Registering the chip asks every line's direction, under the device
- * lock: a device that did not answer the first question gets no more, so
- * a silent device costs probe one timeout, not ngpio of them.
+ * lock: a device that did not answer the first question gets no more (the
+ * core fails the others at once), so a silent device costs probe one
+ * timeout, not ngpio of them.
  */
 static int vgpio_drv_request_op(struct vgpio_drv *vg, unsigned int line,
 				unsigned int type, u32 value, u32 *result)
 {
 	int ret;
 
-	if (READ_ONCE(vg->silent_at_probe))
-		return -ETIMEDOUT;
 	if (!down_read_trylock(&vg->callers))
 		return -ENODEV;
 	ret = mutex_lock_killable(&vg->lines[line].lock);
@@ -568,7 +591,7 @@ static void vgpio_drv_init_chip(struct vgpio_drv *vg)
 	gc->direction_output = vgpio_drv_direction_output;
 	gc->get_direction = vgpio_drv_get_direction;
 	gc->get = vgpio_drv_get;
-	gc->set = vgpio_compat_gpio_set;
+	vgpio_compat_init_set(gc);
 
 	types = vgpio_core_irq_types(vg->core);
 	if (!types)
@@ -598,6 +621,7 @@ static int vgpio_drv_probe(struct virtio_device *vdev)
 		.irq = virtio_has_feature(vdev, VGPIO_STD_F_IRQ),
 		.indirect = virtio_has_feature(vdev,
 					       VIRTIO_RING_F_INDIRECT_DESC),
+		.legacy = !virtio_has_feature(vdev, VIRTIO_F_VERSION_1),
 	};
 	struct device *dev = &vdev->dev;
 	struct vgpio_drv *vg;
@@ -636,7 +660,6 @@ static int vgpio_drv_probe(struct virtio_device *vdev)
 		goto err_free;
 	}
 	virtio_device_ready(vdev);
-	WRITE_ONCE(vg->probing, true);
 	ret = vgpio_core_start(vg->core);
 	if (ret) {
 		dev_err(dev, "cannot start the device: %d\n", ret);
@@ -653,12 +676,6 @@ static int vgpio_drv_probe(struct virtio_device *vdev)
 	if (ret) {
 		dev_err(dev, "cannot register GPIO chip: %d\n", ret);
 		goto err_reset;
-	}
-	WRITE_ONCE(vg->probing, false);
-	if (READ_ONCE(vg->silent_at_probe)) {
-		dev_warn(dev, "no reply within %u ms while registering: line directions unknown\n",
-			 timeout_ms);
-		WRITE_ONCE(vg->silent_at_probe, false);
 	}
 	dev_info(dev, "%s: %u lines\n", vg->gc.label, ngpio);
 	return 0;

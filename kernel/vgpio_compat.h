@@ -2,24 +2,26 @@
 /*
  * Kernel API differences between 6.1 and the newest kernel, for the glue
  * (gpio-virtio.c) only: the glue is written against the current API and
- * this header maps it back onto older kernels, keyed on LINUX_VERSION_CODE.
- * The portable core never includes it.
+ * this header maps it back onto older kernels. Each difference is keyed
+ * on a VGPIO_HAVE_* feature that Kbuild finds in the headers built
+ * against, not on the kernel's version number: a distribution kernel may
+ * carry a change under an older one. The portable core never
+ * includes it.
  */
 #ifndef VGPIO_COMPAT_H
 #define VGPIO_COMPAT_H
 
 #include <linux/device.h>
 #include <linux/gpio/driver.h>
-#include <linux/version.h>
 #include <linux/virtio_config.h>
 
 #include "vgpio_core.h"
 
 /* 6.11: virtio_find_vqs() takes struct virtqueue_info[]; older: two arrays. */
-#if LINUX_VERSION_CODE < KERNEL_VERSION(6, 11, 0)
+#ifndef VGPIO_HAVE_VQ_INFO
 /*
- * Our own name for the 6.11 struct, so that a distribution kernel that
- * carries it under an older version number does not clash with ours.
+ * Our own name for the 6.11 struct, so that a kernel that carries it
+ * without Kbuild finding it does not clash with ours.
  */
 struct vgpio_vq_info {
 	const char *name;
@@ -53,14 +55,25 @@ static inline int vgpio_find_vqs(struct virtio_device *vdev, unsigned int nvqs,
 }
 #endif
 
-/*
- * The glue's gpio_chip.set(), with the current signature; gpiolib gets it
- * as vgpio_compat_gpio_set.
- */
+/* The glue's gpio_chip.set(), with the current signature. */
 static int vgpio_drv_set(struct gpio_chip *gc, unsigned int line, int value);
 
-/* 6.17: gpio_chip.set() returns int; before, a failure can only be logged. */
-#if LINUX_VERSION_CODE < KERNEL_VERSION(6, 17, 0)
+/*
+ * 6.17: gpio_chip.set() returns int. 6.15 to 6.16 (and kernels with the
+ * change backported): set_rv() does, beside a set() that returns
+ * nothing. Before, a failure can only be logged.
+ */
+#if defined(VGPIO_HAVE_INT_SET)
+static inline void vgpio_compat_init_set(struct gpio_chip *gc)
+{
+	gc->set = vgpio_drv_set;
+}
+#elif defined(VGPIO_HAVE_SET_RV)
+static inline void vgpio_compat_init_set(struct gpio_chip *gc)
+{
+	gc->set_rv = vgpio_drv_set;
+}
+#else
 static inline void vgpio_compat_gpio_set(struct gpio_chip *gc,
 					 unsigned int line, int value)
 {
@@ -70,8 +83,11 @@ static inline void vgpio_compat_gpio_set(struct gpio_chip *gc,
 		dev_warn_ratelimited(gc->parent, "setting line %u failed: %d\n",
 				     line, ret);
 }
-#else
-#define vgpio_compat_gpio_set	vgpio_drv_set
+
+static inline void vgpio_compat_init_set(struct gpio_chip *gc)
+{
+	gc->set = vgpio_compat_gpio_set;
+}
 #endif
 
 #endif /* VGPIO_COMPAT_H */

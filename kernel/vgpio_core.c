@@ -100,7 +100,8 @@ bool vgpio_irq_arm_locked(struct vgpio_core *core, unsigned int line)
  * re-armed if it is still wanted: an edge handler leaves it unmasked, a
  * level handler that masked it gets it back at the bus sync after its
  * thread unmasks (vgpio_irq_sync()). One kick at the end covers every
- * buffer posted on @vq.
+ * buffer posted on @vq. Any used buffer ends a silence: the device
+ * answers again.
  */
 void vgpio_drain(struct vgpio_core *core, unsigned int vq,
 		 bool (*one)(struct vgpio_core *core, void *token, u32 len,
@@ -111,16 +112,23 @@ void vgpio_drain(struct vgpio_core *core, unsigned int vq,
 
 	for (;;) {
 		struct vgpio_rx_action act = VGPIO_RX_ACTION_INIT;
+		bool back = false;
 		unsigned int len;
 		void *token;
 
 		vgpio_lock(&core->lock, flags);
 		token = core->ops->get_buf(core->ctx, vq, &len);
-		if (token)
+		if (token) {
+			back = core->silent;
+			core->silent = false;
+			core->ping_pending = false;
 			posted |= one(core, token, len, &act);
+		}
 		vgpio_unlock(&core->lock, flags);
 		if (!token)
 			break;
+		if (back && core->ops->silent)
+			core->ops->silent(core->ctx, false);
 		/* The handler's own unmask needs no deferred arm: see below. */
 		WRITE_ONCE(core->irq_handling, act.irq);
 		vgpio_act(core, &act);
@@ -410,23 +418,62 @@ bool vgpio_core_idle(struct vgpio_core *core)
 /* ------------------------------------------------------------------ */
 /* Requests                                                             */
 
-/* Queue one request for @line in a free slot. */
+/*
+ * Under the lock: post one request for @line in a free slot, its response
+ * (if the protocol answers in the chain) in @in or, when NULL, the slot's
+ * own. The slot index, or a negative errno.
+ */
+int vgpio_post(struct vgpio_core *core, unsigned int line, unsigned int type,
+	       u32 value, void *in, unsigned int in_len)
+{
+	struct vgpio_msg *msg;
+	unsigned int i;
+	int ret;
+
+	for (i = 0; i < core->ntx && core->tx_state[i].busy; i++)
+		;
+	if (i == core->ntx)
+		return -ENOSPC;
+	msg = &core->tx[i].msg;
+	msg->type = cpu_to_le16(type);
+	msg->line = cpu_to_le16(line);
+	msg->value = cpu_to_le32(value);
+	if (in_len && !in)
+		in = &core->tx[i].resp;
+	ret = core->ops->add_chain(core->ctx, core->proto->req_vq, msg,
+				   sizeof(*msg), in_len ? in : NULL, in_len,
+				   &core->tx[i]);
+	if (ret)
+		return ret;
+	core->tx_state[i] = (struct vgpio_slot_state){
+		.busy = true, .line = line, .type = type, .in_len = in_len,
+	};
+	return i;
+}
+
+/*
+ * Queue one request for @line in a free slot. While the device is
+ * silent nothing goes out: the caller fails at once instead of paying
+ * another timeout.
+ */
 static int vgpio_send(struct vgpio_core *core, unsigned int line,
 		      const struct vgpio_xfer *x)
 {
 	struct vgpio_line *l = &core->lines[line];
-	unsigned int type = x->type, i;
-	struct vgpio_slot_state *st;
+	unsigned int type = x->type;
 	unsigned long flags = 0;
 	u32 value = x->value;
-	struct vgpio_msg *msg;
-	void *in = x->in;
 	bool kick;
 	int ret;
 
 	vgpio_lock(&core->lock, flags);
 	if (core->dead) {
 		ret = -ENODEV;
+		goto out;
+	}
+	if (core->silent) {
+		core->stats.silent_fails++;
+		ret = -ETIMEDOUT;
 		goto out;
 	}
 	if (l->live) {
@@ -438,29 +485,11 @@ static int vgpio_send(struct vgpio_core *core, unsigned int line,
 		if (ret)
 			goto out;
 	}
-	for (i = 0; i < core->ntx && core->tx_state[i].busy; i++)
-		;
-	if (i == core->ntx) {
-		ret = -ENOSPC;
+	ret = vgpio_post(core, line, type, value, x->in, x->in_len);
+	if (ret < 0)
 		goto out;
-	}
-	msg = &core->tx[i].msg;
-	msg->type = cpu_to_le16(type);
-	msg->line = cpu_to_le16(line);
-	msg->value = cpu_to_le32(value);
-	if (x->in_len && !in)
-		in = &core->tx[i].resp;
-	ret = core->ops->add_chain(core->ctx, core->proto->req_vq, msg,
-				   sizeof(*msg), x->in_len ? in : NULL,
-				   x->in_len, &core->tx[i]);
-	if (ret)
-		goto out;
-	st = &core->tx_state[i];
-	*st = (struct vgpio_slot_state){
-		.busy = true, .line = line, .type = type, .in_len = x->in_len,
-	};
 	l->live = type;
-	l->slot = i;
+	l->slot = ret;
 	l->done = false;
 	kick = core->ops->kick_prepare(core->ctx, core->proto->req_vq);
 	vgpio_unlock(&core->lock, flags);
@@ -472,6 +501,32 @@ out:
 }
 
 /*
+ * Under the lock: a wait timed out, so the device answers nothing. Later
+ * requests fail at once (vgpio_send()) until it uses a buffer again
+ * (vgpio_drain()). A ping goes out too: a device that lost only the
+ * request answers it at once and ends the silence. True when the device
+ * just fell silent; *kick when the ping needs a notification.
+ */
+static bool vgpio_fall_silent(struct vgpio_core *core, unsigned int line,
+			      bool *kick)
+{
+	bool fell = !core->silent;
+
+	if (fell) {
+		core->silent = true;
+		core->stats.silences++;
+	}
+	if (!core->ping_pending && core->proto->ping &&
+	    core->proto->ping(core, line)) {
+		core->ping_pending = true;
+		core->stats.pings++;
+		*kick = core->ops->kick_prepare(core->ctx,
+						core->proto->req_vq);
+	}
+	return fell;
+}
+
+/*
  * Collect the answer after @wait returned @wait_ret. A request whose
  * answer has not come is abandoned; the protocol makes sure its late
  * answer can never be taken for a newer request's.
@@ -480,6 +535,7 @@ static int vgpio_collect(struct vgpio_core *core, unsigned int line,
 			 int wait_ret, s32 *result)
 {
 	struct vgpio_line *l = &core->lines[line];
+	bool fell = false, kick = false;
 	unsigned long flags = 0;
 	int ret = 0;
 
@@ -503,7 +559,13 @@ static int vgpio_collect(struct vgpio_core *core, unsigned int line,
 	l->live = 0;
 	l->slot = -1;
 	l->done = false;
+	if (ret == -ETIMEDOUT && !core->dead)
+		fell = vgpio_fall_silent(core, line, &kick);
 	vgpio_unlock(&core->lock, flags);
+	/* Told before the ping goes out, so before its answer is. */
+	if (fell && core->ops->silent)
+		core->ops->silent(core->ctx, true);
+	vgpio_kick(core, core->proto->req_vq, kick);
 	return ret;
 }
 

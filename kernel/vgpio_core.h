@@ -118,12 +118,16 @@ enum vgpio_protocol {
  * @irq: the standard protocol's VIRTIO_GPIO_F_IRQ was negotiated
  * @indirect: the queues take indirect descriptor tables, so a chain takes
  *	one ring entry however many buffers it has
+ * @legacy: VIRTIO_F_VERSION_1 was not negotiated: a pre-1.0 device, whose
+ *	config and messages are in the guest's byte order. The standard
+ *	device is a virtio 1.x one; the core refuses it so.
  */
 struct vgpio_dev_info {
 	unsigned int device_id;
 	unsigned int cfg_size;
 	bool irq;
 	bool indirect;
+	bool legacy;
 };
 
 /**
@@ -140,7 +144,8 @@ struct vgpio_dev_info {
  * @notify: notify the device about @vq; called without the lock
  * @wait: sleep until vgpio_line_done() is true for @line. Returns 0 when
  *	it is, -ETIMEDOUT or -EINTR (or any negative errno) when giving up.
- *	Called without the lock.
+ *	Called without the lock. -ETIMEDOUT, and only it, tells the core
+ *	the device has gone silent (see vgpio_request()).
  * @wake: wake a waiter sleeping in @wait for @line; called without lock
  * @irq: an enabled interrupt fired on @line (already bounds-checked);
  *	called without the lock, from a queue callback
@@ -157,6 +162,9 @@ struct vgpio_dev_info {
  *	a spinlock_t may be taken. Called under the irq descriptor's raw
  *	spinlock, so it may only schedule. NULL where the host unmasks only
  *	in a bus sync or in a handler.
+ * @silent: optional; the device stopped answering (@silent true: a
+ *	request timed out, later ones fail at once) or answers again (false).
+ *	Called without the lock, once per change.
  */
 struct vgpio_host_ops {
 	void (*cfg_get)(void *ctx, unsigned int offset, void *buf,
@@ -174,6 +182,7 @@ struct vgpio_host_ops {
 	unsigned int (*vq_size)(void *ctx, unsigned int vq);
 	u32 (*cfg_generation)(void *ctx);
 	void (*arm_later)(void *ctx);
+	void (*silent)(void *ctx, bool silent);
 };
 
 /**
@@ -193,6 +202,9 @@ struct vgpio_host_ops {
  * @bad_token: used buffers that were not ours
  * @rx_repost_failed: receive or eventq buffers the queue refused to take
  * @irq_invalid: eventq buffers the device returned unused (standard)
+ * @silences: times a timeout found the device answering nothing
+ * @silent_fails: requests refused at once while the device was silent
+ * @pings: requests sent only to learn whether a silent device answers
  */
 struct vgpio_stats {
 	u32 replies;
@@ -210,6 +222,9 @@ struct vgpio_stats {
 	u32 bad_token;
 	u32 rx_repost_failed;
 	u32 irq_invalid;
+	u32 silences;
+	u32 silent_fails;
+	u32 pings;
 };
 
 /**
@@ -220,8 +235,8 @@ struct vgpio_stats {
  * @out: the new core on success
  * @why: on failure, a static human-readable reason
  *
- * Return: 0, -ENODEV for a device that speaks neither protocol, -EINVAL
- * for an invalid config space, -ENOMEM.
+ * Return: 0, -ENODEV for a device that speaks neither protocol (a legacy
+ * standard device included), -EINVAL for an invalid config space, -ENOMEM.
  */
 int vgpio_core_probe(const struct vgpio_host_ops *ops, void *ctx,
 		     const struct vgpio_dev_info *info,
@@ -286,9 +301,16 @@ void vgpio_core_destroy(struct vgpio_core *core);
  * One operation per line is in flight at a time; different lines proceed
  * in parallel. The caller serialises the operations of one line.
  *
+ * A request that times out leaves the device silent: every later request
+ * fails at once with -ETIMEDOUT, without going to the device, until the
+ * device uses any buffer again (the late reply, the ping the timeout sent,
+ * an event). So a device that stopped answering costs one timeout, not
+ * one per call, and its lines work again as soon as it answers.
+ *
  * Return: 0; the device's negative errno (ID 30) or -EIO for its error
  * status (standard); -EINVAL for a bad argument; -EBUSY when the line
- * already has a request in flight; -ETIMEDOUT or -EINTR from @wait;
+ * already has a request in flight; -ETIMEDOUT or -EINTR from @wait, and
+ * -ETIMEDOUT at once while the device is silent;
  * -ENODEV after vgpio_core_kill(); -ENOSPC when the queue is full.
  */
 int vgpio_request(struct vgpio_core *core, unsigned int line,

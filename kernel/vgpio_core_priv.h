@@ -60,11 +60,17 @@ struct vgpio_irq_slot {
  * @dev_irq_type: the type the device was last told (standard), or
  *	VGPIO_DEV_IRQ_UNKNOWN after a SET_IRQ_TYPE that failed: the
  *	device may or may not have applied it
- * @dev_output: the device was last told the line is an output (standard)
+ * @dir: the direction (VGPIO_STD_DIRECTION_*) the callers last set or
+ *	read with success (standard): what gpiolib takes the line for
+ * @dev_dir: the device's direction as its last answer, late ones
+ *	included, says it; VGPIO_DEV_DIR_UNKNOWN after a SET_DIRECTION that
+ *	failed or was given up on (standard)
  * @level: last level reported by HOST_LEVEL, -1 before the first one
  */
 /* No trigger type on the wire: the device's, unknown to the driver. */
 #define VGPIO_DEV_IRQ_UNKNOWN	0xff
+/* No direction on the wire: the device's, unknown to the driver. */
+#define VGPIO_DEV_DIR_UNKNOWN	0xff
 
 struct vgpio_line {
 	u16 live;
@@ -80,7 +86,8 @@ struct vgpio_line {
 	bool irq_queued;
 	bool irq_rearmed;
 	u8 dev_irq_type;
-	bool dev_output;
+	u8 dir;
+	u8 dev_dir;
 	signed char level;
 };
 
@@ -105,6 +112,9 @@ struct vgpio_core;
  *	slot: may reclaim slots and replace the request's type and value
  *	(ID 30 resynchronisation probes); 0 or -errno
  * @abandon: optional; under the lock, the waiter gave up on the request
+ * @ping: optional; under the lock, post one request without effect whose
+ *	answer is owed to nobody, so that a device that lost only a request
+ *	still ends the silence (vgpio_collect()); true when it posted one
  * @vq_done: drain used buffers of queue @vq
  * @irq_types: supported VGPIO_IRQ_* bits
  * @irq_arm: optional; under the lock, hand the line's interrupt buffer
@@ -123,6 +133,7 @@ struct vgpio_proto {
 	int (*prepare)(struct vgpio_core *core, struct vgpio_line *l,
 		       unsigned int *type, u32 *value);
 	void (*abandon)(struct vgpio_core *core, struct vgpio_line *l);
+	bool (*ping)(struct vgpio_core *core, unsigned int line);
 	void (*vq_done)(struct vgpio_core *core, unsigned int vq);
 	unsigned int (*irq_types)(const struct vgpio_core *core);
 	bool (*irq_arm)(struct vgpio_core *core, unsigned int line);
@@ -161,6 +172,8 @@ struct vgpio_core {
 	struct vgpio_irq_slot *irq_slots;
 	unsigned int users;
 	bool dead;
+	bool silent;		/* a request timed out; no answer since */
+	bool ping_pending;	/* a ping went out in this silence */
 	int last_error;
 	int irq_arm_error;	/* errno of the last failed eventq post */
 	int irq_handling;	/* line whose handler the drain runs, or -1 */
@@ -203,6 +216,8 @@ void vgpio_complete(struct vgpio_core *core, unsigned int line, s32 result,
 		    struct vgpio_rx_action *act);
 int vgpio_xfer(struct vgpio_core *core, unsigned int line,
 	       const struct vgpio_xfer *x, s32 *res);
+int vgpio_post(struct vgpio_core *core, unsigned int line, unsigned int type,
+	       u32 value, void *in, unsigned int in_len);
 int vgpio_check_ngpio(u16 ngpio, unsigned int max, const char **why);
 bool vgpio_name_ok(const char *name);
 void vgpio_parse_names(struct vgpio_core *core, u32 size);

@@ -211,6 +211,30 @@ static void vgpio_id30_abandon(struct vgpio_core *core, struct vgpio_line *l)
 	l->stale |= 1u << l->live;
 }
 
+/*
+ * A question without effect whose reply is owed to nobody: its type is
+ * marked stale, so the reply is dropped as a late one, and a request of
+ * that type resynchronises first as after any abandon. On @line if one
+ * of its types is free to ask, else on the next line that has one.
+ */
+static bool vgpio_id30_ping(struct vgpio_core *core, unsigned int line)
+{
+	unsigned int i, type;
+
+	for (i = 0; i < core->ngpio; i++) {
+		struct vgpio_line *l = &core->lines[(line + i) % core->ngpio];
+
+		type = vgpio_id30_probe_type(l->stale);
+		if (!type || l->live)
+			continue;
+		if (vgpio_post(core, l - core->lines, type, 0, NULL, 0) < 0)
+			return false;
+		l->stale |= 1u << type;
+		return true;
+	}
+	return false;
+}
+
 /* The operations are the 2020 protocol's message types; FREE has no message. */
 static int vgpio_id30_op(struct vgpio_core *core, unsigned int line,
 			 unsigned int op, u32 value, s32 *res)
@@ -399,6 +423,7 @@ const struct vgpio_proto vgpio_id30_proto = {
 	.op		= vgpio_id30_op,
 	.prepare	= vgpio_id30_prepare,
 	.abandon	= vgpio_id30_abandon,
+	.ping		= vgpio_id30_ping,
 	.vq_done	= vgpio_id30_vq_done,
 	.irq_types	= vgpio_id30_irq_types,
 };

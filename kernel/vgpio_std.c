@@ -9,7 +9,13 @@
  * token (its slot) says which request it answers: an abandoned request
  * simply leaves its slot with the device until it returns (vgpio_collect()
  * marks it orphaned), and nothing like the 2020 protocol's
- * resynchronisation is needed: no prepare or abandon hook.
+ * resynchronisation is needed: no prepare hook.
+ *
+ * What the driver knows of the device's line state (dev_dir,
+ * dev_irq_type) is written only where a response is judged or a request
+ * abandoned, both under the lock: the device answers the requests of one
+ * line in order (virtio 1.4, requestq Operation), so applying answers as
+ * they come, late ones included, leaves the record as the device is.
  */
 #include "vgpio_core_priv.h"
 
@@ -30,6 +36,11 @@ static int vgpio_std_read_config(struct vgpio_core *core,
 	u16 ngpio;
 	int ret;
 
+	/* Its little-endian wire format needs the 1.x interface. */
+	if (info->legacy) {
+		*why = "legacy device: the standard GPIO device needs VIRTIO_F_VERSION_1";
+		return -ENODEV;
+	}
 	if (info->cfg_size && info->cfg_size < VGPIO_STD_CFG_SIZE) {
 		*why = "config space smaller than 8 bytes";
 		return -ENODEV;
@@ -131,17 +142,29 @@ static int vgpio_std_send(struct vgpio_core *core, unsigned int line,
 	return vgpio_xfer(core, line, &x, res);
 }
 
-/* The direction @dir (a VGPIO_STD_DIRECTION_*), and the record of it. */
+/* The record of the direction follows the response (vgpio_std_record()). */
 static int vgpio_std_set_direction(struct vgpio_core *core, unsigned int line,
 				   u8 dir, s32 *res)
 {
-	int ret;
+	return vgpio_std_send(core, line, VGPIO_STD_MSG_SET_DIRECTION, dir, res);
+}
 
-	ret = vgpio_std_send(core, line, VGPIO_STD_MSG_SET_DIRECTION, dir, res);
-	/* One that failed may have been applied: an output, to be safe. */
-	WRITE_ONCE(core->lines[line].dev_output,
-		   ret || dir == VGPIO_STD_DIRECTION_OUT);
-	return ret;
+/*
+ * A direction change given up on may have been applied late, or not:
+ * the device's direction then differs from the one the callers know, or
+ * is unknown. Set the known one again before the line is used, so that
+ * gpiolib's view of it is the device's.
+ */
+static int vgpio_std_restore_direction(struct vgpio_core *core,
+				       unsigned int line)
+{
+	const struct vgpio_line *l = &core->lines[line];
+	u8 dir = READ_ONCE(l->dir);
+	s32 res;
+
+	if (dir == VGPIO_STD_DIRECTION_NONE || dir == READ_ONCE(l->dev_dir))
+		return 0;
+	return vgpio_std_set_direction(core, line, dir, &res);
 }
 
 static int vgpio_std_set_irq_type(struct vgpio_core *core, unsigned int line,
@@ -152,7 +175,6 @@ static int vgpio_std_op(struct vgpio_core *core, unsigned int line,
 			unsigned int op, u32 value, s32 *res)
 {
 	struct vgpio_line *l = &core->lines[line];
-	unsigned long flags = 0;
 	int ret;
 
 	switch (op) {
@@ -170,15 +192,8 @@ static int vgpio_std_op(struct vgpio_core *core, unsigned int line,
 			*res = 0;
 			return 0;
 		}
-		ret = vgpio_std_set_direction(core, line,
-					      VGPIO_STD_DIRECTION_NONE, res);
-		/* The device discards the line's state, its trigger type too. */
-		if (!ret) {
-			vgpio_lock(&core->lock, flags);
-			l->dev_irq_type = VGPIO_STD_IRQ_TYPE_NONE;
-			vgpio_unlock(&core->lock, flags);
-		}
-		return ret;
+		return vgpio_std_set_direction(core, line,
+					       VGPIO_STD_DIRECTION_NONE, res);
 	case VGPIO_OP_DIRECTION_INPUT:
 		ret = vgpio_std_set_direction(core, line,
 					      VGPIO_STD_DIRECTION_IN, res);
@@ -221,9 +236,15 @@ static int vgpio_std_op(struct vgpio_core *core, unsigned int line,
 			       VGPIO_LINE_DIRECTION_IN;
 		return ret;
 	case VGPIO_OP_GET_VALUE:
+		ret = vgpio_std_restore_direction(core, line);
+		if (ret)
+			return ret;
 		return vgpio_std_send(core, line, VGPIO_STD_MSG_GET_VALUE, 0,
 				      res);
 	case VGPIO_OP_SET_VALUE:
+		ret = vgpio_std_restore_direction(core, line);
+		if (ret)
+			return ret;
 		ret = vgpio_std_send(core, line, VGPIO_STD_MSG_SET_VALUE, value,
 				     res);
 		/* The device does not echo the level; it drives what we set. */
@@ -289,12 +310,105 @@ bad_value:
 	return -EINVAL;
 }
 
-/* One used requestq chain; it is never posted again (vgpio_drain()). */
+/*
+ * Under the lock: what the request in slot @idx did to its line, by its
+ * answer @res (-ETIMEDOUT when abandoned unanswered); @live when a caller
+ * hears the answer, whose view of the line then follows it. One that
+ * failed may have been applied: the direction is then unknown (taken for
+ * an output: no interrupt goes to the device) and so is the trigger type
+ * (the next sync sends it again). Setting no direction discards the
+ * line's state at the device, its trigger type too.
+ */
+static void vgpio_std_record(struct vgpio_core *core, unsigned int idx,
+			     s32 res, bool live)
+{
+	const struct vgpio_slot_state *st = &core->tx_state[idx];
+	struct vgpio_line *l = &core->lines[st->line];
+	u32 value = le32_to_cpu(core->tx[idx].msg.value);
+
+	switch (st->type) {
+	case VGPIO_STD_MSG_SET_DIRECTION:
+		WRITE_ONCE(l->dev_dir, res < 0 ? VGPIO_DEV_DIR_UNKNOWN : value);
+		if (live && res >= 0)
+			WRITE_ONCE(l->dir, value);
+		if (value == VGPIO_STD_DIRECTION_NONE)
+			l->dev_irq_type = res < 0 ? VGPIO_DEV_IRQ_UNKNOWN :
+						    VGPIO_STD_IRQ_TYPE_NONE;
+		break;
+	case VGPIO_STD_MSG_GET_DIRECTION:
+		if (res < 0)
+			break;
+		WRITE_ONCE(l->dev_dir, res);
+		if (live)
+			WRITE_ONCE(l->dir, res);
+		break;
+	case VGPIO_STD_MSG_SET_IRQ_TYPE:
+		l->dev_irq_type = res < 0 ? VGPIO_DEV_IRQ_UNKNOWN : value;
+		break;
+	}
+}
+
+/* Taken for an output unless known not to be one. */
+static bool vgpio_std_dev_output(const struct vgpio_line *l)
+{
+	u8 dir = READ_ONCE(l->dev_dir);
+
+	return dir != VGPIO_STD_DIRECTION_IN && dir != VGPIO_STD_DIRECTION_NONE;
+}
+
+/* The waiter gave up: the request may yet be applied, or not. */
+static void vgpio_std_abandon(struct vgpio_core *core, struct vgpio_line *l)
+{
+	if (l->slot >= 0)
+		vgpio_std_record(core, l->slot, -ETIMEDOUT, false);
+}
+
+/*
+ * A question without effect on the line of the request that timed out:
+ * the device answers the line's requests in order, so its answer comes
+ * after the abandoned one's, or alone if that one was lost.
+ */
+static bool vgpio_std_ping(struct vgpio_core *core, unsigned int line)
+{
+	int idx;
+
+	idx = vgpio_post(core, line, VGPIO_STD_MSG_GET_DIRECTION, 0, NULL,
+			 sizeof(struct vgpio_std_resp));
+	if (idx < 0)
+		return false;
+	core->tx_state[idx].orphan = true;
+	return true;
+}
+
+/*
+ * A trigger type the driver gave up on, applied late, and the one the
+ * line still wants: the interrupt needs only its eventq buffer, which
+ * the host's deferred arm hands over (vgpio_irq_arm_pending()), as no
+ * sync may come to do it: the kernel only logged the failed one.
+ */
+static void vgpio_std_late_type(struct vgpio_core *core, unsigned int idx,
+				s32 res)
+{
+	const struct vgpio_slot_state *st = &core->tx_state[idx];
+	const struct vgpio_line *l = &core->lines[st->line];
+
+	if (st->type == VGPIO_STD_MSG_SET_IRQ_TYPE && res >= 0 &&
+	    l->dev_irq_type != VGPIO_STD_IRQ_TYPE_NONE &&
+	    l->dev_irq_type == READ_ONCE(l->irq_type) &&
+	    vgpio_irq_wanted(l) && core->ops->arm_later)
+		core->ops->arm_later(core->ctx);
+}
+
+/*
+ * One used requestq chain; it is never posted again (vgpio_drain()). A
+ * late one, whose waiter gave up, still tells what the device did.
+ */
 static bool vgpio_std_response(struct vgpio_core *core, void *token, u32 len,
 			       struct vgpio_rx_action *act)
 {
 	struct vgpio_slot_state *st;
 	struct vgpio_line *l;
+	s32 res;
 	int idx;
 
 	idx = vgpio_token_index(core->tx, sizeof(*core->tx), core->ntx, token);
@@ -309,6 +423,9 @@ static bool vgpio_std_response(struct vgpio_core *core, void *token, u32 len,
 	if (st->orphan) {
 		st->orphan = false;
 		core->stats.late_replies++;
+		res = vgpio_std_check(core, idx, len, act);
+		vgpio_std_record(core, idx, res, false);
+		vgpio_std_late_type(core, idx, res);
 		return false;
 	}
 	/* A slot in flight and not orphaned is its line's live request. */
@@ -319,8 +436,9 @@ static bool vgpio_std_response(struct vgpio_core *core, void *token, u32 len,
 		return false;
 	}
 	/* A bad response still ends its request: the chain is back. */
-	vgpio_complete(core, st->line, vgpio_std_check(core, idx, len, act),
-		       act);
+	res = vgpio_std_check(core, idx, len, act);
+	vgpio_std_record(core, idx, res, true);
+	vgpio_complete(core, st->line, res, act);
 	return false;
 }
 
@@ -415,24 +533,17 @@ static bool vgpio_std_event(struct vgpio_core *core, void *token, u32 len,
 
 /*
  * Tell the device a trigger type. One that failed (timed out, killed, an
- * error status) leaves the device's type unknown: it may have applied the
- * request after the driver gave up on it, so the next sync tells it again
+ * error status) leaves the device's type unknown until its late answer
+ * says (vgpio_std_record()): the next sync tells the device again
  * whatever it wants.
  */
 static int vgpio_std_set_irq_type(struct vgpio_core *core, unsigned int line,
 				  u8 type)
 {
-	struct vgpio_line *l = &core->lines[line];
-	unsigned long flags = 0;
 	s32 res;
-	int ret;
 
-	ret = vgpio_std_send(core, line, VGPIO_STD_MSG_SET_IRQ_TYPE, type,
-			     &res);
-	vgpio_lock(&core->lock, flags);
-	l->dev_irq_type = ret ? VGPIO_DEV_IRQ_UNKNOWN : type;
-	vgpio_unlock(&core->lock, flags);
-	return ret;
+	return vgpio_std_send(core, line, VGPIO_STD_MSG_SET_IRQ_TYPE, type,
+			      &res);
 }
 
 static int vgpio_std_irq_sync(struct vgpio_core *core, unsigned int line)
@@ -452,7 +563,7 @@ static int vgpio_std_irq_sync(struct vgpio_core *core, unsigned int line)
 		 * No IRQ message for a line configured for output: the
 		 * interrupt waits for the input direction, which syncs again.
 		 */
-		if (want != VGPIO_STD_IRQ_TYPE_NONE && READ_ONCE(l->dev_output))
+		if (want != VGPIO_STD_IRQ_TYPE_NONE && vgpio_std_dev_output(l))
 			return 0;
 		/*
 		 * The trigger type of an enabled interrupt changes only
@@ -502,6 +613,8 @@ const struct vgpio_proto vgpio_std_proto = {
 	.read_config	= vgpio_std_read_config,
 	.start		= vgpio_std_start,
 	.op		= vgpio_std_op,
+	.abandon	= vgpio_std_abandon,
+	.ping		= vgpio_std_ping,
 	.vq_done	= vgpio_std_vq_done,
 	.irq_types	= vgpio_std_irq_types,
 	.irq_arm	= vgpio_std_irq_arm,

@@ -131,10 +131,11 @@ struct vgpio_stats {
     uint32_t bad_len; uint32_t bad_type; uint32_t bad_line;
     uint32_t bad_value; uint32_t unexpected; uint32_t bad_token;
     uint32_t rx_repost_failed; uint32_t irq_invalid;
+    uint32_t silences; uint32_t silent_fails; uint32_t pings;
 };
 enum vgpio_protocol { VGPIO_PROTOCOL_ID30, VGPIO_PROTOCOL_STANDARD };
 struct vgpio_dev_info { unsigned int device_id; unsigned int cfg_size; bool irq;
-                        bool indirect; };
+                        bool indirect; bool legacy; };
 struct vgpio_core;
 struct vgpio_host_ops { ...; };
 """

@@ -96,12 +96,14 @@ class SimTransport:
     :param indirect: the rings take indirect descriptor tables, as a
         device offering ``VIRTIO_RING_F_INDIRECT_DESC`` (the standard
         protocol): a chain takes one ring entry instead of one per buffer
+    :param legacy: the device did not negotiate VIRTIO_F_VERSION_1 (a
+        pre-1.0 device)
     """
 
     def __init__(self, device, ring_size=16, tx_interrupts=True,
                  config_window=id30_wire.CFG_WINDOW, tell_config_size=False,
                  config_change=None, config_always_changing=False,
-                 indirect=False):
+                 indirect=False, legacy=False):
         self.device = device
         self.core = ffi.NULL
         self.config = device.config_space()
@@ -113,6 +115,7 @@ class SimTransport:
             "cfg_size": len(self.config) if tell_config_size else 0,
             "irq": standard and bool(device.features & (1 << std_wire.F_IRQ)),
             "indirect": indirect,
+            "legacy": legacy,
         })
         self._cfg = ffi.new("unsigned char[]", self.config)
         self.host = ffi.new("struct vgpio_uhost *")

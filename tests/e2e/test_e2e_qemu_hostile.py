@@ -6,8 +6,9 @@ the config window and an ID 30 device that is not GPIO are UML's alone):
 hostile line names, 256 lines on QEMU's 64-entry eventq, wrong used
 lengths (0 and 4 GiB - 1), an out-of-range status byte and value, a
 dropped reply, an eventq buffer returned that was never made available,
-and a device silent from the start. Our module only: Linux's gpio-virtio
-waits for a dropped reply forever.
+a device that stalls and comes back, and a device silent from the
+start. Our module only: Linux's gpio-virtio waits for a dropped reply
+forever.
 
 There is no shared file system: at each "SYNC x" the guest reads a line
 from its console, which the test types once it has injected the fault.
@@ -63,6 +64,12 @@ def run(request, tmp_path_factory, timings):
             guest.send("\n")
         guest.expect("SYNC forged", timeout=60)
         backend(cmd="inject", fault="forged_event")
+        guest.send("\n")
+        guest.expect("SYNC stall", timeout=60)
+        backend(cmd="stall")
+        guest.send("\n")
+        guest.expect("SYNC resume", timeout=60)
+        backend(cmd="stall", on=False)
         guest.send("\n")
         qemu_finish(guest, backend, result, "H")
     return result
@@ -129,6 +136,25 @@ def test_forged_eventq_return_is_refused_and_values_go_on(run):
     assert any(l.endswith("interrupt setup of line 2 failed: -5")
                for l in dmesg(run, "H")), dmesg(run, "H")
     assert "H-FORGED-EDGES rc=143" in run["lines"]
+
+
+def test_a_stalled_device_costs_one_timeout_then_works_again(run):
+    # One timeout of 2 s, then failures at once, ETIMEDOUT each; resumed,
+    # the device answers what it held and the line works, no reload.
+    gets = [re.fullmatch(r"STALL-GET (\d) rc=(\d+) cs=(\d+) (.*)", l)
+            for l in run["lines"] if l.startswith("STALL-GET ")]
+    assert len(gets) == 4 and all(gets), gets
+    assert all(g[2] != "0" and "timed out" in g[4] for g in gets), gets
+    assert int(gets[0][3]) >= 195, gets[0][0]
+    assert all(int(g[3]) < 100 for g in gets[1:]), [g[0] for g in gets]
+    assert "H-STALL-AFTER rc=0" in run["lines"]
+    log = dmesg(run, "H")
+    silent = [n for n, l in enumerate(log) if l.endswith(
+        "no reply within 2000 ms: requests fail with ETIMEDOUT until the "
+        "device answers again")]
+    back = [n for n, l in enumerate(log)
+            if l.endswith(": device answers again")]
+    assert silent and back and back[-1] > silent[-1], log
 
 
 def test_unload_reload_and_a_clean_log(run):

@@ -62,7 +62,8 @@ def run(request, uml_build, tmp_path_factory):
     faults = [f for f in FAULTS if driver == "ours" or f in UPSTREAM_FAULTS]
     init = render_init("std-init.sh", work, MOD=module, PARAMS=params,
                        FAULTS=" ".join("%s:%d" % (f, FAULTS[f])
-                                       for f in faults))
+                                       for f in faults),
+                       STALL="yes" if driver == "ours" else "")
     # The driver checker watches the whole run; its report is written when
     # UML exits and closes the vhost-user connection (virtio_uml keeps it
     # across module unloads), before the backend exits (--once).
@@ -94,6 +95,13 @@ def run(request, uml_build, tmp_path_factory):
         guest.expect("SYNC forged", timeout=60)
         backend(cmd="inject", fault="forged_event")
         go("forged")
+        if driver == "ours":
+            guest.expect("SYNC stall", timeout=60)
+            backend(cmd="stall")
+            go("stall")
+            guest.expect("SYNC resume", timeout=60)
+            backend(cmd="stall", on=False)
+            go("resume")
         guest.expect("STD-DMESG-END", timeout=120)
         guest.wait(60)
     finally:
@@ -166,6 +174,40 @@ def test_forged_eventq_return_is_refused_and_values_go_on(run):
     if run["driver"] == "ours":
         assert any(l.endswith("interrupt setup of line 2 failed: -5")
                    for l in dmesg), dmesg
+
+
+def test_a_stalled_device_costs_one_timeout_then_works_again(run):
+    lines = run["lines"]
+    if run["driver"] != "ours":
+        # Linux's gpio-virtio waits for a stalled device for ever,
+        # uninterruptibly: not tried.
+        assert not [l for l in lines if l.startswith("STALL-")]
+        return
+    # A wait killed 1 s into a 10 s timeout ends at once.
+    killed = next(l for l in lines if l.startswith("STALL-KILLED "))
+    match = re.fullmatch(r"STALL-KILLED rc=(\d+) cs=(\d+)", killed)
+    assert match and match[1] != "0" and int(match[2]) < 500, killed
+    # One timeout of 2 s, then failures at once, ETIMEDOUT each (a
+    # gpioget costs some 0.1 to 0.2 s on the debug kernel: the bound is
+    # half the timeout).
+    gets = [re.fullmatch(r"STALL-GET (\d) rc=(\d+) cs=(\d+) (.*)", l)
+            for l in lines if l.startswith("STALL-GET ")]
+    assert len(gets) == 6 and all(gets), gets
+    assert all(g[2] != "0" and "timed out" in g[4] for g in gets), gets
+    assert int(gets[0][3]) >= 195, gets[0][0]
+    assert all(int(g[3]) < 100 for g in gets[1:]), [g[0] for g in gets]
+    # Resumed: the device answers what it held, and the lines work.
+    after = [l for l in lines if l.startswith("STALL-AFTER ")]
+    assert len(after) == 1 and re.fullmatch(r"STALL-AFTER [01] [01] [01]",
+                                            after[0]), after
+    assert "RW-OK line=1 n=20" in lines
+    dmesg = dmesg_block(lines, "STD")
+    silent = [n for n, l in enumerate(dmesg) if l.endswith(
+        "no reply within 2000 ms: requests fail with ETIMEDOUT until the "
+        "device answers again")]
+    back = [n for n, l in enumerate(dmesg)
+            if l.endswith(": device answers again")]
+    assert silent and back and back[-1] > silent[-1], dmesg
 
 
 def test_eventq_edges_in_order_on_the_right_line(run):

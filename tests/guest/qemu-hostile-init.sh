@@ -24,6 +24,28 @@ sleep 1
 gpio-probe /dev/gpiochip0 rw 1 20
 timeout 5 gpio-probe /dev/gpiochip0 edges 2 1 >/dev/null 2>&1
 echo "H-FORGED-EDGES rc=$?"
+# A device that stops answering: the test stalls the backend at "SYNC
+# stall" and resumes it at "SYNC resume". One timeout, then failures at
+# once until the device answers again; then the lines work. Times in
+# centiseconds of /proc/uptime.
+centis() {
+	read -r up _ < /proc/uptime
+	echo "${up%.*}${up#*.}"
+}
+echo "SYNC stall"
+read -r _
+echo 2000 > /sys/module/@MODULE@/parameters/timeout_ms
+for i in 1 2 3 4; do
+	t0=$(centis)
+	out=$(gpio-probe /dev/gpiochip0 get 9 1 2>&1)
+	rc=$?
+	echo "STALL-GET $i rc=$rc cs=$(( $(centis) - t0 )) $out"
+done
+echo "SYNC resume"
+read -r _
+sleep 1
+gpio-probe /dev/gpiochip0 rw 9 20
+echo "H-STALL-AFTER rc=$?"
 rmmod @MODULE@; echo "RMMOD rc=$?"
 insmod /lib/driver.ko timeout_ms=@TIMEOUT_MS@ && \
 	gpio-probe /dev/gpiochip0 rw 9 10 && rmmod @MODULE@

@@ -49,6 +49,39 @@ echo "FORGED $(gpioget gpiochip0 0 1 3 2>&1)"
 timeout 5 "$D/gpio-probe" /dev/gpiochip0 edges 2 1 >/dev/null 2>&1
 echo "FORGED-EDGES rc=$?"
 
+# A device that stops answering (@STALL@: our module only; Linux's
+# gpio-virtio waits for ever, uninterruptibly). The test stalls the
+# backend at "SYNC stall" and resumes it at "SYNC resume". A killed wait
+# ends at once; then one timeout, after which calls fail at once until
+# the device answers again, and then the lines work without a rebind.
+# Times in centiseconds of /proc/uptime.
+centis() {
+	read -r up _ < /proc/uptime
+	echo "${up%.*}${up#*.}"
+}
+if [ -n "@STALL@" ]; then
+	sync_point stall
+	echo 10000 > /sys/module/@MOD@/parameters/timeout_ms
+	t0=$(centis)
+	gpioget gpiochip0 1 >/dev/null 2>&1 &
+	pid=$!
+	sleep 1
+	kill -9 $pid
+	wait $pid
+	echo "STALL-KILLED rc=$? cs=$(( $(centis) - t0 ))"
+	echo 2000 > /sys/module/@MOD@/parameters/timeout_ms
+	for i in 1 2 3 4 5 6; do
+		t0=$(centis)
+		out=$(gpioget gpiochip0 1 2>&1)
+		rc=$?
+		echo "STALL-GET $i rc=$rc cs=$(( $(centis) - t0 )) $out"
+	done
+	sync_point resume
+	sleep 1
+	echo "STALL-AFTER $(gpioget gpiochip0 0 1 3 2>&1)"
+	"$D/gpio-probe" /dev/gpiochip0 rw 1 20
+fi
+
 # Unload with the device attached, then 10 load/unload cycles.
 rmmod @MOD@; echo "RMMOD rc=$?"
 i=0

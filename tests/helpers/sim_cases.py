@@ -1,9 +1,12 @@
 """Shared by the tests of the core on simulated devices: probing a device,
-and the tables of device faults that more than one file tries."""
+a request that times out, and the tables of device faults that more than
+one file tries."""
 
 import errno
 
-from virtio_gpio import Chip, ConfigFault, Fault, SimTransport
+import pytest
+
+from virtio_gpio import Chip, ConfigFault, Fault, SimTransport, VirtioGpioError
 
 
 def probe(device, **transport_options):
@@ -14,6 +17,17 @@ def probe(device, **transport_options):
     except BaseException:
         transport.close()
         raise
+
+
+def time_out(chip, call, *args):
+    """``call`` times out; then the device runs, as a real one does
+    meanwhile, and answers what it still holds: the ping the timeout sent
+    at least, which ends the silence (until then every request fails at
+    once with ETIMEDOUT)."""
+    with pytest.raises(VirtioGpioError) as info:
+        call(*args)
+    assert info.value.errno == errno.ETIMEDOUT
+    chip.transport.run()
 
 
 #: replies the core rejects whichever protocol carries them: (the fault

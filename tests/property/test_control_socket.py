@@ -21,11 +21,13 @@ from virtio_gpio.vhost_user.control_server import ControlCommands
 from virtio_gpio.wire.standard import Msg
 from vhost_front_end import std_request
 
-# stop and noop change the server as they should (it ends; the guest gets
-# the floor's answers): a random one would fail the check, not the server.
+# stop, noop and stall change the server as they should (it ends; the
+# guest gets the floor's answers, or none): a random one would fail the
+# check, not the server.
 COMMANDS = sorted(name[3:] for name in dir(ControlCommands)
                   if name.startswith("do_") and name not in ("do_stop",
-                                                              "do_noop"))
+                                                              "do_noop",
+                                                              "do_stall"))
 FIELDS = ("device", "devices", "line", "level", "timeout", "fault", "count",
           "on")
 

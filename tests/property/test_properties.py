@@ -106,6 +106,8 @@ def test_arbitrary_replies_while_waiting(replies):
                   if t == id30_wire.reply_type(5) and l == 0 and v in (0, 1)]
             assert ok and value == ok[0]
         transport.device_paused = False
+        # After a timeout the device answers the ping, ending the silence.
+        transport.run()
         assert chip.get_value(1) == 0
     finally:
         chip.close()

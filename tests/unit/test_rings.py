@@ -107,14 +107,20 @@ def test_rx_kicked_after_reposting(chip):
 
 
 def test_tx_ring_full_gives_clear_error(make_chip):
-    # With the device stopped and the ring full, the next request fails
-    # with ENOSPC instead of hanging or overwriting a buffer in use.
+    # With the device stopped and the ring full of requests in flight, the
+    # next request fails with ENOSPC instead of hanging or overwriting a
+    # buffer in use.
     chip = make_chip(8, ring_size=2)
     chip.transport.device_paused = True
     errors = []
-    for line in range(3):
+
+    def request(line):
+        if line < 2:
+            chip.transport.before_wait = lambda _: request(line + 1)
         try:
             chip.get_value(line)
         except OSError as exc:
             errors.append(exc.errno)
-    assert errors == [errno.ETIMEDOUT, errno.ETIMEDOUT, errno.ENOSPC]
+
+    request(0)
+    assert errors == [errno.ENOSPC, errno.ETIMEDOUT, errno.ETIMEDOUT]

@@ -366,3 +366,20 @@ def test_a_failing_recorder_is_dropped_and_the_next_still_records(bench):
     ctl(server, cmd="set_input", device="a", line=1, level=1)
     assert [e["event"] for e in kept.events] == ["input"]
     assert server.recorders == [kept]
+
+
+def test_a_stalled_device_answers_nothing_until_resumed(bench):
+    front, server, devices = bench
+    assert ctl(server, cmd="stall", device="a") == {"ok": True}
+    head, in_addr = front.post_chain(
+        0, struct.pack("<HHI", Msg.SET_VALUE, 0, 1), 2)
+    front.notify(0)
+    time.sleep(0.3)
+    assert front.used(0) == []
+    assert devices[0].lines[0].out_value == 0
+    # Resumed: the request queued meanwhile is answered, then new ones.
+    assert ctl(server, cmd="stall", device="a", on=False) == {"ok": True}
+    assert wait_used(front, 0, 1) == [(head, 2)]
+    assert devices[0].lines[0].out_value == 1
+    assert std_request(front, Msg.SET_DIRECTION, 0, Direction.OUT) == b"\0\0"
+    assert std_request(front, Msg.GET_VALUE, 0) == b"\0\x01"

@@ -96,6 +96,8 @@ class Backend:
         #: the server whose selector watches this backend's descriptors
         self.server = None
         self.listener: Optional[socket.socket] = None
+        #: requests stay on their ring, unanswered, until resumed
+        self.stalled = False
 
     # -- what the host does ----------------------------------------------
 
@@ -116,6 +118,13 @@ class Backend:
         if self.conn is not None and fault is Fault.FORGED_EVENT:
             # Needs no reply to ride on: it goes out now.
             self.conn.loop.flush()
+
+    def stall(self, on):
+        """Stop answering requests (they wait on the ring), or resume:
+        then everything the driver queued meanwhile is answered."""
+        self.stalled = on
+        if not on and self.conn is not None:
+            self.conn.process()
 
     def set_floor(self, on):
         """Answer requests with the bench's floor instead of the model."""

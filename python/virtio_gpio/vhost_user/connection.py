@@ -269,8 +269,10 @@ class Connection:
             self._start_state(vring)
 
     def process(self):
-        """Let the device work through what the driver queued."""
-        self.loop.run()
+        """Let the device work through what the driver queued, unless
+        the backend is stalled."""
+        if not self.backend.stalled:
+            self.loop.run()
 
 
 def _close_unclaimed(fds):

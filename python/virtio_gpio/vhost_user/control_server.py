@@ -190,6 +190,12 @@ class ControlCommands:
                                  required=False))
         return {"ok": True}
 
+    def do_stall(self, command, client):
+        backend = self._backend(command)
+        backend.stall(_field(command, "on", bool, default=True,
+                             required=False))
+        return {"ok": True}
+
     def do_subscribe(self, command, client):
         devices = command.get("devices")
         if devices is not None:
