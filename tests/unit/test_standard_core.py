@@ -8,6 +8,7 @@ VIRTIO_GPIO_F_IRQ), all against the simulated rings.
 
 import errno
 import struct
+import sys
 
 import pytest
 
@@ -226,18 +227,35 @@ def test_every_16_bit_line_count_is_served(make_chip, lines):
 
 def test_the_request_pool_is_bounded_on_a_large_chip(make_chip):
     # One request slot per line would be 65535 DMA slots; past
-    # VGPIO_TX_LINES lines the pool stops growing and a request finding
+    # VGPIO_TX_LINES lines the pool stops growing, and a request finding
     # it empty fails with ENOSPC, as one finding the queue full does.
+    # Requests on different lines are made while the ones before still
+    # wait (from the wait itself), until one finds no slot.
     chip = make_chip(0xFFFF, protocol="standard", ring_size=1024,
                      indirect=True)
     pool = lib.VGPIO_TX_LINES + lib.VGPIO_TX_SPARE
     chip.transport.device_paused = True
-    for line in range(pool):
-        expect_errno(errno.ETIMEDOUT, chip.get_value, line)
-    expect_errno(errno.ENOSPC, chip.get_value, pool)
+    errors = []
+
+    def request(line):
+        if line < pool:
+            chip.transport.before_wait = lambda _: request(line + 1)
+        else:
+            chip.transport.before_wait = None
+        try:
+            chip.get_value(line)
+        except OSError as exc:
+            errors.append(exc.errno)
+
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(max(limit, 40 * pool))
+    try:
+        request(0)
+    finally:
+        sys.setrecursionlimit(limit)
+    assert errors == [errno.ENOSPC] + [errno.ETIMEDOUT] * pool
     chip.transport.device_paused = False
     chip.transport.run()
-    assert chip.stats["late_replies"] == pool
     chip.direction_output(pool, 1)
     assert chip.get_value(pool) == 1
 
