@@ -24,8 +24,10 @@ import time
 import pytest
 
 import several_devices as sd
+from checkout import ROOT
 from e2e_helpers import (GUEST, KERNEL_SRC, UML_SERIES, build_gpio_probe,
-                         debug_kernel_findings, qemu_initramfs, render_init)
+                         debug_kernel_findings, doc_table, qemu_initramfs,
+                         render_init)
 from virtio_gpio.guests import drivers, kernels, qemu, uml
 
 QEMU_SERIES = ("6.1", "6.12")
@@ -36,6 +38,7 @@ SHARED_IRQ_CHIP = [("qemu", "6.1", "upstream"), ("qemu", "6.12", "upstream"),
 RUNS = [("qemu", s, d) for s in QEMU_SERIES for d in ("ours", "upstream")] \
     + [("uml", s, d) for s in UML_SERIES for d in ("ours", "upstream")]
 WORKING = [r for r in RUNS if r not in SHARED_IRQ_CHIP]
+USER_GUIDE = os.path.join(ROOT, "Documentation", "user-guide.rst")
 
 
 def boot_qemu(series, driver, work):
@@ -62,7 +65,8 @@ def boot_qemu(series, driver, work):
             guest.kill()
         result_log = backend.stop()
     result.update(lines=guest.lines, backend_log=result_log,
-                  kernel="Debian %s" % release)
+                  kernel="Debian %s" % release,
+                  doc_row="Debian %s" % series)
     return result
 
 
@@ -94,6 +98,7 @@ def boot_uml(series, driver, work, uml_build):
         result_log = backend.stop()
     result.update(lines=guest.lines, backend_log=result_log,
                   kernel="UML %s" % uml.tree_series(linux_source),
+                  doc_row="UML %s" % uml.tree_series(linux_source),
                   debug=uml.e2e_debug(uml.tree_series(linux_source)))
     return result
 
@@ -148,6 +153,17 @@ def kernel_problems(run):
     if run["platform"] == "uml":
         return debug_kernel_findings(run["lines"], "MD", run["debug"])
     return qemu.kernel_log_problems(sd.dmesg(run["lines"]))
+
+
+def user_guide_says(run):
+    """The user guide's cell for the run's kernel and driver in its
+    "several-devices" table."""
+    _, rows = doc_table(USER_GUIDE, "several-devices")
+    # "Debian 6.1 (QEMU ...)", "UML 7.3, debug kernel (...)": the kernel
+    # is what comes before the first comma or parenthesis.
+    (row,) = [r for r in rows
+              if re.split(r",| \(", r[0])[0] == run["doc_row"]]
+    return row[1 if run["driver"] == "ours" else 2]
 
 
 def test_each_device_is_its_own_chip(run):
@@ -226,6 +242,10 @@ def test_kernel_log_is_clean(run):
             if "shared with multiple gpiochips" in l] == []
 
 
+def test_the_user_guide_says_it_passes(run):
+    assert user_guide_says(run).startswith("passes every check")
+
+
 
 def test_linux_old_driver_reads_and_drives_every_chip(shared_run):
     # Values take no interrupt: every chip is right until the first edge
@@ -281,3 +301,9 @@ def test_linux_old_driver_oopses_at_another_chips_first_interrupt(shared_run):
         assert any("edge_detector_setup+" in l for l in trace), trace
         assert any(re.search(r"Comm: gpio-probe ", l) for l in trace), trace
     assert "MD-UNBIND" not in " ".join(lines)
+
+
+def test_the_user_guide_says_what_it_does(shared_run):
+    said = user_guide_says(shared_run)
+    assert ("oopses" if shared_run["platform"] == "qemu" else "panics") \
+        in said, said
