@@ -5,6 +5,7 @@ PROBE=gpio-probe
 KO=/lib/driver.ko
 PLAN="@PLAN@"
 UNBIND=@UNBIND@
+IRQ_FIRST=@IRQ_FIRST@
 
 sync_point() {
 	echo "SYNC $1"

@@ -8,6 +8,7 @@ PROBE="$D/gpio-probe"
 KO="$D/driver.ko"
 PLAN="@PLAN@"
 UNBIND=@UNBIND@
+IRQ_FIRST=@IRQ_FIRST@
 
 finish() {
 	report_and_power_off MD

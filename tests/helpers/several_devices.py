@@ -64,11 +64,13 @@ def bench_text(work):
     return "\n".join(out)
 
 
-def guest_values():
-    """The placeholders of the guest's init scripts."""
+def guest_values(irq_first=True):
+    """The placeholders of the guest's init scripts; without
+    ``irq_first``, the first edges are watched only once a device was
+    unbound."""
     return {"PLAN": " ".join("%s:%d:%d" % (d.first, d.watch, d.drive)
                              for d in DEVICES),
-            "UNBIND": UNBIND.first}
+            "UNBIND": UNBIND.first, "IRQ_FIRST": int(irq_first)}
 
 
 class BenchBackend:
@@ -103,6 +105,8 @@ class BenchBackend:
             return f.read()
 
 
+#: how long an edge may take to reach the guest's watcher, in seconds
+EDGE_WAIT = 10
 #: a UML kernel that panics halts without exiting
 PANIC = "Kernel panic - not syncing"
 
@@ -129,11 +133,14 @@ def next_line(guest, deadline):
     return line
 
 
-def raise_edges(guest, backend, phase, firsts, deadline, result):
-    """Once every watcher of ``firsts`` is ready (or the kernel broke),
-    raise two edges on each device's watched line, one device after the
-    other, each awaited before the next; what came is in
-    ``result["toggles"]``."""
+def raise_edges(guest, backend, go, phase, firsts, deadline, result,
+                edge_wait=EDGE_WAIT):
+    """Once every watcher of ``firsts`` is ready or died in an oops, raise
+    two edges on each ready device's watched line, one device after the
+    other, each awaited (``edge_wait`` seconds) before the next; a device
+    whose edge did not come gets no second one. What came is in
+    ``result["toggles"]``; then the guest goes on past its "SYNC
+    watched-PHASE" (``go``)."""
     waiting = {BY_FIRST[f].watch for f in firsts}
     ready = set()
     oopses = 0
@@ -159,7 +166,7 @@ def raise_edges(guest, backend, phase, firsts, deadline, result):
             backend(cmd="set_input", device=device.name, line=device.watch,
                     level=level)
             seen = []
-            until = min(deadline, time.monotonic() + 15)
+            until = min(deadline, time.monotonic() + edge_wait)
             while True:
                 line = next_line(guest, until)
                 if line is None:
@@ -170,12 +177,16 @@ def raise_edges(guest, backend, phase, firsts, deadline, result):
                         break
             result["toggles"].append({"phase": phase, "device": device.name,
                                       "level": level, "seen": seen})
+            if not seen:
+                break
+    go("watched-" + phase)
 
 
-def drive_run(guest, backend, go, timeout=420):
+def drive_run(guest, backend, go, timeout=420, edge_wait=EDGE_WAIT):
     """Follow the guest through tests/guest/several-devices.sh: at each
     "SYNC name" keep the models' state as ``result["states"][name]`` and
-    let it go on (``go(name)``); at each "MD-WATCH" raise the edges.
+    let it go on (``go(name)``); at each "MD-WATCH" raise the edges (and
+    let it past its "SYNC watched-PHASE" then).
     Returns the result once the guest printed its kernel log, ended or
     panicked."""
     result = {"states": {}, "toggles": [], "ready": {}, "broken": None,
@@ -188,14 +199,15 @@ def drive_run(guest, backend, go, timeout=420):
                 break
             if BROKEN.search(line):
                 result["broken"] = result["broken"] or line
-            if line.startswith("SYNC "):
+            if line.startswith("SYNC ") and \
+                    not line.startswith("SYNC watched-"):
                 name = line.split()[1]
                 result["states"][name] = backend.states()
                 go(name)
             elif line.startswith("MD-WATCH "):
                 words = line.split()
-                raise_edges(guest, backend, words[1], words[2:], deadline,
-                            result)
+                raise_edges(guest, backend, go, words[1], words[2:],
+                            deadline, result, edge_wait)
     except Panicked as exc:
         result["panic"] = str(exc)
         result["broken"] = result["broken"] or str(exc)
