@@ -14,7 +14,11 @@ Linux's gpio-virtio before 2025 ("gpio: virtio: support multiple
 virtio-gpio controller instances", in the newest series) shares one
 static irq_chip between its instances. gpiolib hooks it for the first
 chip only, so the first interrupt requested on another chip calls a NULL
-hook: that is what these runs find on 6.1 and 6.12, and assert.
+hook: that is what these runs find on 6.1 and 6.12, and assert. As that
+oops ends the run, a second boot of that driver on each requests no
+interrupt before the unbind, and asserts what unbinding does to the other
+chips' interrupts. The user guide's "several-devices" table says what
+every run found; the tests check it does.
 """
 
 import os
