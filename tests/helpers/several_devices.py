@@ -43,8 +43,6 @@ DEVICES = (Device("alpha", "a", 4, {3}, watch=1, drive=0),
 UNBIND = DEVICES[1]
 BY_FIRST = {d.first: d for d in DEVICES}
 
-#: a kernel log line that ends the guest's usefulness
-BROKEN = re.compile(r"Oops|BUG:|Kernel panic|MD-OOPSED")
 #: the line a kernel prints once per oops ("Oops: 0010 [#1]" in 6.1,
 #: "Oops: Oops: 0010 [#1]" in 6.12)
 OOPS = re.compile(r"\] Oops: .*\[#\d+\]")
@@ -150,8 +148,6 @@ def raise_edges(guest, backend, go, phase, firsts, deadline, result,
         line = next_line(guest, ready_by)
         if line is None:
             break
-        if BROKEN.search(line):
-            result["broken"] = result.get("broken") or line
         if OOPS.search(line):
             oopses += 1
         match = re.fullmatch(r"EDGES-READY line=(\d+)", line)
@@ -189,16 +185,13 @@ def drive_run(guest, backend, go, timeout=420, edge_wait=EDGE_WAIT):
     let it past its "SYNC watched-PHASE" then).
     Returns the result once the guest printed its kernel log, ended or
     panicked."""
-    result = {"states": {}, "toggles": [], "ready": {}, "broken": None,
-              "panic": None}
+    result = {"states": {}, "toggles": [], "ready": {}, "panic": None}
     deadline = time.monotonic() + timeout
     try:
         while True:
             line = next_line(guest, deadline)
             if line is None or line == "MD-DMESG-END":
                 break
-            if BROKEN.search(line):
-                result["broken"] = result["broken"] or line
             if line.startswith("SYNC ") and \
                     not line.startswith("SYNC watched-"):
                 name = line.split()[1]
@@ -210,7 +203,6 @@ def drive_run(guest, backend, go, timeout=420, edge_wait=EDGE_WAIT):
                             deadline, result, edge_wait)
     except Panicked as exc:
         result["panic"] = str(exc)
-        result["broken"] = result["broken"] or str(exc)
     result["timed_out"] = time.monotonic() >= deadline
     return result
 
