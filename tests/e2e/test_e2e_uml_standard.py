@@ -18,6 +18,7 @@ from e2e_helpers import (KERNEL_SRC, UML_SERIES, Backend, build_gpio_probe,
                          check_driver_args, debug_kernel_findings,
                          dmesg_block, driver_column, driver_report_problems,
                          keep_driver_report, render_init)
+from raw_lock_alloc import without_raw_lock_alloc
 from virtio_gpio.guests import drivers, uml
 
 NAMES = ["u0", "u1", "u2", "u3"]
@@ -34,16 +35,6 @@ PARAMS = {"ours": "timeout_ms=500", "upstream": ""}
 FAULTS = {"drop": 0, "short_len": 1, "corrupt_type": 0, "corrupt_value": 3,
           "zero_len": 1, "huge_len": 3}
 UPSTREAM_FAULTS = ("short_len", "corrupt_type", "corrupt_value")
-#: what lockdep reports of Linux's gpio-virtio on the debug kernel once
-#: indirect descriptors are negotiated (our backend offers them): enabling
-#: an interrupt adds the line's eventq buffer under the raw spinlock
-#: eventq_lock (virtio_gpio_irq_bus_sync_unlock), and virtqueue_add_split()
-#: allocates the buffer's indirect table there, a spinlock_t of the slab
-#: taken inside a raw one. Lockdep turns itself off after it.
-RAW_LOCK_ALLOC = ("BUG: Invalid wait context",
-                  ("__kmalloc", "virtqueue_add_split",
-                   "virtio_gpio_irq_bus_sync_unlock"))
-TRACE_LINE = re.compile(r"\]\s+\[<[0-9a-f]+>\]")
 
 
 @pytest.fixture(scope="module", params=[
@@ -219,26 +210,6 @@ def test_eventq_edges_in_order_on_the_right_line(run):
 def test_unload_and_cycles(run):
     assert "RMMOD rc=0" in run["lines"]
     assert "CYCLES 10" in run["lines"]
-
-
-def without_raw_lock_alloc(lines):
-    """``lines`` without lockdep's reports of RAW_LOCK_ALLOC (each to the
-    end of its stack trace), and how many there were."""
-    rest, found, i = [], 0, 0
-    while i < len(lines):
-        if RAW_LOCK_ALLOC[0] in lines[i]:
-            end, trace = i + 1, False
-            while end < len(lines) and (not trace or
-                                        TRACE_LINE.search(lines[end])):
-                trace = trace or "Call Trace:" in lines[end]
-                end += 1
-            if all(any(name in line for line in lines[i:end])
-                   for name in RAW_LOCK_ALLOC[1]):
-                found, i = found + 1, end
-                continue
-        rest.append(lines[i])
-        i += 1
-    return rest, found
 
 
 def kernel_lines(run):

@@ -19,9 +19,13 @@
  *                                  "GOT n" or the error, goes to stderr
  *   gpio-probe CHIP edges LINE N   wait for N edges, print each wake-up
  *   gpio-probe CHIP info - -       print "LINE n name=... dir=in|out" per line
+ *   gpio-probe CHIP values - -     read every line (at most 64) as input in
+ *                                  one request: "VALUES b0b1..." (line 0 first)
+ *   gpio-probe CHIP drive LINE V   request LINE as output driving V, release it
  *
- * Timing modes print "median_us p99_us ops_per_s"; edges prints one line
- * "EDGE rising|falling REALTIME_NS" per event.
+ * Timing modes print "median_us p99_us ops_per_s"; edges prints
+ * "EDGES-READY line=LINE" once it watches, then one line
+ * "EDGE rising|falling REALTIME_NS line=LINE" per event.
  */
 #include <poll.h>
 #include <stdbool.h>
@@ -150,7 +154,7 @@ int main(int argc, char **argv)
 	long n, i, lost = 0;
 
 	if (argc != 5) {
-		fprintf(stderr, "usage: %s CHIP get|set|dirout|loop|rw|getafter|edges|info LINE N\n",
+		fprintf(stderr, "usage: %s CHIP get|set|dirout|loop|rw|getafter|edges|info|values|drive LINE N\n",
 			argv[0]);
 		return 2;
 	}
@@ -185,6 +189,45 @@ int main(int argc, char **argv)
 		return 0;
 	}
 
+	if (!strcmp(mode, "values")) {
+		struct gpiochip_info ci;
+		struct gpio_v2_line_request req;
+		struct gpio_v2_line_values v;
+
+		fd = open(chip, O_RDWR);
+		if (fd < 0 || ioctl(fd, GPIO_GET_CHIPINFO_IOCTL, &ci) < 0) {
+			perror(chip);
+			return 1;
+		}
+		memset(&req, 0, sizeof(req));
+		req.num_lines = ci.lines < GPIO_V2_LINES_MAX ?
+				ci.lines : GPIO_V2_LINES_MAX;
+		for (i = 0; i < req.num_lines; i++)
+			req.offsets[i] = i;
+		req.config.flags = GPIO_V2_LINE_FLAG_INPUT;
+		strcpy(req.consumer, "gpio-probe");
+		if (ioctl(fd, GPIO_V2_GET_LINE_IOCTL, &req) < 0) {
+			fprintf(stderr, "request lines: %s\n", strerror(errno));
+			return 1;
+		}
+		memset(&v, 0, sizeof(v));
+		v.mask = req.num_lines == 64 ? ~0ULL : (1ULL << req.num_lines) - 1;
+		if (ioctl(req.fd, GPIO_V2_LINE_GET_VALUES_IOCTL, &v) < 0) {
+			fprintf(stderr, "get: %s\n", strerror(errno));
+			return 1;
+		}
+		printf("VALUES ");
+		for (i = 0; i < req.num_lines; i++)
+			putchar(v.bits >> i & 1 ? '1' : '0');
+		putchar('\n');
+		return 0;
+	}
+
+	if (!strcmp(mode, "drive")) {
+		close(request_line(chip, line, GPIO_V2_LINE_FLAG_OUTPUT, n != 0));
+		return 0;
+	}
+
 	if (!strcmp(mode, "getafter")) {
 		const char *name = strrchr(argv[4], '/');
 
@@ -206,7 +249,7 @@ int main(int argc, char **argv)
 		fd = request_line(chip, line, GPIO_V2_LINE_FLAG_INPUT |
 				  GPIO_V2_LINE_FLAG_EDGE_RISING |
 				  GPIO_V2_LINE_FLAG_EDGE_FALLING, 0);
-		printf("EDGES-READY\n");
+		printf("EDGES-READY line=%u\n", line);
 		fflush(stdout);
 		for (i = 0; i < n; i++) {
 			if (read(fd, &ev, sizeof(ev)) != sizeof(ev)) {

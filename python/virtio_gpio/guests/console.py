@@ -53,7 +53,10 @@ class ConsoleGuest:
             try:
                 line, arrived = self._queue.get(timeout=max(left, 0.01))
             except queue.Empty:
-                line = ""
+                # Nothing yet: the deadline decides, whatever the prefix.
+                if left > 0:
+                    continue
+                line = None
             if line is None or left <= 0:
                 raise TimeoutError("guest never printed %r; last lines:\n%s"
                                    % (prefix, "\n".join(self.lines[-30:])))

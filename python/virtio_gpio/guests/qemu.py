@@ -138,15 +138,28 @@ def command(kernel, initrd, append="", extra_args=(), memory="512M",
     return cmd + list(extra_args)
 
 
-def vhost_user_gpio_args(socket_path, memory="512M"):
-    """Attach a vhost-user-gpio-pci device (virtio ID 41) on ``socket_path``.
+def vhost_user_gpio_args(*socket_paths, memory="512M"):
+    """Attach a vhost-user-gpio-pci device (virtio ID 41) per socket in
+    ``socket_paths``, in that order: the first is the guest's virtio0 when
+    no other virtio device comes before it on the PCI bus.
 
-    vhost-user needs the guest RAM in shared memory the backend can map.
+    vhost-user needs the guest RAM in shared memory the backends can map:
+    one memory backend serves every device.
     """
-    return ["-object", "memory-backend-memfd,id=mem,size=%s,share=on" % memory,
-            "-numa", "node,memdev=mem",
-            "-chardev", "socket,id=gpio0,path=%s" % socket_path,
-            "-device", "vhost-user-gpio-pci,chardev=gpio0,id=gpio0"]
+    if not socket_paths:
+        raise ValueError("no vhost-user socket: a device needs one")
+    if len(set(socket_paths)) != len(socket_paths):
+        raise ValueError("a socket given twice: a vhost-user backend "
+                         "serves one front end per socket")
+    args = ["-object", "memory-backend-memfd,id=mem,size=%s,share=on"
+            % memory, "-numa", "node,memdev=mem"]
+    for n, path in enumerate(socket_paths):
+        # QEMU's option syntax reads a lone comma as the next option.
+        args += ["-chardev", "socket,id=gpio%d,path=%s"
+                 % (n, path.replace(",", ",,")),
+                 "-device", "vhost-user-gpio-pci,chardev=gpio%d,id=gpio%d"
+                 % (n, n)]
+    return args
 
 
 #: QEMU 10 asserts (and aborts) at the guest's first config read when a
