@@ -91,8 +91,9 @@ static inline void vgpio_compat_init_set(struct gpio_chip *gc)
 #endif
 
 /*
- * 7.3 marks system_wq for removal in favour of system_percpu_wq, the same
- * per-CPU workqueue under its new name; 6.1 has only the old one.
+ * 7.3: system_wq is marked for removal in favour of system_percpu_wq,
+ * the same per-CPU workqueue under its new name; 6.1 has only the old
+ * one.
  */
 #ifndef VGPIO_HAVE_SYSTEM_PERCPU_WQ
 #define system_percpu_wq	system_wq

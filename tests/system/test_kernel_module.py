@@ -81,11 +81,14 @@ def test_compat_header_is_feature_keyed_and_used_by_the_glue_only():
 
 
 #: the kernel API features Kbuild finds in each series' headers: Debian's
-#: 6.12 carries gpio_chip.set_rv (from 6.15), which its version number
-#: would not tell
+#: 6.12 carries gpio_chip.set_rv (from 6.15) and system_percpu_wq, which
+#: its version number would not tell; the virtio reset hooks came later
 FEATURES = {"6.1": set(),
-            "6.12": {"VGPIO_HAVE_VQ_INFO", "VGPIO_HAVE_SET_RV"},
-            "newest": {"VGPIO_HAVE_VQ_INFO", "VGPIO_HAVE_INT_SET"}}
+            "6.12": {"VGPIO_HAVE_VQ_INFO", "VGPIO_HAVE_SET_RV",
+                     "VGPIO_HAVE_SYSTEM_PERCPU_WQ"},
+            "newest": {"VGPIO_HAVE_VQ_INFO", "VGPIO_HAVE_INT_SET",
+                       "VGPIO_HAVE_SYSTEM_PERCPU_WQ",
+                       "VGPIO_HAVE_VIRTIO_RESET_HOOKS"}}
 
 
 def test_kbuild_finds_each_series_features(series_headers, series_build):
