@@ -78,6 +78,7 @@ struct vgpio_drv_line {
  *	back the eventq buffer of a line it unmasks
  * @arm_work: hands eventq buffers back for interrupts unmasked outside a
  *	bus sync and outside their own handler (vgpio_irq_arm_pending())
+ * @frozen: between freeze (or reset_prepare) and restore (reset_done)
  * @gc: the GPIO chip
  */
 struct vgpio_drv {
@@ -89,6 +90,7 @@ struct vgpio_drv {
 	struct mutex irq_lock; /* irq_bus_lock() .. irq_bus_sync_unlock() */
 	struct task_struct *irq_lock_owner;
 	struct work_struct arm_work;
+	bool frozen;
 	struct gpio_chip gc;
 };
 
@@ -281,7 +283,7 @@ static void vgpio_drv_arm_later(void *ctx)
 
 	if (READ_ONCE(vg->irq_lock_owner) == current)
 		return;
-	queue_work(system_wq, &vg->arm_work);
+	queue_work(system_percpu_wq, &vg->arm_work);
 }
 
 static void vgpio_drv_arm_work(struct work_struct *work)
@@ -340,7 +342,9 @@ static void vgpio_drv_vq_done(struct virtqueue *vq)
 /*
  * The read side of @callers covers the whole operation, per-line mutex
  * included, so remove() cannot free anything a caller still touches; the
- * trylock fails once remove() has started, and the device is going away.
+ * trylock fails once remove() has started, and the device is going away,
+ * or while a freeze waits for the callers in flight: then the device is
+ * being reset, and the core refuses new operations with -ESHUTDOWN anyway.
  *
  * Registering the chip asks every line's direction, under the device
  * lock: a device that did not answer the first question gets no more (the
@@ -353,7 +357,7 @@ static int vgpio_drv_request_op(struct vgpio_drv *vg, unsigned int line,
 	int ret;
 
 	if (!down_read_trylock(&vg->callers))
-		return -ENODEV;
+		return READ_ONCE(vg->frozen) ? -ESHUTDOWN : -ENODEV;
 	ret = mutex_lock_killable(&vg->lines[line].lock);
 	if (!ret) {
 		ret = vgpio_request(vg->core, line, type, value, result);
@@ -375,7 +379,7 @@ static void vgpio_drv_gpio_free(struct gpio_chip *gc, unsigned int line)
 	int ret;
 
 	ret = vgpio_drv_request_op(vg, line, VGPIO_OP_FREE, 0, NULL);
-	if (ret && ret != -ENODEV)
+	if (ret && ret != -ENODEV && ret != -ESHUTDOWN)
 		dev_warn_ratelimited(&vg->vdev->dev,
 				     "freeing line %u failed: %d\n", line, ret);
 }
@@ -480,7 +484,11 @@ static void vgpio_drv_irq_bus_lock(struct irq_data *d)
 	WRITE_ONCE(vg->irq_lock_owner, current);
 }
 
-/* Process context, sleeping allowed: tell the device. */
+/*
+ * Process context, sleeping allowed: tell the device. While frozen the
+ * core refuses (-ESHUTDOWN) and keeps what was asked for, which the
+ * restore tells the device.
+ */
 static void vgpio_drv_irq_bus_sync_unlock(struct irq_data *d)
 {
 	struct vgpio_drv *vg = vgpio_drv_irq_drv(d);
@@ -493,7 +501,7 @@ static void vgpio_drv_irq_bus_sync_unlock(struct irq_data *d)
 		mutex_unlock(&vg->lines[hwirq].lock);
 		up_read(&vg->callers);
 	}
-	if (ret && ret != -ENODEV)
+	if (ret && ret != -ENODEV && ret != -ESHUTDOWN)
 		dev_warn_ratelimited(&vg->vdev->dev,
 				     "interrupt setup of line %lu failed: %d\n",
 				     hwirq, ret);
@@ -517,12 +525,12 @@ static const struct irq_chip vgpio_drv_irq_chip = {
 /* ---- virtio driver ----------------------------------------------------- */
 
 /*
- * Last: after gpiochip_remove() no callback can queue the work again,
- * and a work item that still runs finds the core dead and posts nothing.
+ * The arm work is cancelled before the queues are deleted (remove(),
+ * freeze): once the core is dead or detached the work posts nothing, and
+ * once cancelled it no longer runs at all.
  */
 static void vgpio_drv_free(struct vgpio_drv *vg)
 {
-	cancel_work_sync(&vg->arm_work);
 	vgpio_core_destroy(vg->core);
 	kvfree(vg->lines);
 	kfree(vg);
@@ -682,6 +690,7 @@ static int vgpio_drv_probe(struct virtio_device *vdev)
 
 err_reset:
 	vgpio_core_kill(vg->core);
+	cancel_work_sync(&vg->arm_work);
 	vgpio_drv_del_vqs(vg);
 err_free:
 	vgpio_drv_free(vg);
@@ -697,9 +706,10 @@ err_free:
  *    none raises one on the domain gpiochip_remove() is about to free;
  * 2. remove the chip, then wait until no caller is left in the driver
  *    (the callers it woke leave at once with -ENODEV);
- * 3. reset the device so it stops using our buffers, delete the queues
+ * 3. stop the arm work: no irq_chip callback can queue it any more;
+ * 4. reset the device so it stops using our buffers, delete the queues
  *    (vgpio_drv_del_vqs());
- * 4. only then free the core and its buffers.
+ * 5. only then free the core and its buffers.
  */
 static void vgpio_drv_remove(struct virtio_device *vdev)
 {
@@ -710,8 +720,57 @@ static void vgpio_drv_remove(struct virtio_device *vdev)
 	gpiochip_remove(&vg->gc);
 	down_write(&vg->callers);
 	up_write(&vg->callers);
+	cancel_work_sync(&vg->arm_work);
 	vgpio_drv_del_vqs(vg);
 	vgpio_drv_free(vg);
+}
+
+/*
+ * Before a reset the driver survives (suspend, hibernation, a transport's
+ * reset): new operations are refused with -ESHUTDOWN, those in flight
+ * finish (their wait is bounded by timeout_ms, and killable); then
+ * nothing more is posted, the arm work is stopped, and the device is
+ * reset and its queues deleted. The chip and its interrupts stay
+ * registered: what they need from the device is kept in the core.
+ */
+static int vgpio_drv_quiesce(struct virtio_device *vdev)
+{
+	struct vgpio_drv *vg = vdev->priv;
+
+	WRITE_ONCE(vg->frozen, true);
+	vgpio_core_quiesce(vg->core);
+	down_write(&vg->callers);
+	up_write(&vg->callers);
+	vgpio_core_detach(vg->core);
+	cancel_work_sync(&vg->arm_work);
+	vgpio_drv_del_vqs(vg);
+	return 0;
+}
+
+/*
+ * The virtio core has reset the device and negotiated its features again:
+ * new queues, DRIVER_OK, then the core tells the device what it had been
+ * told (directions, levels, trigger types) and hands back the eventq
+ * buffers of the enabled interrupts. A device that does not answer costs
+ * one timeout and leaves the lines as it has them; the chip stays usable.
+ */
+static int vgpio_drv_resume(struct virtio_device *vdev)
+{
+	struct vgpio_drv *vg = vdev->priv;
+	int ret;
+
+	ret = vgpio_drv_find_vqs(vg);
+	if (ret) {
+		dev_err(&vdev->dev, "cannot find virtqueues: %d\n", ret);
+		return ret;
+	}
+	virtio_device_ready(vdev);
+	ret = vgpio_core_resume(vg->core);
+	WRITE_ONCE(vg->frozen, false);
+	if (ret)
+		dev_warn(&vdev->dev, "restoring the lines' state failed: %d\n",
+			 ret);
+	return 0;
 }
 
 /* Neither protocol has run-time config; nothing may change. */
@@ -766,6 +825,12 @@ static struct virtio_driver vgpio_drv_driver = {
 	.probe		= vgpio_drv_probe,
 	.remove		= vgpio_drv_remove,
 	.config_changed	= vgpio_drv_config_changed,
+	.freeze		= vgpio_drv_quiesce,
+	.restore	= vgpio_drv_resume,
+#ifdef VGPIO_HAVE_VIRTIO_RESET_HOOKS
+	.reset_prepare	= vgpio_drv_quiesce,
+	.reset_done	= vgpio_drv_resume,
+#endif
 };
 
 static int __init vgpio_drv_init(void)

@@ -90,4 +90,13 @@ static inline void vgpio_compat_init_set(struct gpio_chip *gc)
 }
 #endif
 
+/*
+ * 7.3: system_wq is marked for removal in favour of system_percpu_wq,
+ * the same per-CPU workqueue under its new name; 6.1 has only the old
+ * one.
+ */
+#ifndef VGPIO_HAVE_SYSTEM_PERCPU_WQ
+#define system_percpu_wq	system_wq
+#endif
+
 #endif /* VGPIO_COMPAT_H */

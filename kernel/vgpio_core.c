@@ -404,6 +404,109 @@ void vgpio_core_kill(struct vgpio_core *core)
 	}
 }
 
+void vgpio_core_quiesce(struct vgpio_core *core)
+{
+	unsigned long flags = 0;
+
+	vgpio_lock(&core->lock, flags);
+	core->quiesced = true;
+	vgpio_unlock(&core->lock, flags);
+}
+
+void vgpio_core_detach(struct vgpio_core *core)
+{
+	unsigned long flags = 0;
+
+	vgpio_lock(&core->lock, flags);
+	core->detached = true;
+	vgpio_unlock(&core->lock, flags);
+}
+
+/*
+ * The device was reset: it holds none of the old queues' buffers, owes
+ * no reply, has not been silent, and is in its initial state, as at
+ * probe: no direction, no trigger type.
+ */
+static void vgpio_forget_device(struct vgpio_core *core)
+{
+	unsigned int i;
+
+	memset(core->tx_state, 0, core->ntx * sizeof(*core->tx_state));
+	core->rx_posted = 0;
+	for (i = 0; i < core->ngpio; i++) {
+		struct vgpio_line *l = &core->lines[i];
+
+		l->live = 0;
+		l->probe = false;
+		l->done = false;
+		l->killed = false;
+		l->slot = -1;
+		l->stale = 0;
+		l->irq_queued = false;
+		l->irq_rearmed = false;
+		l->dev_irq_type = VGPIO_IRQ_NONE;
+		l->dev_dir = VGPIO_STD_DIRECTION_NONE;
+		l->level = -1;
+	}
+	core->silent = false;
+	core->ping_pending = false;
+}
+
+/* Tell the reset device what the consumers of @line had set. */
+static int vgpio_replay_line(struct vgpio_core *core, unsigned int line)
+{
+	struct vgpio_line *l = &core->lines[line];
+	s32 res;
+	int ret = 0;
+
+	if (l->requested)
+		ret = core->proto->op(core, line, VGPIO_OP_REQUEST, 0, &res);
+	if (!ret && l->cfg_dir == VGPIO_DIR_OUT)
+		ret = core->proto->op(core, line, VGPIO_OP_DIRECTION_OUTPUT,
+				      l->out_value, &res);
+	else if (!ret && l->cfg_dir == VGPIO_DIR_IN)
+		ret = core->proto->op(core, line, VGPIO_OP_DIRECTION_INPUT, 0,
+				      &res);
+	if (!ret && READ_ONCE(l->irq_enabled) && core->proto->irq_sync)
+		ret = core->proto->irq_sync(core, line);
+	return ret;
+}
+
+/*
+ * No caller is inside (the core was quiesced and the host waited), so
+ * the replay has every line to itself.
+ */
+int vgpio_core_resume(struct vgpio_core *core)
+{
+	unsigned long flags = 0;
+	unsigned int line;
+	int ret, first = 0;
+
+	vgpio_lock(&core->lock, flags);
+	vgpio_forget_device(core);
+	core->detached = false;
+	vgpio_unlock(&core->lock, flags);
+	if (core->proto->restart) {
+		ret = core->proto->restart(core);
+		if (ret)
+			return ret;
+	}
+	for (line = 0; line < core->ngpio; line++) {
+		ret = vgpio_replay_line(core, line);
+		if (!ret)
+			continue;
+		if (!first)
+			first = ret;
+		/* A device that does not answer, or going away: no more. */
+		if (ret == -ETIMEDOUT || ret == -EINTR || ret == -ENODEV)
+			break;
+	}
+	vgpio_lock(&core->lock, flags);
+	core->quiesced = false;
+	vgpio_unlock(&core->lock, flags);
+	return first;
+}
+
 bool vgpio_core_idle(struct vgpio_core *core)
 {
 	unsigned long flags = 0;
@@ -469,6 +572,10 @@ static int vgpio_send(struct vgpio_core *core, unsigned int line,
 	vgpio_lock(&core->lock, flags);
 	if (core->dead) {
 		ret = -ENODEV;
+		goto out;
+	}
+	if (core->detached) {
+		ret = -ESHUTDOWN;
 		goto out;
 	}
 	if (core->silent) {
@@ -594,6 +701,8 @@ static int vgpio_enter(struct vgpio_core *core)
 	vgpio_lock(&core->lock, flags);
 	if (core->dead)
 		ret = -ENODEV;
+	else if (core->quiesced)
+		ret = -ESHUTDOWN;
 	else
 		core->users++;
 	vgpio_unlock(&core->lock, flags);
@@ -607,6 +716,43 @@ static void vgpio_leave(struct vgpio_core *core)
 	vgpio_lock(&core->lock, flags);
 	core->users--;
 	vgpio_unlock(&core->lock, flags);
+}
+
+/*
+ * What a consumer set on @line, for vgpio_core_resume() to tell a reset
+ * device again. A direction that failed to be set may or may not have
+ * been applied: none is replayed. The standard protocol forgets the
+ * direction itself where a FREE tells the device (vgpio_std_op()).
+ */
+static void vgpio_record(struct vgpio_core *core, unsigned int line,
+			 unsigned int op, u32 value, int ret)
+{
+	struct vgpio_line *l = &core->lines[line];
+
+	switch (op) {
+	case VGPIO_OP_REQUEST:
+		if (!ret)
+			l->requested = true;
+		break;
+	case VGPIO_OP_FREE:
+		if (!ret)
+			l->requested = false;
+		break;
+	case VGPIO_OP_DIRECTION_INPUT:
+		l->cfg_dir = ret ? VGPIO_DIR_UNKNOWN : VGPIO_DIR_IN;
+		break;
+	case VGPIO_OP_DIRECTION_OUTPUT:
+		l->cfg_dir = ret ? VGPIO_DIR_UNKNOWN : VGPIO_DIR_OUT;
+		if (!ret)
+			l->out_value = value;
+		break;
+	case VGPIO_OP_SET_VALUE:
+		if (!ret)
+			l->out_value = value;
+		break;
+	default:
+		break;
+	}
 }
 
 int vgpio_request(struct vgpio_core *core, unsigned int line,
@@ -624,6 +770,7 @@ int vgpio_request(struct vgpio_core *core, unsigned int line,
 	if (ret)
 		return ret;
 	ret = core->proto->op(core, line, op, value, &res);
+	vgpio_record(core, line, op, value, ret);
 	if (!ret && result)
 		*result = res;
 	vgpio_leave(core);

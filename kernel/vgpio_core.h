@@ -277,6 +277,47 @@ int vgpio_core_start(struct vgpio_core *core);
 void vgpio_core_kill(struct vgpio_core *core);
 
 /**
+ * vgpio_core_quiesce() - refuse new operations ahead of a device reset
+ * @core: the core
+ *
+ * For a reset the core survives (suspend, hibernation, a transport's
+ * reset): vgpio_request() and vgpio_irq_sync() called from now on fail
+ * with -ESHUTDOWN, as i2c does for a suspended adapter; the interrupt
+ * configuration they were asked for is still recorded, and
+ * vgpio_core_resume() tells it to the device. Operations already inside
+ * finish: the host waits for them, then calls vgpio_core_detach().
+ */
+void vgpio_core_quiesce(struct vgpio_core *core);
+
+/**
+ * vgpio_core_detach() - the queues are about to go away
+ * @core: the core, quiesced, with no caller inside any more
+ *
+ * From now on the core posts no buffer (vgpio_irq_arm_pending() included,
+ * which a host's deferred work may still run) until vgpio_core_resume().
+ * Then the host resets the device and deletes its queues.
+ */
+void vgpio_core_detach(struct vgpio_core *core);
+
+/**
+ * vgpio_core_resume() - bring a device that was reset back to its state
+ * @core: the core, detached
+ *
+ * Call once the new queues exist and the device is ready (DRIVER_OK). The
+ * core forgets every buffer the old queues held and what the device was
+ * told, posts its receive buffers again (2020 protocol), then tells the
+ * device line by line what its consumers had set: REQUEST, the direction
+ * and the level driven, the trigger type of every enabled interrupt, whose
+ * eventq buffer goes back to the device. Then operations are accepted
+ * again. Sleeps as vgpio_request() does.
+ * Return: 0; or the first error replaying a line (a line whose replay
+ * failed is left as the device has it; a timeout ends the replay, so a
+ * silent device costs one); or -ENOSPC when the receive queue took no
+ * buffer (then operations stay refused).
+ */
+int vgpio_core_resume(struct vgpio_core *core);
+
+/**
  * vgpio_core_idle() - no caller is inside vgpio_request() any more
  * @core: the core
  */
@@ -311,7 +352,8 @@ void vgpio_core_destroy(struct vgpio_core *core);
  * status (standard); -EINVAL for a bad argument; -EBUSY when the line
  * already has a request in flight; -ETIMEDOUT or -EINTR from @wait, and
  * -ETIMEDOUT at once while the device is silent;
- * -ENODEV after vgpio_core_kill(); -ENOSPC when the queue is full.
+ * -ENODEV after vgpio_core_kill(); -ESHUTDOWN from vgpio_core_quiesce()
+ * until vgpio_core_resume(); -ENOSPC when the queue is full.
  */
 int vgpio_request(struct vgpio_core *core, unsigned int line,
 		  unsigned int op, u32 value, u32 *result);

@@ -66,11 +66,22 @@ struct vgpio_irq_slot {
  *	included, says it; VGPIO_DEV_DIR_UNKNOWN after a SET_DIRECTION that
  *	failed or was given up on (standard)
  * @level: last level reported by HOST_LEVEL, -1 before the first one
+ * @requested: a consumer took the line (REQUEST succeeded, no FREE since)
+ * @cfg_dir: VGPIO_DIR_*: the direction a consumer last set, as far as
+ *	known (either protocol)
+ * @out_value: the level a consumer last drove
+ *	The three above are what vgpio_core_resume() tells a reset device
+ *	again; only the line's own operations write them.
  */
 /* No trigger type on the wire: the device's, unknown to the driver. */
 #define VGPIO_DEV_IRQ_UNKNOWN	0xff
 /* No direction on the wire: the device's, unknown to the driver. */
 #define VGPIO_DEV_DIR_UNKNOWN	0xff
+
+/* What struct vgpio_line.dir records. */
+#define VGPIO_DIR_UNKNOWN	0	/* never set, freed, or a set that failed */
+#define VGPIO_DIR_IN		1
+#define VGPIO_DIR_OUT		2
 
 struct vgpio_line {
 	u16 live;
@@ -89,6 +100,9 @@ struct vgpio_line {
 	u8 dir;
 	u8 dev_dir;
 	signed char level;
+	bool requested;
+	u8 cfg_dir;
+	u8 out_value;
 };
 
 /* Enabled and unmasked: the line's own irq_chip callbacks decide. */
@@ -107,6 +121,8 @@ struct vgpio_core;
  * @read_config: validate the config space, set ngpio, allocate what the
  *	protocol needs; @why on failure
  * @start: make the device usable (see vgpio_core_start())
+ * @restart: optional; make a device that was reset usable again, as
+ *	@start without what only a probe does (vgpio_core_resume())
  * @op: carry out one VGPIO_OP_* as one or more exchanges (vgpio_xfer())
  * @prepare: optional; under the lock, just before a request takes a
  *	slot: may reclaim slots and replace the request's type and value
@@ -128,6 +144,7 @@ struct vgpio_proto {
 	int (*read_config)(struct vgpio_core *core,
 			   const struct vgpio_dev_info *info, const char **why);
 	int (*start)(struct vgpio_core *core);
+	int (*restart)(struct vgpio_core *core);
 	int (*op)(struct vgpio_core *core, unsigned int line, unsigned int op,
 		  u32 value, s32 *res);
 	int (*prepare)(struct vgpio_core *core, struct vgpio_line *l,
@@ -174,6 +191,8 @@ struct vgpio_core {
 	bool dead;
 	bool silent;		/* a request timed out; no answer since */
 	bool ping_pending;	/* a ping went out in this silence */
+	bool quiesced;	/* vgpio_core_quiesce() .. vgpio_core_resume() */
+	bool detached;	/* vgpio_core_detach() .. vgpio_core_resume() */
 	int last_error;
 	int irq_arm_error;	/* errno of the last failed eventq post */
 	int irq_handling;	/* line whose handler the drain runs, or -1 */

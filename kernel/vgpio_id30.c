@@ -420,6 +420,7 @@ const struct vgpio_proto vgpio_id30_proto = {
 	.req_vq		= VGPIO_ID30_VQ_TX,
 	.read_config	= vgpio_id30_read_config,
 	.start		= vgpio_id30_start,
+	.restart	= vgpio_id30_start,
 	.op		= vgpio_id30_op,
 	.prepare	= vgpio_id30_prepare,
 	.abandon	= vgpio_id30_abandon,

@@ -192,8 +192,11 @@ static int vgpio_std_op(struct vgpio_core *core, unsigned int line,
 			*res = 0;
 			return 0;
 		}
-		return vgpio_std_set_direction(core, line,
-					       VGPIO_STD_DIRECTION_NONE, res);
+		ret = vgpio_std_set_direction(core, line,
+					      VGPIO_STD_DIRECTION_NONE, res);
+		if (!ret)
+			l->cfg_dir = VGPIO_DIR_UNKNOWN;
+		return ret;
 	case VGPIO_OP_DIRECTION_INPUT:
 		ret = vgpio_std_set_direction(core, line,
 					      VGPIO_STD_DIRECTION_IN, res);
@@ -461,7 +464,8 @@ static bool vgpio_std_irq_arm(struct vgpio_core *core, unsigned int line)
 	struct vgpio_irq_slot *slot;
 	int err;
 
-	if (!core->has_irq || core->dead || line >= core->irq_lines ||
+	if (!core->has_irq || core->dead || core->detached ||
+	    line >= core->irq_lines ||
 	    !vgpio_irq_wanted(l) ||
 	    l->irq_queued || l->dev_irq_type == VGPIO_STD_IRQ_TYPE_NONE ||
 	    l->dev_irq_type == VGPIO_DEV_IRQ_UNKNOWN)

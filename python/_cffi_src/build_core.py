@@ -150,6 +150,9 @@ const char *vgpio_core_vq_name(const struct vgpio_core *core, unsigned int vq);
 int vgpio_core_start(struct vgpio_core *core);
 void vgpio_core_kill(struct vgpio_core *core);
 bool vgpio_core_idle(struct vgpio_core *core);
+void vgpio_core_quiesce(struct vgpio_core *core);
+void vgpio_core_detach(struct vgpio_core *core);
+int vgpio_core_resume(struct vgpio_core *core);
 void vgpio_core_destroy(struct vgpio_core *core);
 int vgpio_request(struct vgpio_core *core, unsigned int line,
                   unsigned int op, uint32_t value, uint32_t *result);

@@ -96,6 +96,26 @@ class Chip:
         self._transport.attach(ffi.NULL)
         self._transport.close()
 
+    def freeze(self):
+        """Quiesce and reset the device, as the driver's freeze does
+        (suspend, hibernation, a transport's reset): operations from now
+        on fail with ``ESHUTDOWN``; then the device forgets its state and
+        its queues go."""
+        core = self._live()
+        lib.vgpio_core_quiesce(core)
+        # No caller can be inside here: Python calls one at a time.
+        lib.vgpio_core_detach(core)
+        self._transport.reset_device()
+
+    def restore(self):
+        """New queues, and the device told again what it was told before
+        :meth:`freeze`, as the driver's restore does."""
+        core = self._live()
+        self._transport.create_queues()
+        ret = lib.vgpio_core_resume(core)
+        self._transport.reraise()
+        errors.check(ret, "restoring the device's state")
+
     def __enter__(self):
         return self
 

@@ -144,15 +144,11 @@ class SimTransport:
         else:
             queues = (std_wire.VQ_REQUEST,)  # no F_IRQ, no eventq
         self.rings = {}
-        for vq in queues:
-            try:
-                self.rings[vq] = SimRing(self, vq, ring_size)
-            except MemoryError:
-                self.close()
-                raise
-            lib.simvq_set_indirect(self.rings[vq].ring, indirect)
-            self.host.vq[vq] = self.rings[vq].ring
-        self.loop = loop_for(device, self.rings, tx_interrupts=tx_interrupts)
+        self._queues = queues
+        self._ring_size = ring_size
+        self._tx_interrupts = tx_interrupts
+        self._indirect = indirect
+        self._make_rings()
         self.notifications = {vq: 0 for vq in queues}
         #: queue callbacks the device raised, per queue
         self.interrupts = {vq: 0 for vq in queues}
@@ -169,6 +165,18 @@ class SimTransport:
         #: tests use it to act while a request is in flight
         self.before_wait = None
         self._parked = None
+
+    def _make_rings(self):
+        for vq in self._queues:
+            try:
+                self.rings[vq] = SimRing(self, vq, self._ring_size)
+            except MemoryError:
+                self.close()
+                raise
+            lib.simvq_set_indirect(self.rings[vq].ring, self._indirect)
+            self.host.vq[vq] = self.rings[vq].ring
+        self.loop = loop_for(self.device, self.rings,
+                             tx_interrupts=self._tx_interrupts)
 
     # -- callbacks from the core -------------------------------------------
 
@@ -288,6 +296,21 @@ class SimTransport:
             raise errors.ConfigWindowOverrun(
                 "%d config reads past the %d bytes the transport serves"
                 % (self.host.cfg_reads_past_window, self.host.cfg_window))
+
+    def reset_device(self):
+        """Reset the device and delete its queues, as a driver's freeze
+        does: the rings and every buffer on them are gone (a post until
+        :meth:`create_queues` fails with EINVAL), and the device model
+        forgets what it was told."""
+        for vq in self.rings:
+            self.loop.ring_stopped(vq)
+        self.close()
+        self.device.reset()
+
+    def create_queues(self):
+        """Fresh, empty rings after :meth:`reset_device`, as a driver's
+        restore finds them."""
+        self._make_rings()
 
     def close(self):
         """Free the rings; the core must be destroyed first."""

@@ -81,11 +81,14 @@ def test_compat_header_is_feature_keyed_and_used_by_the_glue_only():
 
 
 #: the kernel API features Kbuild finds in each series' headers: Debian's
-#: 6.12 carries gpio_chip.set_rv (from 6.15), which its version number
-#: would not tell
+#: 6.12 carries gpio_chip.set_rv (from 6.15) and system_percpu_wq, which
+#: its version number would not tell; the virtio reset hooks came later
 FEATURES = {"6.1": set(),
-            "6.12": {"VGPIO_HAVE_VQ_INFO", "VGPIO_HAVE_SET_RV"},
-            "newest": {"VGPIO_HAVE_VQ_INFO", "VGPIO_HAVE_INT_SET"}}
+            "6.12": {"VGPIO_HAVE_VQ_INFO", "VGPIO_HAVE_SET_RV",
+                     "VGPIO_HAVE_SYSTEM_PERCPU_WQ"},
+            "newest": {"VGPIO_HAVE_VQ_INFO", "VGPIO_HAVE_INT_SET",
+                       "VGPIO_HAVE_SYSTEM_PERCPU_WQ",
+                       "VGPIO_HAVE_VIRTIO_RESET_HOOKS"}}
 
 
 def test_kbuild_finds_each_series_features(series_headers, series_build):
@@ -143,6 +146,55 @@ def test_sparse_catches_missing_endian_conversion(series_headers, tmp_path):
                                        "msg->line = line;"))
     broken = kbuild.build(src, series_headers[1], "W=1", "C=1")
     assert any("different base types" in d for d in broken.diagnostics())
+
+
+#: what each series' headers offer that the glue adapts to: 6.1 has only
+#: system_wq (7.3 marks it for removal), Debian's 6.12 carries
+#: system_percpu_wq as a backport, the virtio reset hooks came after 6.12
+HEADER_FEATURES = {
+    "6.1": {"wq": "system_wq", "reset_hooks": False},
+    "6.12": {"wq": "system_percpu_wq", "reset_hooks": False},
+    "newest": {"wq": "system_percpu_wq", "reset_hooks": True},
+}
+
+
+def readelf(ko, *args):
+    return subprocess.run(["readelf", "-W"] + list(args) + [ko], check=True,
+                          capture_output=True, text=True).stdout
+
+
+def imports(ko):
+    """The symbols the module takes from the kernel."""
+    out = subprocess.run(["nm", "-u", ko], check=True, capture_output=True,
+                         text=True).stdout
+    return {line.split()[-1] for line in out.splitlines()}
+
+
+def data_pointers_to(ko, function):
+    """How many pointers in the module's .data point at the static
+    ``function``: relocations of .data naming its "section + offset"."""
+    sections = dict(re.findall(r"^\s*\[\s*(\d+)\] (\S+)",
+                               readelf(ko, "-S"), re.M))
+    (value, ndx), = re.findall(
+        r"^\s*\d+: ([0-9a-f]+)\s+\d+ FUNC\s+LOCAL\s+\S+\s+(\d+) %s$"
+        % re.escape(function), readelf(ko, "-s"), re.M)
+    target = "%s + %x" % (sections[ndx], int(value, 16))
+    data = readelf(ko, "-r").split("Relocation section '.rela.data'")[1]
+    data = data.split("Relocation section")[0]
+    return sum(1 for line in data.splitlines() if line.endswith(" " + target))
+
+
+def test_workqueue_and_pm_hooks_follow_the_headers(series_build,
+                                                    series_headers):
+    assert series_build.returncode == 0, series_build.log
+    want = HEADER_FEATURES[series_headers[0]]
+    assert imports(series_build.ko) & {"system_wq", "system_percpu_wq"} \
+        == {want["wq"]}
+    # In struct virtio_driver: .freeze, and .reset_prepare where the
+    # kernel has it, quiesce; .restore and .reset_done resume.
+    hooks = data_pointers_to(series_build.ko, "vgpio_drv_quiesce")
+    assert hooks == (2 if want["reset_hooks"] else 1), hooks
+    assert data_pointers_to(series_build.ko, "vgpio_drv_resume") == hooks
 
 
 def modinfo(ko):

@@ -17,6 +17,12 @@
  *                                  until PATH exists, then read LINE once,
  *                                  the only request in flight; the result,
  *                                  "GOT n" or the error, goes to stderr
+ *   gpio-probe CHIP hold LINE DIR  request LINE as an output driving 1, print
+ *                                  "HOLDING line=LINE", then for N = 1, 2, ...
+ *                                  wait until DIR/go.N exists and print
+ *                                  "HELD N value=V" (V read back from the
+ *                                  device) or the error; holds the line
+ *                                  until killed
  *   gpio-probe CHIP edges LINE N   wait for N edges, print each wake-up
  *   gpio-probe CHIP info - -       print "LINE n name=... dir=in|out" per line
  *   gpio-probe CHIP values - -     read every line (at most 64) as input in
@@ -154,7 +160,7 @@ int main(int argc, char **argv)
 	long n, i, lost = 0;
 
 	if (argc != 5) {
-		fprintf(stderr, "usage: %s CHIP get|set|dirout|loop|rw|getafter|edges|info|values|drive LINE N\n",
+		fprintf(stderr, "usage: %s CHIP get|set|dirout|loop|rw|getafter|hold|edges|info|values|drive LINE N\n",
 			argv[0]);
 		return 2;
 	}
@@ -241,6 +247,21 @@ int main(int argc, char **argv)
 			usleep(20000);
 		fprintf(stderr, "GOT %d\n", get_value(fd));
 		return 0;
+	}
+
+	if (!strcmp(mode, "hold")) {
+		char path[256];
+
+		fd = request_line(chip, line, GPIO_V2_LINE_FLAG_OUTPUT, 1);
+		printf("HOLDING line=%u\n", line);
+		fflush(stdout);
+		for (i = 1;; i++) {
+			snprintf(path, sizeof(path), "%s/go.%ld", argv[4], i);
+			while (access(path, F_OK))
+				usleep(20000);
+			printf("HELD %ld value=%d\n", i, get_value(fd));
+			fflush(stdout);
+		}
 	}
 
 	if (!strcmp(mode, "edges")) {

@@ -98,6 +98,16 @@ class DeviceModel:
         #: called with each LineEvent as the model makes the change
         self.listeners: List[Callable[[LineEvent], None]] = []
 
+    def reset(self):
+        """A device reset: every line back to its power-on state, keeping
+        its name and the level the outside world holds it at; no buffer
+        held, no reply owed, no fault pending."""
+        self.lines = [self.line_class(name=line.name, value=line.value)
+                      for line in self.lines]
+        self.faults = []
+        self.delayed = []
+        self.events = []
+
     def tell(self, kind, line, value):
         """Report a change on ``line`` to the listeners."""
         if self.listeners:
