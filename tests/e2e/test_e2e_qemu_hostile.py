@@ -20,7 +20,8 @@ import re
 
 import pytest
 
-from e2e_helpers import qemu_finish, qemu_standard_guest
+from e2e_helpers import (assert_fell_silent_and_answered_again,
+                         qemu_finish, qemu_standard_guest)
 from virtio_gpio.guests import qemu
 
 SERIES = ("6.1", "6.12")
@@ -148,13 +149,7 @@ def test_a_stalled_device_costs_one_timeout_then_works_again(run):
     assert int(gets[0][3]) >= 195, gets[0][0]
     assert all(int(g[3]) < 100 for g in gets[1:]), [g[0] for g in gets]
     assert "H-STALL-AFTER rc=0" in run["lines"]
-    log = dmesg(run, "H")
-    silent = [n for n, l in enumerate(log) if l.endswith(
-        "no reply within 2000 ms: requests fail with ETIMEDOUT until the "
-        "device answers again")]
-    back = [n for n, l in enumerate(log)
-            if l.endswith(": device answers again")]
-    assert silent and back and back[-1] > silent[-1], log
+    assert_fell_silent_and_answered_again(dmesg(run, "H"))
 
 
 def test_unload_reload_and_a_clean_log(run):

@@ -14,8 +14,10 @@ import shutil
 
 import pytest
 
-from e2e_helpers import (KERNEL_SRC, UML_SERIES, Backend, build_gpio_probe,
-                         check_driver_args, debug_kernel_findings,
+from e2e_helpers import (KERNEL_SRC, UML_SERIES, Backend,
+                         assert_fell_silent_and_answered_again,
+                         build_gpio_probe, check_driver_args,
+                         debug_kernel_findings,
                          dmesg_block, driver_column, driver_report_problems,
                          keep_driver_report, render_init)
 from raw_lock_alloc import without_raw_lock_alloc
@@ -192,13 +194,7 @@ def test_a_stalled_device_costs_one_timeout_then_works_again(run):
     assert len(after) == 1 and re.fullmatch(r"STALL-AFTER [01] [01] [01]",
                                             after[0]), after
     assert "RW-OK line=1 n=20" in lines
-    dmesg = dmesg_block(lines, "STD")
-    silent = [n for n, l in enumerate(dmesg) if l.endswith(
-        "no reply within 2000 ms: requests fail with ETIMEDOUT until the "
-        "device answers again")]
-    back = [n for n, l in enumerate(dmesg)
-            if l.endswith(": device answers again")]
-    assert silent and back and back[-1] > silent[-1], dmesg
+    assert_fell_silent_and_answered_again(dmesg_block(lines, "STD"))
 
 
 def test_eventq_edges_in_order_on_the_right_line(run):

@@ -130,6 +130,17 @@ def kmemleak_objects(block):
     return objects
 
 
+def assert_fell_silent_and_answered_again(log):
+    """The module's kernel log ``log`` says the device fell silent (with
+    the default timeout) and, later, that it answers again."""
+    silent = [n for n, l in enumerate(log) if l.endswith(
+        "no reply within 2000 ms: requests fail with ETIMEDOUT until the "
+        "device answers again")]
+    back = [n for n, l in enumerate(log)
+            if l.endswith(": device answers again")]
+    assert silent and back and back[-1] > silent[-1], log
+
+
 def dmesg_block(lines, prefix):
     """The kernel log a guest printed between PREFIX-DMESG-BEGIN and
     PREFIX-DMESG-END (tests/guest/guest-lib.sh, report_and_power_off)."""

@@ -69,18 +69,26 @@ def test_cover_letter_lists_every_patch():
         assert "  " + upstream_series.subject(patch) + "\n" in cover, patch
 
 
+def edit_first_line(patch, kind, suffix):
+    """Append ``suffix`` to the first line of ``patch``'s hunks that starts
+    with ``kind`` ("+" added, " " context) and a tab."""
+    with open(patch, encoding="utf-8") as f:
+        text = f.read()
+    head, hunks = text.split("\n@@ ", 1)
+    hunks = re.sub(r"^%s\t(.*)$" % re.escape(kind),
+                   lambda m: kind + "\t" + m.group(1) + suffix, hunks,
+                   count=1, flags=re.MULTILINE)
+    with open(patch, "w", encoding="utf-8") as f:
+        f.write(head + "\n@@ " + hunks)
+
+
 def test_a_hand_edited_patch_is_found(source, tmp_path):
     edited = tmp_path / "series"
     shutil.copytree(SERIES, edited)
     last = upstream_series.patches(str(edited))[-1]
-    with open(last, encoding="utf-8") as f:
-        text = f.read()
     # A line the patch adds, changed in the file: it still applies, but
     # its index line no longer names the blob git makes of it.
-    head, hunks = text.split("\n@@ ", 1)
-    with open(last, "w", encoding="utf-8") as f:
-        f.write(head + "\n@@ " + re.sub(r"^\+\t(.*)$", r"+\t\1 /* edited */",
-                                        hunks, count=1, flags=re.MULTILINE))
+    edit_first_line(last, "+", " /* edited */")
     repo = upstream_series.apply(source, str(edited), str(tmp_path / "a"))
     assert upstream_series.export_differences(
         str(edited), repo, str(tmp_path / "a")) == [os.path.basename(last)]
@@ -90,13 +98,8 @@ def test_a_patch_that_does_not_apply_is_named(source, tmp_path):
     broken = tmp_path / "series"
     shutil.copytree(SERIES, broken)
     second = upstream_series.patches(str(broken))[1]
-    with open(second, encoding="utf-8") as f:
-        text = f.read()
     # A context line of its first hunk that the tree does not have.
-    head, hunks = text.split("\n@@ ", 1)
-    with open(second, "w", encoding="utf-8") as f:
-        f.write(head + "\n@@ " + re.sub(r"^ \t(.*)$", r" \t\1 /* not here */",
-                                        hunks, count=1, flags=re.MULTILINE))
+    edit_first_line(second, " ", " /* not here */")
     with pytest.raises(upstream_series.SeriesError,
                        match=re.escape(os.path.basename(second))):
         upstream_series.apply(source, str(broken), str(tmp_path / "b"))

@@ -10,7 +10,6 @@ import socket
 import struct
 import time
 
-from virtio_gpio import vhost_user as vu
 from virtio_gpio.devices.standard import StandardDevice
 from virtio_gpio.vhost_user.control import send_control
 from virtio_gpio.wire.standard import Direction, IrqType, Msg

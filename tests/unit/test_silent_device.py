@@ -5,7 +5,6 @@ import errno
 
 import pytest
 
-from sim_cases import time_out
 from virtio_gpio import Edge, Fault, VirtioGpioError
 
 

@@ -14,7 +14,6 @@ import pytest
 
 from sim_cases import BOGUS_CONFIGS, time_out
 from virtio_gpio import ConfigFault, Edge, Fault, ProbeError, VirtioGpioError
-from virtio_gpio.wire import id30 as id30_wire
 from virtio_gpio._binding import ffi, lib
 from virtio_gpio.devices import Outgoing
 from virtio_gpio.devices.standard import (REQUEST, Direction, IrqType, Msg,

@@ -136,6 +136,20 @@ static bool wait_edge(int fd)
 	return true;
 }
 
+/* The chip's character device, open, and its info; -1 once reported. */
+static int open_chip(const char *chip, struct gpiochip_info *ci)
+{
+	int fd = open(chip, O_RDWR);
+
+	if (fd < 0 || ioctl(fd, GPIO_GET_CHIPINFO_IOCTL, ci) < 0) {
+		perror(chip);
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	return fd;
+}
+
 static int cmp(const void *a, const void *b)
 {
 	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
@@ -176,11 +190,9 @@ int main(int argc, char **argv)
 		struct gpiochip_info ci;
 		struct gpio_v2_line_info li;
 
-		fd = open(chip, O_RDWR);
-		if (fd < 0 || ioctl(fd, GPIO_GET_CHIPINFO_IOCTL, &ci) < 0) {
-			perror(chip);
+		fd = open_chip(chip, &ci);
+		if (fd < 0)
 			return 1;
-		}
 		printf("CHIP label=%s lines=%u\n", ci.label, ci.lines);
 		for (i = 0; i < ci.lines; i++) {
 			memset(&li, 0, sizeof(li));
@@ -200,11 +212,9 @@ int main(int argc, char **argv)
 		struct gpio_v2_line_request req;
 		struct gpio_v2_line_values v;
 
-		fd = open(chip, O_RDWR);
-		if (fd < 0 || ioctl(fd, GPIO_GET_CHIPINFO_IOCTL, &ci) < 0) {
-			perror(chip);
+		fd = open_chip(chip, &ci);
+		if (fd < 0)
 			return 1;
-		}
 		memset(&req, 0, sizeof(req));
 		req.num_lines = ci.lines < GPIO_V2_LINES_MAX ?
 				ci.lines : GPIO_V2_LINES_MAX;
