@@ -275,13 +275,14 @@ static void vgpio_drv_rejected(void *ctx, int err, const char *why)
  * work that does both is only scheduled. Not when this task holds the
  * bus lock: its irq_bus_sync_unlock() posts the buffer anyway, as on
  * every edge a oneshot thread handled (irq_finalize_oneshot()), where a
- * work item would only compete with the next edge for the CPU.
+ * work item would only compete with the next edge for the CPU. In an
+ * interrupt, current is whoever was interrupted: no skipping there.
  */
 static void vgpio_drv_arm_later(void *ctx)
 {
 	struct vgpio_drv *vg = ctx;
 
-	if (READ_ONCE(vg->irq_lock_owner) == current)
+	if (in_task() && READ_ONCE(vg->irq_lock_owner) == current)
 		return;
 	queue_work(system_percpu_wq, &vg->arm_work);
 }
@@ -563,20 +564,27 @@ static void vgpio_drv_irq_valid_mask(struct gpio_chip *gc,
 }
 
 /*
- * Reset the device, so it stops using our buffers, and delete the queues.
- * The chains it still held (eventq buffers, abandoned requests) are
- * detached first: with indirect descriptors each has a table that only
- * detaching frees. The buffers themselves are the core's.
+ * Reset the device, so it stops using our buffers, wait out queue
+ * callbacks still running (the reset alone does not on every transport),
+ * and delete the queues. The chains the device still held (eventq
+ * buffers, abandoned requests) are detached first: with indirect
+ * descriptors each has a table that only detaching frees. The buffers
+ * themselves are the core's. The queues are forgotten, so a teardown
+ * after a restore that could not make new ones deletes nothing twice.
  */
 static void vgpio_drv_del_vqs(struct vgpio_drv *vg)
 {
 	unsigned int i;
 
+	if (!vg->vqs[0])
+		return;
 	virtio_reset_device(vg->vdev);
+	virtio_synchronize_cbs(vg->vdev);
 	for (i = 0; i < vgpio_core_num_vqs(vg->core); i++)
 		while (virtqueue_detach_unused_buf(vg->vqs[i]))
 			;
 	vg->vdev->config->del_vqs(vg->vdev);
+	memset(vg->vqs, 0, sizeof(vg->vqs));
 }
 
 static void vgpio_drv_init_chip(struct vgpio_drv *vg)
@@ -681,6 +689,12 @@ static int vgpio_drv_probe(struct virtio_device *vdev)
 
 	vgpio_drv_init_chip(vg);
 	ret = gpiochip_add_data(&vg->gc, vg);
+	if (ret == -ENOSPC) {
+		/* Before 6.2, gpiolib numbers all lines in ARCH_NR_GPIOS. */
+		dev_err(dev, "cannot register GPIO chip: no room in gpiolib for %u lines (%d)\n",
+			ngpio, ret);
+		goto err_reset;
+	}
 	if (ret) {
 		dev_err(dev, "cannot register GPIO chip: %d\n", ret);
 		goto err_reset;
@@ -706,7 +720,8 @@ err_free:
  *    none raises one on the domain gpiochip_remove() is about to free;
  * 2. remove the chip, then wait until no caller is left in the driver
  *    (the callers it woke leave at once with -ENODEV);
- * 3. stop the arm work: no irq_chip callback can queue it any more;
+ * 3. stop the arm work: no irq_chip callback can queue it any more, nor
+ *    can a late answer (the core is dead);
  * 4. reset the device so it stops using our buffers, delete the queues
  *    (vgpio_drv_del_vqs());
  * 5. only then free the core and its buffers.
@@ -733,7 +748,7 @@ static void vgpio_drv_remove(struct virtio_device *vdev)
  * reset and its queues deleted. The chip and its interrupts stay
  * registered: what they need from the device is kept in the core.
  */
-static int vgpio_drv_quiesce(struct virtio_device *vdev)
+static int __maybe_unused vgpio_drv_quiesce(struct virtio_device *vdev)
 {
 	struct vgpio_drv *vg = vdev->priv;
 
@@ -754,7 +769,7 @@ static int vgpio_drv_quiesce(struct virtio_device *vdev)
  * buffers of the enabled interrupts. A device that does not answer costs
  * one timeout and leaves the lines as it has them; the chip stays usable.
  */
-static int vgpio_drv_resume(struct virtio_device *vdev)
+static int __maybe_unused vgpio_drv_resume(struct virtio_device *vdev)
 {
 	struct vgpio_drv *vg = vdev->priv;
 	int ret;
@@ -825,8 +840,10 @@ static struct virtio_driver vgpio_drv_driver = {
 	.probe		= vgpio_drv_probe,
 	.remove		= vgpio_drv_remove,
 	.config_changed	= vgpio_drv_config_changed,
+#ifdef CONFIG_PM_SLEEP
 	.freeze		= vgpio_drv_quiesce,
 	.restore	= vgpio_drv_resume,
+#endif
 #ifdef VGPIO_HAVE_VIRTIO_RESET_HOOKS
 	.reset_prepare	= vgpio_drv_quiesce,
 	.reset_done	= vgpio_drv_resume,

@@ -79,7 +79,10 @@ static int vgpio_std_read_config(struct vgpio_core *core,
  * indirect descriptors, two without. A ring too small for every line would
  * leave some armed lines silent, so only as many lines as fit take
  * interrupts at all, and only those get an eventq buffer. The queue's size
- * is known only once it exists, hence here and not at probe.
+ * is known only once it exists, hence here and not at probe. The slots
+ * are one physically contiguous allocation, so a device's ring size does
+ * not choose its order: at most VGPIO_STD_IRQ_LINES_MAX lines (1 MiB of
+ * 256-byte slots) take interrupts.
  */
 static int vgpio_std_alloc_irq_slots(struct vgpio_core *core)
 {
@@ -90,6 +93,8 @@ static int vgpio_std_alloc_irq_slots(struct vgpio_core *core)
 	fit = core->ops->vq_size(core->ctx, VGPIO_STD_VQ_EVENT);
 	if (!core->indirect)
 		fit /= 2;
+	if (fit > VGPIO_STD_IRQ_LINES_MAX)
+		fit = VGPIO_STD_IRQ_LINES_MAX;
 	if (fit < core->irq_lines)
 		core->irq_lines = fit;
 	if (!core->irq_lines)
@@ -395,7 +400,8 @@ static void vgpio_std_late_type(struct vgpio_core *core, unsigned int idx,
 	const struct vgpio_slot_state *st = &core->tx_state[idx];
 	const struct vgpio_line *l = &core->lines[st->line];
 
-	if (st->type == VGPIO_STD_MSG_SET_IRQ_TYPE && res >= 0 &&
+	if (!core->dead && !core->detached &&
+	    st->type == VGPIO_STD_MSG_SET_IRQ_TYPE && res >= 0 &&
 	    l->dev_irq_type != VGPIO_STD_IRQ_TYPE_NONE &&
 	    l->dev_irq_type == READ_ONCE(l->irq_type) &&
 	    vgpio_irq_wanted(l) && core->ops->arm_later)

@@ -29,6 +29,9 @@
 /* ngpio is a 16-bit field: every count the spec can express is served. */
 #define VGPIO_STD_MAX_LINES		0xffff
 
+/* Most lines that take interrupts (vgpio_std_alloc_irq_slots()). */
+#define VGPIO_STD_IRQ_LINES_MAX		4096
+
 /*
  * Largest line-names block the driver fetches. The spec sets no bound; a
  * device claiming more keeps its lines, unnamed, rather than being

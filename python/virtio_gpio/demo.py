@@ -46,7 +46,14 @@ def main(argv=None):
             chip.get_value(0)
         except VirtioGpioError as exc:
             print("dropped reply: %s" % exc)
-        print("next request after the drop: value=%d" % chip.get_value(0))
+        # One timeout marks the device silent: later requests fail at once
+        # until it answers anything, here the ping the timeout sent.
+        try:
+            chip.get_value(0)
+        except VirtioGpioError as exc:
+            print("while the device is silent, at once: %s" % exc)
+        chip.transport.run()
+        print("once the device answers again: value=%d" % chip.get_value(0))
 
         chip.device.inject(Fault.CORRUPT_LINE)
         try:

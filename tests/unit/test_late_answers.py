@@ -78,6 +78,21 @@ def test_a_type_applied_late_but_no_longer_wanted_is_not_armed(std):
                             (Msg.SET_IRQ_TYPE, 3, IrqType.EDGE_FALLING)]
 
 
+def test_a_trigger_type_applied_late_after_the_kill_asks_for_no_arm(std):
+    # Teardown cancels the arm work once the core is dead; an answer that
+    # came later and still asked for it queued work on freed memory.
+    std.direction_input(2)
+    std.transport.device_paused = True
+    with pytest.raises(VirtioGpioError):
+        std.watch(2, Edge.FALLING)
+    lib.vgpio_core_kill(std._core)
+    std.transport.host.arm_pending = 0
+    std.transport.device_paused = False
+    std.transport.run()
+    assert std.device.lines[2].irq_type == IrqType.EDGE_FALLING
+    assert std.transport.host.arm_pending == 0
+
+
 def test_a_release_applied_late_is_known_to_have_cleared_the_type(std):
     # SET_DIRECTION NONE discards the line's state at the device, its
     # trigger type too; applied late, the driver knows it, and an output

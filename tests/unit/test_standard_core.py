@@ -297,6 +297,8 @@ def test_irq_buffer_is_posted_only_when_watched(std):
     (256, 256, False, 128),   # QEMU's eventq: 128 two-part chains
     (256, 256, True, 256),    # with indirect tables: one entry a chain
     (1000, 256, True, 256),
+    # one contiguous allocation of slots, whatever the ring's size
+    (5000, 8192, True, lib.VGPIO_STD_IRQ_LINES_MAX),
     (8, 16, False, 8),        # exactly one chain per line
     (9, 16, False, 8),
     (17, 16, True, 16),
