@@ -190,11 +190,21 @@ def test_workqueue_and_pm_hooks_follow_the_headers(series_build,
     want = HEADER_FEATURES[series_headers[0]]
     assert imports(series_build.ko) & {"system_wq", "system_percpu_wq"} \
         == {want["wq"]}
-    # In struct virtio_driver: .freeze, and .reset_prepare where the
-    # kernel has it, quiesce; .restore and .reset_done resume.
+    # In struct virtio_driver: .freeze where the kernel sleeps
+    # (CONFIG_PM_SLEEP; 6.1 has the member only with CONFIG_PM), and
+    # .reset_prepare where the kernel has it, quiesce; .restore and
+    # .reset_done resume.
     hooks = data_pointers_to(series_build.ko, "vgpio_drv_quiesce")
-    assert hooks == (2 if want["reset_hooks"] else 1), hooks
+    assert hooks == (int(want["reset_hooks"]) +
+                     int(config_set(series_headers[1], "CONFIG_PM_SLEEP"))), \
+        hooks
     assert data_pointers_to(series_build.ko, "vgpio_drv_resume") == hooks
+
+
+def config_set(kdir, option):
+    """Whether the kernel tree ``kdir`` was configured with ``option``=y."""
+    with open(os.path.join(kdir, ".config")) as f:
+        return any(line.strip() == option + "=y" for line in f)
 
 
 def modinfo(ko):
