@@ -221,6 +221,22 @@ def test_a_request_of_the_wrong_size_is_refused_in_its_own_chain(bench):
     assert std_request(front, Msg.GET_VALUE, 1) == b"\0\0"
 
 
+def test_a_bad_chain_found_when_a_stall_ends_drops_that_front_end(
+        bench, caplog):
+    # Resuming processes what queued meanwhile; a ring error there went
+    # up to the control command as a traceback and kept the front end.
+    front, server, devices = bench
+    assert ctl(server, cmd="stall", device="a", on=True) == {"ok": True}
+    head, _ = front.post_chain(0, b"\x03\x00\x01\x00\x00\x00\x00\x00", 2)
+    front._write_desc(front.vrings[0].desc, head, 0, 0, 1, 0xFFFF)  # NEXT
+    front.notify(0)
+    assert ctl(server, cmd="stall", device="a", on=False) == {"ok": True}
+    assert "front end dropped" in caplog.text
+    devices_now = ctl(server, cmd="devices")["devices"]
+    assert [(d["name"], d["connected"]) for d in devices_now] == \
+        [("a", False), ("b", False)]
+
+
 def test_a_subscriber_closed_in_the_batch_that_reads_it(bench):
     # Events go out to a subscriber that has hung up; the send fails and
     # closes it, and then its own "readable" in the same select() batch

@@ -378,3 +378,38 @@ def test_a_chain_naming_more_readable_bytes_than_any_message_is_refused(
                        "device-readable bytes"):
         guest.pop()
     assert guest.pop().readable == bytes(memory.raw[:SIZE])
+
+
+def test_a_chain_longer_than_the_bound_is_refused(memory):
+    """Zero-length parts count too: without a bound, one small table
+    named by every avail entry made millions of parts per kick."""
+    from virtio_gpio.vhost_user.vring import CHAIN_MAX
+    table(memory, *[(GUEST + DATA, 0, DESC_F_WRITE | DESC_F_NEXT, i + 1)
+                    for i in range(CHAIN_MAX)] +
+          [(GUEST + DATA, 2, DESC_F_WRITE, 0)])
+    memory.desc(0, GUEST + TABLE, 16 * (CHAIN_MAX + 1), DESC_F_INDIRECT)
+    memory.avail(1, 0)
+    with pytest.raises(ProtocolError, match="longer than %d" % CHAIN_MAX):
+        ring().pop(memory.mem)
+
+
+def test_a_chain_at_the_bound_is_served(memory):
+    from virtio_gpio.vhost_user.vring import CHAIN_MAX
+    table(memory, *[(GUEST + DATA, 0, DESC_F_WRITE | DESC_F_NEXT, i + 1)
+                    for i in range(CHAIN_MAX - 1)] +
+          [(GUEST + DATA, 2, DESC_F_WRITE, 0)])
+    memory.desc(0, GUEST + TABLE, 16 * CHAIN_MAX, DESC_F_INDIRECT)
+    memory.avail(1, 0)
+    assert len(ring().pop(memory.mem)[1]) == CHAIN_MAX
+
+
+@pytest.mark.parametrize("num", [0, 32769, 0x10000000])
+def test_a_ring_size_past_the_spec_is_refused(num):
+    from virtio_gpio.vhost_user.connection import Connection
+
+    class Stub:
+        def _vring(self, payload):
+            return Vring(0)
+
+    with pytest.raises(ProtocolError, match="a ring of %d entries" % num):
+        Connection.on_set_vring_num(Stub(), struct.pack("<II", 0, num), [])

@@ -23,6 +23,7 @@ something; absolute figures depend on the machine.
 
 import argparse
 import os
+import shlex
 import statistics
 import sys
 
@@ -83,7 +84,7 @@ def run_guest(args, work):
     init = os.path.join(work, "init.sh")
     with open(init, "w") as f:
         f.write(INIT % dict(
-            drivers.MODULE_NAMES, dir=work, ops=args.ops, edges=args.edges,
+            drivers.MODULE_NAMES, dir=shlex.quote(work), ops=args.ops, edges=args.edges,
             measure_rounds=bench_uml.alternating_rounds("measure",
                                                         args.rounds),
             rounds=" ".join(str(r) for r in range(1, args.rounds + 1))))

@@ -18,6 +18,7 @@ bind that fails) is reported as such, with its kernel log lines.
 
 import argparse
 import os
+import shlex
 import statistics
 import sys
 
@@ -74,7 +75,7 @@ def run_guest(args, work):
     kernel = bench_uml.kernel_and_drivers(args, work)
     init = os.path.join(work, "init.sh")
     with open(init, "w") as f:
-        f.write(INIT % dict(dir=work, measure_rounds=(
+        f.write(INIT % dict(dir=shlex.quote(work), measure_rounds=(
             bench_uml.alternating_rounds("measure", args.rounds))))
     os.chmod(init, 0o755)
 

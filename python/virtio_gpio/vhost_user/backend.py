@@ -19,6 +19,7 @@ from ..devices.base import Fault
 from ..devices.driver_checker import DriverChecker, write_report
 from ..devices.floor import FloorDevice
 from .connection import Connection
+from .protocol import ProtocolError
 
 log = logging.getLogger(__name__)
 
@@ -124,7 +125,13 @@ class Backend:
         then everything the driver queued meanwhile is answered."""
         self.stalled = on
         if not on and self.conn is not None:
-            self.conn.process()
+            try:
+                self.conn.process()
+            except ProtocolError as exc:
+                # As a kick that finds a bad chain: that front end goes.
+                log.error("%s: ring error: %s; front end dropped", self.name,
+                          exc)
+                self.server._front_end_left(self)
 
     def set_floor(self, on):
         """Answer requests with the bench's floor instead of the model."""

@@ -17,7 +17,7 @@ from .protocol import (F_INDIRECT_DESC, F_PROTOCOL_FEATURES, F_VERSION_1,
                        PF_BACKEND_REQ, PF_CONFIG, PF_MQ, PF_REPLY_ACK,
                        VRING_INDEX_MASK, VRING_NOFD, ProtocolError, Request)
 from .rings import GuestRing
-from .vring import Vring
+from .vring import RING_MAX, Vring
 
 log = logging.getLogger(__name__)
 
@@ -179,7 +179,11 @@ class Connection:
 
     def on_set_vring_num(self, payload, fds):
         vring = self._vring(payload)
-        vring.num = struct.unpack_from("<I", payload, 4)[0]
+        num = struct.unpack_from("<I", payload, 4)[0]
+        if not 1 <= num <= RING_MAX:
+            raise ProtocolError("queue %d: a ring of %d entries (1..%d)"
+                                % (vring.index, num, RING_MAX))
+        vring.num = num
 
     def on_set_vring_base(self, payload, fds):
         vring = self._vring(payload)

@@ -14,7 +14,8 @@ requirements there and in "Message Framing" rule out and what it cannot
 walk safely: a descriptor beyond its ring or table, a chain that loops
 (longer than the ring, or than the table), a table whose length is not a
 nonzero multiple of 16 or that lies outside guest memory, a table within
-a table, an indirect descriptor with NEXT set, and a device-readable
+a table, an indirect descriptor with NEXT set, a chain of more than
+CHAIN_MAX descriptors (ring and table together), and a device-readable
 descriptor after a device-writable one. The WRITE flag of the
 descriptor that refers to a table is ignored, as the device
 requirements there say. A table is followed whether or not
@@ -35,6 +36,12 @@ DESC_F_INDIRECT = 4
 #: entries an indirect table can have: ``next`` is 16 bits, so a longer
 #: table holds descriptors no chain reaches (Linux's vhost refuses it too)
 INDIRECT_MAX = 1 << 16
+#: descriptors one chain may have, ring and table together: a GPIO
+#: message needs two or three, and without a bound one small table
+#: named by every avail entry makes millions of parts per kick
+CHAIN_MAX = 64
+#: the largest split ring (virtio 1.x, "Virtqueues")
+RING_MAX = 32768
 
 _U16 = struct.Struct("<H")
 _USED_ELEM = struct.Struct("<II")
@@ -99,7 +106,7 @@ class Vring:
         chain, index = [], head
         unpack = VRING_DESC.unpack_from
         writing = False
-        for _ in range(num):
+        for _ in range(num if num < CHAIN_MAX else CHAIN_MAX):
             if index >= num:
                 raise ProtocolError("descriptor %d beyond ring of %d" % (index, num))
             addr, length, flags, nxt = unpack(dmap, doff + 16 * index)
@@ -117,7 +124,8 @@ class Vring:
             if not flags & 1:       # NEXT
                 return head, chain
             index = nxt
-        raise ProtocolError("descriptor chain loops")
+        raise ProtocolError("descriptor chain loops or is longer than %d "
+                            "descriptors" % CHAIN_MAX)
 
     def push(self, mem, head, length):
         umap, uoff = self._locate(mem)[2]
@@ -153,7 +161,7 @@ def _indirect(mem, chain, writing, addr, length, flags):
     count = length // VRING_DESC.size
     unpack = VRING_DESC.unpack_from
     index = 0
-    for _ in range(count):
+    for _ in range(min(count, CHAIN_MAX - len(chain))):
         if index >= count:
             raise ProtocolError("indirect descriptor %d beyond a table of %d"
                                 % (index, count))
@@ -170,4 +178,5 @@ def _indirect(mem, chain, writing, addr, length, flags):
         if not flags & DESC_F_NEXT:
             return chain
         index = nxt
-    raise ProtocolError("indirect descriptor chain loops")
+    raise ProtocolError("indirect descriptor chain loops or makes the chain "
+                        "longer than %d descriptors" % CHAIN_MAX)
