@@ -41,8 +41,9 @@ class GuestRing:
             if writable:
                 room += length
             else:
-                # Bounded before it is copied: a chain (65536 table entries
-                # with it) may name all of guest memory many times over.
+                # Bounded before it is copied: a chain (up to CHAIN_MAX
+                # descriptors of up to 4 GiB each) may name all of guest
+                # memory many times over.
                 size += length
                 if size > MAX_READABLE:
                     raise ProtocolError("queue %d: chain %d has more than %d "
