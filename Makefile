@@ -68,7 +68,7 @@ guest-demo: build
 ## prepare: every long build the tests need, each once into the cache
 ## (~/.cache/virtio-gpio or $$VGPIO_CACHE_DIR) with a progress line per stage
 ## and per minute: the newest kernel tree (and a sparse that can check it),
-## the UML kernels of 6.1 (patched) and of the newest series
+## the UML kernels of 6.1 (patched; plain and debug) and of the newest series
 UML_SERIES := 6.1 newest
 prepare: build
 	$(PYTHON) -m virtio_gpio.guests.kernels prepare

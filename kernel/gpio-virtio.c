@@ -66,41 +66,64 @@ struct vgpio_drv_line {
 };
 
 /**
+ * struct vgpio_drv_chip - what gpiolib calls into: the part of a bound
+ *	device that a caller can reach before it knows whether the device
+ *	is still bound
+ * @gc: the GPIO chip
+ * @callers: held for reading by every gpio_chip operation, for writing by
+ *	remove() and freeze to wait until the last one has left the driver
+ * @vg: the bound device; NULL once remove() has passed
+ * @frozen: between freeze (or reset_prepare) and restore (reset_done)
+ * @retired: the entry in vgpio_drv_retired, once @vg is gone
+ *
+ * Before 6.9, gpiolib reads its chip pointer, checks it, and calls the
+ * chip's operation with nothing held: gpiochip_remove() does not wait for
+ * a caller between the check and the call. Such a caller reaches @gc
+ * after remove() returned, so this part is kept until the module is
+ * unloaded (the caller holds a line, and with it a reference to the
+ * module), and the caller finds @vg gone and leaves with -ENODEV.
+ * From 6.9 gpiolib waits for its callers (SRCU), and remove() frees it.
+ */
+struct vgpio_drv_chip {
+	struct gpio_chip gc;
+	struct rw_semaphore callers;
+	struct vgpio_drv *vg;
+	bool frozen;
+	struct list_head retired;
+};
+
+/**
  * struct vgpio_drv - one bound device
  * @vdev: the virtio device
  * @core: the portable core
+ * @chip: what gpiolib calls into (struct vgpio_drv_chip)
  * @vqs: virtqueues, indexed as the protocol numbers them
  * @lines: per-line locks and wait queues, ngpio entries
- * @callers: held for reading by every gpio_chip operation, for writing by
- *	remove() to wait until the last one has left the driver
  * @irq_lock: the irq_chip's bus lock (slow-bus irq configuration)
  * @irq_lock_owner: the task holding @irq_lock, whose bus sync will hand
  *	back the eventq buffer of a line it unmasks
  * @arm_work: hands eventq buffers back for interrupts unmasked outside a
  *	bus sync and outside their own handler (vgpio_irq_arm_pending())
- * @frozen: between freeze (or reset_prepare) and restore (reset_done)
- * @gc: the GPIO chip
  */
 struct vgpio_drv {
 	struct virtio_device *vdev;
 	struct vgpio_core *core;
+	struct vgpio_drv_chip *chip;
 	struct virtqueue *vqs[VGPIO_MAX_VQS];
 	struct vgpio_drv_line *lines;
-	struct rw_semaphore callers;
 	struct mutex irq_lock; /* irq_bus_lock() .. irq_bus_sync_unlock() */
 	struct task_struct *irq_lock_owner;
 	struct work_struct arm_work;
-	bool frozen;
-	struct gpio_chip gc;
 };
 
 /*
  * Not gpiochip_get_data(): gpiochip_remove() clears that pointer while an
- * in-kernel consumer may still be calling in; the chip is embedded here.
+ * in-kernel consumer may still be calling in; the chip is embedded in
+ * struct vgpio_drv_chip, which outlives that.
  */
-static struct vgpio_drv *vgpio_drv_from_chip(struct gpio_chip *gc)
+static struct vgpio_drv_chip *vgpio_drv_chip_of(struct gpio_chip *gc)
 {
-	return container_of(gc, struct vgpio_drv, gc);
+	return container_of(gc, struct vgpio_drv_chip, gc);
 }
 
 /* ---- struct vgpio_host_ops for the kernel ---------------------------- */
@@ -254,7 +277,7 @@ static void vgpio_drv_irq(void *ctx, unsigned int line)
 {
 	struct vgpio_drv *vg = ctx;
 
-	if (generic_handle_domain_irq_safe(vg->gc.irq.domain, line))
+	if (generic_handle_domain_irq_safe(vg->chip->gc.irq.domain, line))
 		dev_err_ratelimited(&vg->vdev->dev,
 				    "no interrupt mapped for line %u\n", line);
 }
@@ -352,50 +375,55 @@ static void vgpio_drv_vq_done(struct virtqueue *vq)
  * core fails the others at once), so a silent device costs probe one
  * timeout, not ngpio of them.
  */
-static int vgpio_drv_request_op(struct vgpio_drv *vg, unsigned int line,
+static int vgpio_drv_request_op(struct gpio_chip *gc, unsigned int line,
 				unsigned int type, u32 value, u32 *result)
 {
+	struct vgpio_drv_chip *chip = vgpio_drv_chip_of(gc);
+	struct vgpio_drv *vg;
 	int ret;
 
-	if (!down_read_trylock(&vg->callers))
-		return READ_ONCE(vg->frozen) ? -ESHUTDOWN : -ENODEV;
+	if (!down_read_trylock(&chip->callers))
+		return READ_ONCE(chip->frozen) ? -ESHUTDOWN : -ENODEV;
+	vg = chip->vg;
+	if (!vg) {
+		ret = -ENODEV;
+		goto out;
+	}
 	ret = mutex_lock_killable(&vg->lines[line].lock);
 	if (!ret) {
 		ret = vgpio_request(vg->core, line, type, value, result);
 		mutex_unlock(&vg->lines[line].lock);
 	}
-	up_read(&vg->callers);
+	if (ret && type == VGPIO_OP_FREE && ret != -ENODEV && ret != -ESHUTDOWN)
+		dev_warn_ratelimited(&vg->vdev->dev,
+				     "freeing line %u failed: %d\n", line, ret);
+out:
+	up_read(&chip->callers);
 	return ret;
 }
 
 static int vgpio_drv_gpio_request(struct gpio_chip *gc, unsigned int line)
 {
-	return vgpio_drv_request_op(vgpio_drv_from_chip(gc), line,
-				    VGPIO_OP_REQUEST, 0, NULL);
+	return vgpio_drv_request_op(gc, line, VGPIO_OP_REQUEST, 0, NULL);
 }
 
+/* A failure is logged by vgpio_drv_request_op(): gpiolib ignores it. */
 static void vgpio_drv_gpio_free(struct gpio_chip *gc, unsigned int line)
 {
-	struct vgpio_drv *vg = vgpio_drv_from_chip(gc);
-	int ret;
-
-	ret = vgpio_drv_request_op(vg, line, VGPIO_OP_FREE, 0, NULL);
-	if (ret && ret != -ENODEV && ret != -ESHUTDOWN)
-		dev_warn_ratelimited(&vg->vdev->dev,
-				     "freeing line %u failed: %d\n", line, ret);
+	vgpio_drv_request_op(gc, line, VGPIO_OP_FREE, 0, NULL);
 }
 
 static int vgpio_drv_direction_input(struct gpio_chip *gc, unsigned int line)
 {
-	return vgpio_drv_request_op(vgpio_drv_from_chip(gc), line,
+	return vgpio_drv_request_op(gc, line,
 				    VGPIO_OP_DIRECTION_INPUT, 0, NULL);
 }
 
 static int vgpio_drv_direction_output(struct gpio_chip *gc, unsigned int line,
 				      int value)
 {
-	return vgpio_drv_request_op(vgpio_drv_from_chip(gc), line,
-				    VGPIO_OP_DIRECTION_OUTPUT, !!value, NULL);
+	return vgpio_drv_request_op(gc, line, VGPIO_OP_DIRECTION_OUTPUT,
+				    !!value, NULL);
 }
 
 static int vgpio_drv_get_direction(struct gpio_chip *gc, unsigned int line)
@@ -403,8 +431,7 @@ static int vgpio_drv_get_direction(struct gpio_chip *gc, unsigned int line)
 	u32 dir;
 	int ret;
 
-	ret = vgpio_drv_request_op(vgpio_drv_from_chip(gc), line,
-				   VGPIO_OP_GET_DIRECTION, 0, &dir);
+	ret = vgpio_drv_request_op(gc, line, VGPIO_OP_GET_DIRECTION, 0, &dir);
 	if (ret)
 		return ret;
 	return dir == VGPIO_LINE_DIRECTION_IN ? GPIO_LINE_DIRECTION_IN :
@@ -416,14 +443,13 @@ static int vgpio_drv_get(struct gpio_chip *gc, unsigned int line)
 	u32 value;
 	int ret;
 
-	ret = vgpio_drv_request_op(vgpio_drv_from_chip(gc), line,
-				   VGPIO_OP_GET_VALUE, 0, &value);
+	ret = vgpio_drv_request_op(gc, line, VGPIO_OP_GET_VALUE, 0, &value);
 	return ret ? ret : value;
 }
 
 static int vgpio_drv_set(struct gpio_chip *gc, unsigned int line, int value)
 {
-	return vgpio_drv_request_op(vgpio_drv_from_chip(gc), line,
+	return vgpio_drv_request_op(gc, line,
 				    VGPIO_OP_SET_VALUE, !!value, NULL);
 }
 
@@ -439,7 +465,9 @@ static int vgpio_drv_set(struct gpio_chip *gc, unsigned int line, int value)
  */
 static struct vgpio_drv *vgpio_drv_irq_drv(struct irq_data *d)
 {
-	return vgpio_drv_from_chip(irq_data_get_irq_chip_data(d));
+	struct gpio_chip *gc = irq_data_get_irq_chip_data(d);
+
+	return vgpio_drv_chip_of(gc)->vg;
 }
 
 static void vgpio_drv_irq_enable(struct irq_data *d)
@@ -496,11 +524,11 @@ static void vgpio_drv_irq_bus_sync_unlock(struct irq_data *d)
 	irq_hw_number_t hwirq = irqd_to_hwirq(d);
 	int ret = -ENODEV;
 
-	if (down_read_trylock(&vg->callers)) {
+	if (down_read_trylock(&vg->chip->callers)) {
 		mutex_lock(&vg->lines[hwirq].lock);
 		ret = vgpio_irq_sync(vg->core, hwirq);
 		mutex_unlock(&vg->lines[hwirq].lock);
-		up_read(&vg->callers);
+		up_read(&vg->chip->callers);
 	}
 	if (ret && ret != -ENODEV && ret != -ESHUTDOWN)
 		dev_warn_ratelimited(&vg->vdev->dev,
@@ -534,8 +562,45 @@ static void vgpio_drv_free(struct vgpio_drv *vg)
 {
 	vgpio_core_destroy(vg->core);
 	kvfree(vg->lines);
+	kfree(vg->chip);
 	kfree(vg);
 }
+
+#ifdef VGPIO_GPIOLIB_UNGUARDED_CALLERS
+/* The chips of unbound devices, which gpiolib may still call into. */
+static LIST_HEAD(vgpio_drv_retired);
+static DEFINE_MUTEX(vgpio_drv_retired_lock);
+
+/* Keeps the chip remove() has let go of until module exit. */
+static void vgpio_drv_retire_chip(struct vgpio_drv *vg)
+{
+	mutex_lock(&vgpio_drv_retired_lock);
+	list_add(&vg->chip->retired, &vgpio_drv_retired);
+	mutex_unlock(&vgpio_drv_retired_lock);
+	vg->chip = NULL;
+}
+
+/*
+ * Every device is unbound, and no caller is left in a retired chip: each
+ * held a line, and with it a reference to this module.
+ */
+static void vgpio_drv_free_retired(void)
+{
+	struct vgpio_drv_chip *chip, *next;
+
+	list_for_each_entry_safe(chip, next, &vgpio_drv_retired, retired)
+		kfree(chip);
+}
+#else
+/* gpiolib waits for its callers: the chip goes with the device. */
+static void vgpio_drv_retire_chip(struct vgpio_drv *vg)
+{
+}
+
+static void vgpio_drv_free_retired(void)
+{
+}
+#endif
 
 static int vgpio_drv_find_vqs(struct vgpio_drv *vg)
 {
@@ -557,7 +622,7 @@ static void vgpio_drv_irq_valid_mask(struct gpio_chip *gc,
 				     unsigned long *valid_mask,
 				     unsigned int ngpios)
 {
-	unsigned int fit = vgpio_core_irq_lines(vgpio_drv_from_chip(gc)->core);
+	unsigned int fit = vgpio_core_irq_lines(vgpio_drv_chip_of(gc)->vg->core);
 
 	if (fit < ngpios)
 		bitmap_clear(valid_mask, fit, ngpios - fit);
@@ -589,7 +654,7 @@ static void vgpio_drv_del_vqs(struct vgpio_drv *vg)
 
 static void vgpio_drv_init_chip(struct vgpio_drv *vg)
 {
-	struct gpio_chip *gc = &vg->gc;
+	struct gpio_chip *gc = &vg->chip->gc;
 	const char *name = vgpio_core_name(vg->core);
 	struct gpio_irq_chip *girq = &gc->irq;
 	unsigned int types;
@@ -648,9 +713,15 @@ static int vgpio_drv_probe(struct virtio_device *vdev)
 	vg = kzalloc(sizeof(*vg), GFP_KERNEL);
 	if (!vg)
 		return -ENOMEM;
+	vg->chip = kzalloc(sizeof(*vg->chip), GFP_KERNEL);
+	if (!vg->chip) {
+		kfree(vg);
+		return -ENOMEM;
+	}
+	vg->chip->vg = vg;
+	init_rwsem(&vg->chip->callers);
 	vg->vdev = vdev;
 	vdev->priv = vg;
-	init_rwsem(&vg->callers);
 	mutex_init(&vg->irq_lock);
 	INIT_WORK(&vg->arm_work, vgpio_drv_arm_work);
 
@@ -688,7 +759,7 @@ static int vgpio_drv_probe(struct virtio_device *vdev)
 			 ngpio, vgpio_core_irq_lines(vg->core));
 
 	vgpio_drv_init_chip(vg);
-	ret = gpiochip_add_data(&vg->gc, vg);
+	ret = gpiochip_add_data(&vg->chip->gc, vg);
 	if (ret == -ENOSPC) {
 		/* Before 6.2, gpiolib numbers all lines in ARCH_NR_GPIOS. */
 		dev_err(dev, "cannot register GPIO chip: no room in gpiolib for %u lines (%d)\n",
@@ -699,7 +770,7 @@ static int vgpio_drv_probe(struct virtio_device *vdev)
 		dev_err(dev, "cannot register GPIO chip: %d\n", ret);
 		goto err_reset;
 	}
-	dev_info(dev, "%s: %u lines\n", vg->gc.label, ngpio);
+	dev_info(dev, "%s: %u lines\n", vg->chip->gc.label, ngpio);
 	return 0;
 
 err_reset:
@@ -719,12 +790,15 @@ err_free:
  *    interrupt is raised; then wait out callbacks already running, so
  *    none raises one on the domain gpiochip_remove() is about to free;
  * 2. remove the chip, then wait until no caller is left in the driver
- *    (the callers it woke leave at once with -ENODEV);
+ *    (the callers it woke leave at once with -ENODEV), and unbind the
+ *    chip from the device, so that a caller gpiolib lets in late finds
+ *    no device (struct vgpio_drv_chip);
  * 3. stop the arm work: no irq_chip callback can queue it any more, nor
  *    can a late answer (the core is dead);
  * 4. reset the device so it stops using our buffers, delete the queues
  *    (vgpio_drv_del_vqs());
- * 5. only then free the core and its buffers.
+ * 5. only then free the core and its buffers, and the chip where gpiolib
+ *    waits for its callers (else it is kept until module exit).
  */
 static void vgpio_drv_remove(struct virtio_device *vdev)
 {
@@ -732,11 +806,13 @@ static void vgpio_drv_remove(struct virtio_device *vdev)
 
 	vgpio_core_kill(vg->core);
 	virtio_synchronize_cbs(vdev);
-	gpiochip_remove(&vg->gc);
-	down_write(&vg->callers);
-	up_write(&vg->callers);
+	gpiochip_remove(&vg->chip->gc);
+	down_write(&vg->chip->callers);
+	vg->chip->vg = NULL;
+	up_write(&vg->chip->callers);
 	cancel_work_sync(&vg->arm_work);
 	vgpio_drv_del_vqs(vg);
+	vgpio_drv_retire_chip(vg);
 	vgpio_drv_free(vg);
 }
 
@@ -752,10 +828,10 @@ static int __maybe_unused vgpio_drv_quiesce(struct virtio_device *vdev)
 {
 	struct vgpio_drv *vg = vdev->priv;
 
-	WRITE_ONCE(vg->frozen, true);
+	WRITE_ONCE(vg->chip->frozen, true);
 	vgpio_core_quiesce(vg->core);
-	down_write(&vg->callers);
-	up_write(&vg->callers);
+	down_write(&vg->chip->callers);
+	up_write(&vg->chip->callers);
 	vgpio_core_detach(vg->core);
 	cancel_work_sync(&vg->arm_work);
 	vgpio_drv_del_vqs(vg);
@@ -781,7 +857,7 @@ static int __maybe_unused vgpio_drv_resume(struct virtio_device *vdev)
 	}
 	virtio_device_ready(vdev);
 	ret = vgpio_core_resume(vg->core);
-	WRITE_ONCE(vg->frozen, false);
+	WRITE_ONCE(vg->chip->frozen, false);
 	if (ret)
 		dev_warn(&vdev->dev, "restoring the lines' state failed: %d\n",
 			 ret);
@@ -861,6 +937,7 @@ module_init(vgpio_drv_init);
 static void __exit vgpio_drv_exit(void)
 {
 	unregister_virtio_driver(&vgpio_drv_driver);
+	vgpio_drv_free_retired();
 }
 module_exit(vgpio_drv_exit);
 

@@ -119,12 +119,15 @@ def pytest_terminal_summary(terminalreporter):
 
 @pytest.fixture(scope="session")
 def uml_build(timings):
-    """series -> (UML build directory, its source tree), built once per run.
+    """(series, debug=None) -> (UML build directory, its source tree),
+    built once per run.
 
     ``series`` is an argument of tools/linux-source ("6.1", "newest"; see
-    e2e_helpers.UML_SERIES); its tools/uml-patches are applied.
+    e2e_helpers.UML_SERIES); its tools/uml-patches are applied. ``debug``
+    picks the debug or the plain kernel; None, the one the series' end to
+    end runs use (uml.e2e_debug).
 
-    A function rather than a build per fixture instance, so each series is
+    A function rather than a build per fixture instance, so each kernel is
     built only when a test asks for it, and only once.
     """
     import time
@@ -132,20 +135,24 @@ def uml_build(timings):
     from virtio_gpio.guests import uml
     built = {}
 
-    def build(series):
-        if series not in built:
+    def build(series, debug=None):
+        asked = series, debug
+        if asked not in built:
             source = subprocess.run(
                 [os.path.join(ROOT, "tools", "linux-source"), series],
                 check=True, capture_output=True, text=True).stdout.strip()
+            if debug is None:
+                debug = uml.e2e_debug(uml.tree_series(source))
             start = time.monotonic()
             out = uml.build_kernel(source, patches=os.path.join(
-                ROOT, "tools", "uml-patches"),
-                debug=uml.e2e_debug(uml.tree_series(source)))
-            timings.append("UML %s kernel (%s %s) ready (built or cached): "
-                           "%.1f s" % (series, uml.tree_series(source),
-                                       uml.source_version(source),
-                                       time.monotonic() - start))
-            built[series] = (out, source)
-        return built[series]
+                ROOT, "tools", "uml-patches"), debug=debug)
+            timings.append("UML %s %s kernel (%s %s) ready (built or "
+                           "cached): %.1f s"
+                           % (series, "debug" if debug else "plain",
+                              uml.tree_series(source),
+                              uml.source_version(source),
+                              time.monotonic() - start))
+            built[asked] = (out, source)
+        return built[asked]
 
     return build

@@ -366,3 +366,12 @@ class TestKdirDefault:
         proc = self.run("KDIR=%s" % tmp_path)
         assert proc.returncode != 0
         assert "is not a kernel build tree" in proc.stderr
+
+
+def test_the_chip_outlives_unbind_only_where_gpiolib_does_not_wait(
+        series_headers, series_build):
+    # gpiolib waits for its callers from 6.9 (SRCU): the chip is kept
+    # past unbind on 6.1 only, and freed with the device on the others.
+    with open(os.path.join(series_build.out, ".gpio-virtio.o.cmd")) as f:
+        kept = "-DVGPIO_GPIOLIB_UNGUARDED_CALLERS" in f.read()
+    assert kept == (series_headers[0] == "6.1")

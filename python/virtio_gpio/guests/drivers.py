@@ -73,6 +73,20 @@ def build(driver, kdir, workdir, kernel_src=None, linux_source=None,
     return os.path.join(src, MODULES[driver])
 
 
+def build_one_file(source, kdir, workdir, arch=None):
+    """A module of one C file ``source`` (a test's helper inside the
+    guest), built with W=1 against ``kdir`` from a copy in ``workdir``;
+    returns the path of its .ko."""
+    name = os.path.splitext(os.path.basename(source))[0]
+    src = os.path.join(workdir, name)
+    os.makedirs(src)
+    shutil.copy(source, src)
+    with open(os.path.join(src, "Kbuild"), "w") as f:
+        f.write("obj-m := %s.o\n" % name)
+    _make(kdir, src, arch, ["W=1"])
+    return os.path.join(src, name + ".ko")
+
+
 def build_gpio_probe(source, path, static=False):
     """Compile the guest program tools/guest/gpio-probe.c (``source``) to
     ``path``; static for a busybox initramfs."""
