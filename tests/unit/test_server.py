@@ -399,3 +399,13 @@ def test_a_stalled_device_answers_nothing_until_resumed(bench):
     assert devices[0].lines[0].out_value == 1
     assert std_request(front, Msg.SET_DIRECTION, 0, Direction.OUT) == b"\0\0"
     assert std_request(front, Msg.GET_VALUE, 0) == b"\0\x01"
+
+
+def test_state_says_whether_the_device_is_stalled(bench):
+    front, server, devices = bench
+    assert ctl(server, cmd="state", device="a")["stalled"] is False
+    ctl(server, cmd="stall", device="a")
+    assert ctl(server, cmd="state", device="a")["stalled"] is True
+    assert ctl(server, cmd="state", device="b")["stalled"] is False
+    ctl(server, cmd="stall", device="a", on=False)
+    assert ctl(server, cmd="state", device="a")["stalled"] is False
