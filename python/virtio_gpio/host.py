@@ -344,6 +344,12 @@ class Bench:
         ``on``; the model again when not."""
         self._call(dict(self._device(device), cmd="noop", on=on))
 
+    def stall(self, on=True, device=None):
+        """Leave the guest's requests unanswered on their ring while
+        ``on``, as a device that hangs; when not, answer what queued
+        meanwhile and serve on. A stall ends with its front end too."""
+        self._call(dict(self._device(device), cmd="stall", on=on))
+
     def stop(self):
         """Shut the backend down."""
         self._call({"cmd": "stop"})

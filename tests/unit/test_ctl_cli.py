@@ -4,6 +4,7 @@
 import contextlib
 import json
 import signal
+import struct
 import subprocess
 import sys
 import threading
@@ -15,7 +16,7 @@ from two_devices import two_devices
 from virtio_gpio.host import Bench
 from virtio_gpio.vhost_user import control_cli
 from virtio_gpio.wire.standard import Direction, Msg
-from vhost_front_end import std_request
+from vhost_front_end import std_request, wait_used
 
 # Ctrl-C must end watch with 0, also when the run that starts these tests
 # was itself started in the background, where SIGINT comes in ignored and
@@ -98,6 +99,26 @@ def test_state_devices_inject_and_stop(served, capsys):
     assert not served.thread.is_alive()
 
 
+def test_stall_holds_the_guests_requests_and_stall_off_answers_them(
+        served, capsys):
+    assert ctl(served, "-d", "a", "stall", capsys=capsys) == \
+        (0, "the device stalls: requests wait unanswered\n", "")
+    head, _ = served.front.post_chain(
+        0, struct.pack("<HHI", Msg.GET_VALUE, 1, 0), 2)
+    served.front.notify(0)
+    time.sleep(0.3)
+    assert served.front.used(0) == []
+    code, out, _ = ctl(served, "-d", "a", "state", capsys=capsys)
+    assert code == 0 and "stalled: True" in out
+    assert ctl(served, "-d", "a", "stall", "off", capsys=capsys) == \
+        (0, "the device answers again\n", "")
+    assert wait_used(served.front, 0, 1) == [(head, 2)]
+    code, out, _ = ctl(served, "-d", "a", "state", capsys=capsys)
+    assert code == 0 and "stalled: False" in out
+    assert ctl(served, "-d", "b", "stall", "on", capsys=capsys)[0] == 0
+    assert served.server.backend("b").stalled
+
+
 @pytest.mark.parametrize("args, complaint", [
     (["-d", "a", "set-input", "-1", "0"], "lines are numbered from 0"),
     (["-d", "a", "set-input", "5", "1"],
@@ -113,6 +134,8 @@ def test_state_devices_inject_and_stop(served, capsys):
     (["-d", "a", "wait", "9", "1", "--timeout", "1"], "out of range"),
     (["set-input", "1", "1"], "several devices"),
     (["-d", "c", "state"], "no device 'c'"),
+    (["-d", "a", "stall", "maybe"], "invalid choice"),
+    (["stall"], "several devices"),
     (["frobnicate"], "invalid choice"),
     ([], "required"),
 ])

@@ -3,6 +3,7 @@ against a real server in a thread and a front end playing the guest."""
 
 import errno
 import socket
+import struct
 import subprocess
 import sys
 import threading
@@ -16,7 +17,7 @@ from virtio_gpio.host import (Bench, BenchError, ControlSocketError,
 from virtio_gpio.wire.standard import Direction, Msg
 from fake_sockets import one_connection
 from two_devices import two_devices
-from vhost_front_end import std_request
+from vhost_front_end import std_request, wait_used
 
 
 @pytest.fixture
@@ -114,6 +115,21 @@ def test_noop_puts_the_floor_under_the_guest_and_takes_it_away(served):
     assert std_request(front, Msg.GET_VALUE, 1) == b"\0\0"    # the floor
     bench.noop(on=False)
     assert std_request(front, Msg.GET_VALUE, 1) == b"\0\x01"  # the model
+
+
+def test_stall_holds_the_guests_requests_until_resumed(served):
+    front, server, devices, _ = served
+    bench = Bench(server.control_path, device="a")
+    bench.stall()
+    head, _ = front.post_chain(0, struct.pack("<HHI", Msg.GET_VALUE, 1, 0),
+                               2)
+    front.notify(0)
+    time.sleep(0.3)
+    assert front.used(0) == []
+    assert bench.state()["stalled"] is True
+    bench.stall(on=False)
+    assert wait_used(front, 0, 1) == [(head, 2)]
+    assert bench.state()["stalled"] is False
 
 
 def test_wait_for_answers_at_once_when_the_line_is_there(served):

@@ -17,7 +17,7 @@ from virtio_gpio.vhost_user.backend import SocketInUse, listen
 from virtio_gpio.vhost_user.control import read_line, send_control
 from virtio_gpio.wire.standard import Direction, Msg
 from two_devices import two_devices
-from vhost_front_end import std_request, wait_used
+from vhost_front_end import FrontEnd, std_request, wait_used
 
 
 @pytest.fixture
@@ -399,3 +399,71 @@ def test_a_stalled_device_answers_nothing_until_resumed(bench):
     assert devices[0].lines[0].out_value == 1
     assert std_request(front, Msg.SET_DIRECTION, 0, Direction.OUT) == b"\0\0"
     assert std_request(front, Msg.GET_VALUE, 0) == b"\0\x01"
+
+
+def _front_end_on(backend):
+    """A new front end on ``backend``, handshake done."""
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    sock.connect(backend.socket_path)
+    sock.settimeout(5)
+    front = FrontEnd(sock)
+    front.handshake()
+    return front
+
+
+def _until_disconnected(server, name):
+    deadline = time.monotonic() + 5
+    while ctl(server, cmd="state", device=name)["connected"]:
+        assert time.monotonic() < deadline, "%s kept its front end" % name
+        time.sleep(0.01)
+
+
+def test_state_says_whether_the_device_is_stalled(bench):
+    front, server, devices = bench
+    assert ctl(server, cmd="state", device="a")["stalled"] is False
+    ctl(server, cmd="stall", device="a")
+    assert ctl(server, cmd="state", device="a")["stalled"] is True
+    assert ctl(server, cmd="state", device="b")["stalled"] is False
+    ctl(server, cmd="stall", device="a", on=False)
+    assert ctl(server, cmd="state", device="a")["stalled"] is False
+
+
+def test_a_stall_ends_with_the_front_end_it_stalled(bench):
+    # A rebooted guest, a new QEMU: the next front end gets a device that
+    # answers, not a hang it never asked for.
+    front, server, devices = bench
+    ctl(server, cmd="stall", device="a")
+    front.close()
+    _until_disconnected(server, "a")
+    again = _front_end_on(server.backend("a"))
+    try:
+        assert std_request(again, Msg.GET_VALUE, 1) == b"\0\0"
+    finally:
+        again.close()
+    assert ctl(server, cmd="state", device="a")["stalled"] is False
+
+
+def test_a_stall_set_with_no_front_end_holds_for_the_next_one(bench):
+    front, server, devices = bench
+    backend = server.backend("b")
+    ctl(server, cmd="stall", device="b")
+    # A connection that says nothing (a probe for a stale socket) is no
+    # front end: the stall waits for one that speaks.
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as probe:
+        probe.connect(backend.socket_path)
+    deadline = time.monotonic() + 5
+    while backend.connections < 1 or backend.conn is not None:
+        assert time.monotonic() < deadline, "the probe was never seen"
+        time.sleep(0.01)
+    again = _front_end_on(backend)
+    try:
+        head, _ = again.post_chain(
+            0, struct.pack("<HHI", Msg.GET_VALUE, 0, 0), 2)
+        again.notify(0)
+        time.sleep(0.3)
+        assert again.used(0) == []
+        assert ctl(server, cmd="state", device="b")["stalled"] is True
+        ctl(server, cmd="stall", device="b", on=False)
+        assert wait_used(again, 0, 1) == [(head, 2)]
+    finally:
+        again.close()

@@ -171,10 +171,16 @@ def export_differences(series_dir, repo, workdir):
             if _body(mine) != _body(again)]
 
 
+#: the name :func:`build` gives its ``include`` header in the build
+#: directory
+INCLUDED = "included-first.h"
+
+
 def build(kdir, source, workdir, arch=None, include=None):
     """Build ``source`` (a gpio-virtio.c) out of tree with W=1 against the
     prepared tree ``kdir``; ``include`` is a header given to the compiler
-    first (``-include``). Returns (path of gpio-virtio.ko, build log).
+    first (``-include``), from a copy beside the source, so any path will
+    do. Returns (path of gpio-virtio.ko, build log).
 
     :raises SeriesError: when it does not build
     """
@@ -184,7 +190,12 @@ def build(kdir, source, workdir, arch=None, include=None):
     with open(os.path.join(src, "Kbuild"), "w") as f:
         f.write("obj-m := gpio-virtio.o\n")
         if include:
-            f.write("ccflags-y += -include %s\n" % os.path.abspath(include))
+            # Copied beside the source under a name of ours: the header's
+            # own path may hold a space, '#' or '$', which make and the
+            # shell behind kbuild's command lines and .cmd files would each
+            # take apart.
+            shutil.copyfile(include, os.path.join(src, INCLUDED))
+            f.write("ccflags-y += -include $(src)/%s\n" % INCLUDED)
     cmd = ["make", "-C", kdir, "M=" + os.path.abspath(src), "W=1"]
     if arch:
         cmd.append("ARCH=" + arch)

@@ -8,8 +8,11 @@ none). A LINE is a number from 0, or a line's name.
   prints e.g. ``line 1 button: 0 -> 1`` or ``line 1 button: already 1``;
 * ``inject FAULT [COUNT]`` - the next COUNT replies (at least 1)
   misbehave (the backend's ``--fault`` kinds);
-* ``state`` - the device model's lines, counters and connections
-  (``--json`` for the raw answer);
+* ``stall [on|off]`` - the device stops answering: the guest's requests
+  wait on their ring, as on a device that hangs, until ``stall off``
+  (or until its front end goes);
+* ``state`` - the device model's lines, counters, connections and
+  whether it is stalled (``--json`` for the raw answer);
 * ``devices`` - the devices the backend serves (``--json`` likewise);
 * ``watch`` - print each line event as it happens, one line each: time,
   device, line, what happened (``--json``: the raw event lines); Ctrl-C
@@ -104,6 +107,11 @@ def parse_args(argv):
     inject = sub.add_parser("inject", help="misbehave in the next replies")
     inject.add_argument("fault")
     inject.add_argument("count", type=count_arg, nargs="?", default=1)
+    stall = sub.add_parser("stall", help="stop answering the guest, or "
+                                         "answer again (off)")
+    stall.add_argument("switch", nargs="?", choices=("on", "off"),
+                       default="on", metavar="on|off",
+                       help="on (the default) stalls, off resumes")
     state = sub.add_parser("state", help="print the device model's state")
     state.add_argument("--json", action="store_true",
                        help="the raw JSON answer")
@@ -130,8 +138,11 @@ def describe(state):
         out.append("line %d %-12s direction=%-4s value=%s%s" % (
             number, '"%s"' % line["name"], line["direction"], line["value"],
             irq))
-    out.append("requests seen: %s, connected: %s, connections: %s" % (
-        state["requests"], state["connected"], state["connections"]))
+    summary = "requests seen: %s, connected: %s, connections: %s" % (
+        state["requests"], state["connected"], state["connections"])
+    if "stalled" in state:    # a backend older than this tool has none
+        summary += ", stalled: %s" % state["stalled"]
+    out.append(summary)
     return out
 
 
@@ -240,6 +251,14 @@ def _inject(bench, args):
     return OK
 
 
+def _stall(bench, args):
+    on = args.switch == "on"
+    bench.stall(on)
+    print("the device stalls: requests wait unanswered" if on
+          else "the device answers again")
+    return OK
+
+
 def _stop(bench, args):
     bench.stop()
     print("the backend stops")
@@ -248,7 +267,7 @@ def _stop(bench, args):
 
 COMMANDS = {"set-input": _set_input, "wait": _wait, "watch": _watch,
             "devices": _devices, "state": _state, "inject": _inject,
-            "stop": _stop}
+            "stall": _stall, "stop": _stop}
 
 
 def main(argv=None):

@@ -156,6 +156,7 @@ class ControlCommands:
                 "requests": device.requests_seen,
                 "connected": backend.conn is not None,
                 "connections": backend.connections,
+                "stalled": backend.stalled,
                 "host_changed": {str(k): v for k, v in backend.toggles.items()},
                 "history": list(backend.history)}
 
