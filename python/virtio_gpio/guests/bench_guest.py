@@ -46,7 +46,9 @@ measure() {
 	echo "BENCH $1 get $($P $C get 2 %(ops)d)"
 	echo "BENCH $1 set $($P $C set 3 %(ops)d)"
 	echo "BENCH $1 dirout $($P $C dirout 3 %(ops)d)"
+	s0=$(sed -n 's/^ctxt //p' /proc/stat)
 	echo "BENCH $1 loop $($P $C loop 0 %(edges)d)"
+	echo "SWITCHES $1 $(( $(sed -n 's/^ctxt //p' /proc/stat) - s0 ))"
 	rmmod "$2"
 }
 floor() {
@@ -119,11 +121,16 @@ def run_guest(args, work):
 
 
 def summarise(lines, rounds):
-    """{op: {driver: [(median, p99, ops), ...]}} and the floors."""
+    """{op: {driver: [(median, p99, ops), ...]}}, the floors, and
+    {driver: [context switches of a loop-back run, ...]}."""
     table = {op: {"ours": [], "upstream": []} for op in OPS}
     floor = {}
+    switches = {"ours": [], "upstream": []}
     for line in lines:
-        if line.startswith("BENCH ") and len(line.split()) >= 3:
+        if line.startswith("SWITCHES "):
+            _, driver, count = line.split()
+            switches[driver].append(int(count))
+        elif line.startswith("BENCH ") and len(line.split()) >= 3:
             driver, op, values = _parse(line)
             table[op][driver].append(values)
         elif line.startswith("FLOOR "):
@@ -134,7 +141,7 @@ def summarise(lines, rounds):
             if len(table[op][driver]) != rounds:
                 raise RuntimeError("%s/%s: %d of %d rounds measured"
                                    % (driver, op, len(table[op][driver]), rounds))
-    return table, floor
+    return table, floor, switches
 
 
 def _paired(ours, upstream, index):
@@ -155,7 +162,7 @@ def _verdict(low, high, faster_below_one):
     return "ours faster" if ours_faster else "ours slower"
 
 
-def report(table, floor, args, out=sys.stdout):
+def report(table, floor, switches, args, out=sys.stdout):
     p = lambda *a: print(*a, file=out)  # noqa: E731
     p("UML kernel: linux-source-%s %s" % (uml.tree_series(args.linux_source),
                                           uml.source_version(args.linux_source)))
@@ -184,6 +191,15 @@ def report(table, floor, args, out=sys.stdout):
     p("edges lost (device had no eventq buffer yet; retried, not timed): "
       "ours %d, upstream %d of %d each" % (lost["ours"], lost["upstream"],
                                            args.rounds * args.edges))
+    # Every switch between the guest's tasks is a switch between host
+    # threads for UML, whose cost (the FPU state saved and restored) is
+    # the host CPU's: a driver that needs more of them per edge pays more
+    # on a host where they are dear.
+    per_edge = {d: statistics.median(switches[d]) / args.edges
+                for d in ("ours", "upstream")}
+    p("guest context switches per edge (loop-back run, pauses included; "
+      "median of the rounds): ours %.2f, upstream %.2f"
+      % (per_edge["ours"], per_edge["upstream"]))
     p("")
     if sorted(floor) != ["ours", "upstream"]:
         raise RuntimeError("floor not measured for both drivers")
@@ -212,8 +228,8 @@ def main(argv=None):
     args = parser.parse_args(argv)
     work = bench_uml.workdir(args, "vgpio-bench-")
     lines = run_guest(args, work)
-    table, floor = summarise(lines, args.rounds)
-    report(table, floor, args)
+    table, floor, switches = summarise(lines, args.rounds)
+    report(table, floor, switches, args)
     print("\n(logs in %s)" % work)
     return 0
 
