@@ -235,31 +235,47 @@ static bool vgpio_id30_ping(struct vgpio_core *core, unsigned int line)
 	return false;
 }
 
+/*
+ * One exchange of @type. When a reply of that type is owed on the line,
+ * a probe goes instead (vgpio_id30_prepare()): the core's question, not
+ * the caller's. A device errno in its answer still means the line is in
+ * step again, and is not the caller's result; a timeout or a dead core
+ * is. 1 when the probe went and the request is still to be sent.
+ */
+static int vgpio_id30_exchange(struct vgpio_core *core, unsigned int line,
+			       unsigned int type, u32 value, s32 *res)
+{
+	struct vgpio_xfer x = { .type = type, .value = value };
+	int ret;
+
+	*res = 0;
+	ret = vgpio_xfer(core, line, &x, res);
+	if (!core->lines[line].probe)
+		return ret;
+	if (ret && *res >= 0)
+		return ret;
+	return 1;
+}
+
+/* A probe clears every owed reply, so one retry always suffices. */
+static int vgpio_id30_send(struct vgpio_core *core, unsigned int line,
+			   unsigned int type, u32 value, s32 *res)
+{
+	int ret;
+
+	ret = vgpio_id30_exchange(core, line, type, value, res);
+	if (ret == 1)
+		ret = vgpio_id30_exchange(core, line, type, value, res);
+	return ret == 1 ? -EIO : ret;
+}
+
 /* The operations are the 2020 protocol's message types; FREE has no message. */
 static int vgpio_id30_op(struct vgpio_core *core, unsigned int line,
 			 unsigned int op, u32 value, s32 *res)
 {
-	struct vgpio_xfer x = { .type = op, .value = value };
-	int attempt, ret = 0;
-
 	if (op == VGPIO_OP_FREE)
 		return 0;
-	/*
-	 * A probe clears every owed reply, so one retry always suffices. The
-	 * probe is the core's question, not the caller's: a device errno in
-	 * its answer still means the line is in step again, and is not the
-	 * caller's result. A timeout or a dead core is.
-	 */
-	for (attempt = 0; attempt < 2; attempt++) {
-		*res = 0;
-		ret = vgpio_xfer(core, line, &x, res);
-		if (!core->lines[line].probe)
-			return ret;
-		if (ret && *res >= 0)
-			return ret;
-		ret = -EIO;
-	}
-	return ret;
+	return vgpio_id30_send(core, line, op, value, res);
 }
 
 /* ------------------------------------------------------------------ */
