@@ -425,7 +425,8 @@ void vgpio_core_detach(struct vgpio_core *core)
 /*
  * The device was reset: it holds none of the old queues' buffers, owes
  * no reply, has not been silent, and is in its initial state, as at
- * probe: no direction, no trigger type.
+ * probe: no trigger type, and (standard) no direction. The 2020 spec
+ * names no initial direction: an ID 30 line's is unknown.
  */
 static void vgpio_forget_device(struct vgpio_core *core)
 {
@@ -445,7 +446,8 @@ static void vgpio_forget_device(struct vgpio_core *core)
 		l->irq_queued = false;
 		l->irq_rearmed = false;
 		l->dev_irq_type = VGPIO_IRQ_NONE;
-		l->dev_dir = VGPIO_STD_DIRECTION_NONE;
+		l->dev_dir = core->protocol == VGPIO_PROTOCOL_STANDARD ?
+			     VGPIO_STD_DIRECTION_NONE : VGPIO_DEV_DIR_UNKNOWN;
 		l->level = -1;
 	}
 	core->silent = false;

@@ -60,11 +60,13 @@ struct vgpio_irq_slot {
  * @dev_irq_type: the type the device was last told (standard), or
  *	VGPIO_DEV_IRQ_UNKNOWN after a SET_IRQ_TYPE that failed: the
  *	device may or may not have applied it
- * @dir: the direction (VGPIO_STD_DIRECTION_*) the callers last set or
- *	read with success (standard): what gpiolib takes the line for
+ * @dir: the direction the callers last set or read with success: what
+ *	gpiolib takes the line for (standard: VGPIO_STD_DIRECTION_*; ID 30:
+ *	VGPIO_DIR_*, VGPIO_DIR_UNKNOWN before any)
  * @dev_dir: the device's direction as its last answer, late ones
- *	included, says it; VGPIO_DEV_DIR_UNKNOWN after a SET_DIRECTION that
- *	failed or was given up on (standard)
+ *	included, says it, in @dir's values; VGPIO_DEV_DIR_UNKNOWN after a
+ *	direction set that failed or was given up on, and after an ID 30
+ *	device's reset (its spec names no initial direction)
  * @level: last level reported by HOST_LEVEL, -1 before the first one
  * @requested: a consumer took the line (REQUEST succeeded, no FREE since)
  * @cfg_dir: VGPIO_DIR_*: the direction a consumer last set, as far as
@@ -78,7 +80,7 @@ struct vgpio_irq_slot {
 /* No direction on the wire: the device's, unknown to the driver. */
 #define VGPIO_DEV_DIR_UNKNOWN	0xff
 
-/* What struct vgpio_line.dir records. */
+/* What struct vgpio_line.cfg_dir records, and an ID 30 line's dir. */
 #define VGPIO_DIR_UNKNOWN	0	/* never set, freed, or a set that failed */
 #define VGPIO_DIR_IN		1
 #define VGPIO_DIR_OUT		2

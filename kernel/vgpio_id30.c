@@ -8,6 +8,12 @@
  * after a timeout leaves a reply owed that a newer request of the same
  * type could be mistaken for. The core remembers owed types per line and
  * resynchronises with a probe of another type (vgpio_id30_prepare()).
+ *
+ * The device answers one line's requests in order, late replies included,
+ * so recording the direction every answer shows (vgpio_id30_record())
+ * leaves the record as the device is; a direction given up on and not
+ * yet answered is unknown, and the callers' is set again before the
+ * line's value is next used (vgpio_id30_restore_direction()).
  */
 #include "vgpio_core_priv.h"
 
@@ -206,9 +212,43 @@ static int vgpio_id30_prepare(struct vgpio_core *core, struct vgpio_line *l,
 	return 0;
 }
 
+/*
+ * Under the lock: what an answer of @type, carrying @value, says of its
+ * line's direction; @caller when it answers a caller (not a late reply,
+ * not a probe's), whose view of the line then follows it. A direction
+ * set that failed or was given up on (-ETIMEDOUT) may have been applied,
+ * or not: the device's direction is then unknown.
+ */
+static void vgpio_id30_record(struct vgpio_line *l, unsigned int type,
+			      s32 value, bool caller)
+{
+	u8 dir;
+
+	switch (type) {
+	case VGPIO_ID30_MSG_DIRECTION_INPUT:
+		dir = VGPIO_DIR_IN;
+		break;
+	case VGPIO_ID30_MSG_DIRECTION_OUTPUT:
+		dir = VGPIO_DIR_OUT;
+		break;
+	case VGPIO_ID30_MSG_GET_DIRECTION:
+		if (value < 0)
+			return;
+		dir = value == VGPIO_ID30_DIRECTION_OUT ? VGPIO_DIR_OUT :
+							  VGPIO_DIR_IN;
+		break;
+	default:
+		return;
+	}
+	WRITE_ONCE(l->dev_dir, value < 0 ? VGPIO_DEV_DIR_UNKNOWN : dir);
+	if (caller && value >= 0)
+		WRITE_ONCE(l->dir, dir);
+}
+
 static void vgpio_id30_abandon(struct vgpio_core *core, struct vgpio_line *l)
 {
 	l->stale |= 1u << l->live;
+	vgpio_id30_record(l, l->live, -ETIMEDOUT, false);
 }
 
 /*
@@ -235,31 +275,99 @@ static bool vgpio_id30_ping(struct vgpio_core *core, unsigned int line)
 	return false;
 }
 
+/*
+ * One exchange of @type. When a reply of that type is owed on the line,
+ * a probe goes instead (vgpio_id30_prepare()): the core's question, not
+ * the caller's. A device errno in its answer still means the line is in
+ * step again, and is not the caller's result; a timeout or a dead core
+ * is. 1 when the probe went and the request is still to be sent.
+ */
+static int vgpio_id30_exchange(struct vgpio_core *core, unsigned int line,
+			       unsigned int type, u32 value, s32 *res)
+{
+	struct vgpio_xfer x = { .type = type, .value = value };
+	int ret;
+
+	*res = 0;
+	ret = vgpio_xfer(core, line, &x, res);
+	if (!core->lines[line].probe)
+		return ret;
+	if (ret && *res >= 0)
+		return ret;
+	return 1;
+}
+
+/* A probe clears every owed reply, so one retry always suffices. */
+static int vgpio_id30_send(struct vgpio_core *core, unsigned int line,
+			   unsigned int type, u32 value, s32 *res)
+{
+	int ret;
+
+	ret = vgpio_id30_exchange(core, line, type, value, res);
+	if (ret == 1)
+		ret = vgpio_id30_exchange(core, line, type, value, res);
+	return ret == 1 ? -EIO : ret;
+}
+
+/*
+ * gpiolib changes its view of a line's direction only when a direction
+ * call succeeds, or from get_direction's answer. One given up on may have
+ * been applied late, or not: the device's direction then differs from
+ * the callers', or is unknown. Set the callers' again before the line's
+ * value is used, an output at @value (the level about to be driven, or
+ * the last one driven), so that the device is what gpiolib believes. A
+ * probe sent first (the type is owed) may show the line in step already.
+ */
+static int vgpio_id30_restore_direction(struct vgpio_core *core,
+					unsigned int line, u32 value)
+{
+	const struct vgpio_line *l = &core->lines[line];
+	unsigned int attempt;
+	s32 res;
+	int ret;
+	u8 dir;
+
+	for (attempt = 0; attempt < 2; attempt++) {
+		dir = READ_ONCE(l->dir);
+		if (dir == VGPIO_DIR_UNKNOWN || dir == READ_ONCE(l->dev_dir))
+			return 0;
+		if (dir == VGPIO_DIR_OUT)
+			ret = vgpio_id30_exchange(core, line,
+						  VGPIO_ID30_MSG_DIRECTION_OUTPUT,
+						  value, &res);
+		else
+			ret = vgpio_id30_exchange(core, line,
+						  VGPIO_ID30_MSG_DIRECTION_INPUT,
+						  0, &res);
+		if (ret != 1)
+			return ret;
+	}
+	return -EIO;
+}
+
 /* The operations are the 2020 protocol's message types; FREE has no message. */
 static int vgpio_id30_op(struct vgpio_core *core, unsigned int line,
 			 unsigned int op, u32 value, s32 *res)
 {
-	struct vgpio_xfer x = { .type = op, .value = value };
-	int attempt, ret = 0;
+	int ret;
 
-	if (op == VGPIO_OP_FREE)
+	switch (op) {
+	case VGPIO_OP_FREE:
 		return 0;
-	/*
-	 * A probe clears every owed reply, so one retry always suffices. The
-	 * probe is the core's question, not the caller's: a device errno in
-	 * its answer still means the line is in step again, and is not the
-	 * caller's result. A timeout or a dead core is.
-	 */
-	for (attempt = 0; attempt < 2; attempt++) {
-		*res = 0;
-		ret = vgpio_xfer(core, line, &x, res);
-		if (!core->lines[line].probe)
-			return ret;
-		if (ret && *res >= 0)
-			return ret;
-		ret = -EIO;
+	case VGPIO_OP_GET_VALUE:
+		ret = vgpio_id30_restore_direction(core, line,
+						   core->lines[line].out_value);
+		break;
+	case VGPIO_OP_SET_VALUE:
+		ret = vgpio_id30_restore_direction(core, line, value);
+		break;
+	default:
+		ret = 0;
+		break;
 	}
-	return ret;
+	if (ret)
+		return ret;
+	return vgpio_id30_send(core, line, op, value, res);
 }
 
 /* ------------------------------------------------------------------ */
@@ -286,6 +394,7 @@ static void vgpio_id30_reply(struct vgpio_core *core, unsigned int type,
 	if (l->stale & bit) {
 		l->stale &= ~bit;
 		core->stats.late_replies++;
+		vgpio_id30_record(l, type, value, false);
 		return;
 	}
 	if (l->live != type || l->done) {
@@ -294,6 +403,7 @@ static void vgpio_id30_reply(struct vgpio_core *core, unsigned int type,
 		return;
 	}
 	l->stale = 0;
+	vgpio_id30_record(l, type, value, !l->probe);
 	vgpio_complete(core, line, value, act);
 }
 

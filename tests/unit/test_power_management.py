@@ -196,6 +196,27 @@ def test_id30_restore_posts_receive_buffers_and_replays(id30):
     assert [e.line for e in id30.read_events()] == [2]
 
 
+def test_id30_a_direction_given_up_on_is_set_again_after_the_reset(id30):
+    # The output direction is what gpiolib believes; the DIRECTION_INPUT
+    # that followed was given up on, so the replay tells no direction, and
+    # the reset device's is unknown (the 2020 spec names none). The next
+    # use of the line sets the output direction again, at the level set.
+    id30.request(3)
+    id30.direction_output(3, 1)
+    id30.transport.device_paused = True
+    expect_errno(errno.ETIMEDOUT, id30.direction_input, 3)
+    id30.transport.device_paused = False
+    id30.transport.run()
+    id30.freeze()
+    id30.restore()
+    n = len(id30.device.received)
+    assert id30.set_value(3, 0) == 0
+    assert [id30_wire.decode(r) for r in list(id30.device.received)[n:]] == [
+        (id30_wire.MsgType.DIRECTION_OUTPUT, 3, 0),
+        (id30_wire.MsgType.SET_VALUE, 3, 0)]
+    assert id30.device.lines[3].direction == Id30Direction.OUT
+
+
 def test_freeze_and_restore_repeat(std):
     std.watch(0, Edge.BOTH)
     std.direction_output(1, 1)
