@@ -173,6 +173,24 @@ def test_the_2020_device_offers_no_indirect_descriptors(pair):
     assert not offered(pair[0]) & F_INDIRECT_DESC
 
 
+def test_devices_offer_version_1_unless_legacy():
+    # The test front end refuses a legacy device outright: the offer is
+    # read from the handler itself.
+    import types
+    from virtio_gpio.devices.standard import StandardDevice
+    from virtio_gpio.vhost_user.connection import Connection
+    offers = []
+    for legacy in (False, True):
+        device = StandardDevice(2)
+        device.legacy = legacy
+        conn = types.SimpleNamespace(backend=types.SimpleNamespace(
+            device=device))
+        offers.append(struct.unpack(
+            "<Q", Connection.on_get_features(conn, b"", []))[0])
+    assert offers[0] & wire.F_VERSION_1
+    assert offers[1] == offers[0] & ~wire.F_VERSION_1
+
+
 class NoEnableFrontEnd(FrontEnd):
     """Sets its rings up without SET_VRING_ENABLE, as UML's virtio_uml
     does once its last SET_FEATURES lacks VHOST_USER_F_PROTOCOL_FEATURES."""

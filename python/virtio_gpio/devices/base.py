@@ -90,6 +90,9 @@ class DeviceModel:
         if not 1 <= len(names) <= 0xFFFF:
             raise ValueError("a device has 1..65535 lines")
         self.lines = [self.line_class(name=n) for n in names]
+        #: offered without VIRTIO_F_VERSION_1, as a legacy (pre-1.0)
+        #: device: what a standard-protocol driver must refuse
+        self.legacy = False
         self.faults: List[Fault] = []
         self.delayed: List[Outgoing] = []
         #: what the device says unasked, oldest first, for take_events()

@@ -177,6 +177,10 @@ def parse_args(argv):
     parser.add_argument("--config-fault", choices=[f.value for f in ConfigFault],
                         help="present an invalid config space (2020 "
                              "protocol only)")
+    parser.add_argument("--legacy", action="store_true",
+                        help="offer the device without VIRTIO_F_VERSION_1, "
+                             "as a legacy (pre-1.0) one: a driver of the "
+                             "standard protocol must refuse it")
     parser.add_argument("--control", metavar="PATH",
                         help="control socket (JSON commands, vgpio-ctl)")
     parser.add_argument("--state", metavar="FILE",
@@ -220,7 +224,8 @@ _DEVICE_OPTIONS = (("socket", "-s"), ("socket_count", "-c"),
                    ("loopback", "--loopback"), ("name", "--name"),
                    ("unchecked_names", "--unchecked-names"),
                    ("script", "--script"), ("fault", "--fault"),
-                   ("config_fault", "--config-fault"))
+                   ("config_fault", "--config-fault"),
+                   ("legacy", "--legacy"))
 
 
 def _utf8(what, text):
@@ -357,6 +362,7 @@ def _command_line_server(args):
         else:
             device = Id30Device(names, name=device_name,
                                 config_fault=config_fault)
+        device.legacy = args.legacy
         for fault, count in faults:
             try:
                 device.inject(fault, count)

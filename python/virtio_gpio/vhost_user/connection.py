@@ -120,7 +120,8 @@ class Connection:
         # does with them. The 2020 protocol's drivers post single buffers.
         ring_features = F_INDIRECT_DESC \
             if device.device_id == std_wire.DEVICE_ID else 0
-        return struct.pack("<Q", F_VERSION_1 | F_PROTOCOL_FEATURES |
+        version = 0 if device.legacy else F_VERSION_1
+        return struct.pack("<Q", version | F_PROTOCOL_FEATURES |
                            ring_features | device.features)
 
     def on_set_features(self, payload, fds):
