@@ -365,10 +365,12 @@ static void vgpio_drv_vq_done(struct virtqueue *vq)
 
 /*
  * The read side of @callers covers the whole operation, per-line mutex
- * included, so remove() cannot free anything a caller still touches; the
- * trylock fails once remove() has started, and the device is going away,
- * or while a freeze waits for the callers in flight: then the device is
- * being reset, and the core refuses new operations with -ESHUTDOWN anyway.
+ * included, so remove() cannot free anything a caller still touches. The
+ * trylock fails while remove() waits for the callers in flight, and a
+ * caller that comes after it finds the chip unbound (no @vg): either way
+ * the device is going away. It fails too while a freeze waits for them:
+ * then the device is being reset, and the core refuses new operations
+ * with -ESHUTDOWN anyway.
  *
  * Registering the chip asks every line's direction, under the device
  * lock: a device that did not answer the first question gets no more (the
@@ -566,7 +568,13 @@ static void vgpio_drv_free(struct vgpio_drv *vg)
 	kfree(vg);
 }
 
-#ifdef VGPIO_GPIOLIB_UNGUARDED_CALLERS
+/* A caller gpiolib lets in late (struct vgpio_drv_chip) finds no device. */
+static void vgpio_drv_unbind_chip(struct vgpio_drv_chip *chip)
+{
+	chip->vg = NULL;
+}
+
+#ifndef VGPIO_GPIOLIB_WAITS_FOR_CALLERS
 /* The chips of unbound devices, which gpiolib may still call into. */
 static LIST_HEAD(vgpio_drv_retired);
 static DEFINE_MUTEX(vgpio_drv_retired_lock);
@@ -808,7 +816,7 @@ static void vgpio_drv_remove(struct virtio_device *vdev)
 	virtio_synchronize_cbs(vdev);
 	gpiochip_remove(&vg->chip->gc);
 	down_write(&vg->chip->callers);
-	vg->chip->vg = NULL;
+	vgpio_drv_unbind_chip(vg->chip);
 	up_write(&vg->chip->callers);
 	cancel_work_sync(&vg->arm_work);
 	vgpio_drv_del_vqs(vg);

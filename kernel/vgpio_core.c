@@ -745,12 +745,16 @@ static void vgpio_record(struct vgpio_core *core, unsigned int line,
 		break;
 	case VGPIO_OP_DIRECTION_OUTPUT:
 		l->cfg_dir = ret ? VGPIO_DIR_UNKNOWN : VGPIO_DIR_OUT;
-		if (!ret)
+		if (!ret) {
 			l->out_value = value;
+			l->out_driven = true;
+		}
 		break;
 	case VGPIO_OP_SET_VALUE:
-		if (!ret)
+		if (!ret) {
 			l->out_value = value;
+			l->out_driven = true;
+		}
 		break;
 	default:
 		break;

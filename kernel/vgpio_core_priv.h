@@ -74,6 +74,8 @@ struct vgpio_irq_slot {
  * @out_value: the level a consumer last drove
  *	The three above are what vgpio_core_resume() tells a reset device
  *	again; only the line's own operations write them.
+ * @out_driven: a consumer has driven the line: @out_value is a level it
+ *	chose, not the default
  */
 /* No trigger type on the wire: the device's, unknown to the driver. */
 #define VGPIO_DEV_IRQ_UNKNOWN	0xff
@@ -105,6 +107,7 @@ struct vgpio_line {
 	bool requested;
 	u8 cfg_dir;
 	u8 out_value;
+	bool out_driven;
 };
 
 /* Enabled and unmasked: the line's own irq_chip callbacks decide. */

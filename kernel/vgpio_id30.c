@@ -11,11 +11,17 @@
  *
  * The device answers one line's requests in order, late replies included,
  * so recording the direction every answer shows (vgpio_id30_record())
- * leaves the record as the device is; a direction given up on and not
- * yet answered is unknown, and the callers' is set again before the
- * line's value is next used (vgpio_id30_restore_direction()).
+ * follows the device; a direction given up on and not yet answered, or
+ * still owed behind a late answer, is unknown, and the callers' is set
+ * again before the line's value is next used
+ * (vgpio_id30_restore_direction()).
  */
 #include "vgpio_core_priv.h"
+
+/* The owed-reply bits (struct vgpio_line.stale) of the direction sets. */
+#define VGPIO_ID30_DIRECTION_SETS \
+	((1u << VGPIO_ID30_MSG_DIRECTION_INPUT) | \
+	 (1u << VGPIO_ID30_MSG_DIRECTION_OUTPUT))
 
 /* GET_DIRECTION's reply value is passed on as the core's result. */
 static_assert(VGPIO_ID30_DIRECTION_OUT == VGPIO_LINE_DIRECTION_OUT,
@@ -317,9 +323,13 @@ static int vgpio_id30_send(struct vgpio_core *core, unsigned int line,
  * value is used, an output at @value (the level about to be driven, or
  * the last one driven), so that the device is what gpiolib believes. A
  * probe sent first (the type is owed) may show the line in step already.
+ * Without a level (@have_level false: a read of a line no consumer has
+ * driven, whose direction gpiolib only read) an output is left as it is:
+ * a read must not choose what the line drives.
  */
 static int vgpio_id30_restore_direction(struct vgpio_core *core,
-					unsigned int line, u32 value)
+					unsigned int line, u32 value,
+					bool have_level)
 {
 	const struct vgpio_line *l = &core->lines[line];
 	unsigned int attempt;
@@ -330,6 +340,8 @@ static int vgpio_id30_restore_direction(struct vgpio_core *core,
 	for (attempt = 0; attempt < 2; attempt++) {
 		dir = READ_ONCE(l->dir);
 		if (dir == VGPIO_DIR_UNKNOWN || dir == READ_ONCE(l->dev_dir))
+			return 0;
+		if (dir == VGPIO_DIR_OUT && !have_level)
 			return 0;
 		if (dir == VGPIO_DIR_OUT)
 			ret = vgpio_id30_exchange(core, line,
@@ -356,10 +368,11 @@ static int vgpio_id30_op(struct vgpio_core *core, unsigned int line,
 		return 0;
 	case VGPIO_OP_GET_VALUE:
 		ret = vgpio_id30_restore_direction(core, line,
-						   core->lines[line].out_value);
+						   core->lines[line].out_value,
+						   core->lines[line].out_driven);
 		break;
 	case VGPIO_OP_SET_VALUE:
-		ret = vgpio_id30_restore_direction(core, line, value);
+		ret = vgpio_id30_restore_direction(core, line, value, true);
 		break;
 	default:
 		ret = 0;
@@ -395,6 +408,14 @@ static void vgpio_id30_reply(struct vgpio_core *core, unsigned int type,
 		l->stale &= ~bit;
 		core->stats.late_replies++;
 		vgpio_id30_record(l, type, value, false);
+		/*
+		 * A direction set still owed may change the line again: its
+		 * place in the line's order is not kept, so the direction is
+		 * unknown until a live answer settles every owed one (at most
+		 * one more direction request).
+		 */
+		if (l->stale & VGPIO_ID30_DIRECTION_SETS)
+			WRITE_ONCE(l->dev_dir, VGPIO_DEV_DIR_UNKNOWN);
 		return;
 	}
 	if (l->live != type || l->done) {

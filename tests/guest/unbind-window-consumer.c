@@ -6,8 +6,10 @@
  * the chip's get() called with nothing held, and widens the gap between
  * the two (gap_ms) so that an unbind falls in it even on a uniprocessor
  * kernel that does not preempt. Loaded with the line's global number; it
- * holds the line (and so a reference to the chip's module) until it is
- * unloaded.
+ * holds the line (and so a reference to the chip's module, which 6.1
+ * never drops once the chip is gone) until it is unloaded. For kernels
+ * before 6.9 only: later ones guard the chip pointer with SRCU, which a
+ * caller outside gpiolib cannot take.
  */
 #include <linux/delay.h>
 #include <linux/err.h>

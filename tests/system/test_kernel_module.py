@@ -373,5 +373,5 @@ def test_the_chip_outlives_unbind_only_where_gpiolib_does_not_wait(
     # gpiolib waits for its callers from 6.9 (SRCU): the chip is kept
     # past unbind on 6.1 only, and freed with the device on the others.
     with open(os.path.join(series_build.out, ".gpio-virtio.o.cmd")) as f:
-        kept = "-DVGPIO_GPIOLIB_UNGUARDED_CALLERS" in f.read()
+        kept = "-DVGPIO_GPIOLIB_WAITS_FOR_CALLERS" not in f.read()
     assert kept == (series_headers[0] == "6.1")

@@ -275,13 +275,19 @@ def test_id30_a_killed_direction_still_queued_is_undone_after_it(id30):
     assert id30.device.lines[1].direction == id30_wire.Direction.IN
 
 
-def test_id30_a_direction_given_up_on_and_never_applied_needs_no_undo(id30):
+def test_id30_a_direction_given_up_on_and_never_applied_is_set_once_more(
+        id30):
     # The device lost the DIRECTION_OUTPUT; the ping after the timeout
-    # asked the line's direction, and its answer says nothing changed.
+    # says the line is still an input, but the OUTPUT is still owed as
+    # far as the driver knows, so the input direction goes once more (a
+    # live answer settles every owed one), then never again.
     id30.direction_input(1)
     id30.device.lose.add(ID30_OUT)
     time_out(id30, id30.direction_output, 1, 1)
     assert id30.device.lines[1].direction == id30_wire.Direction.IN
+    n = len(id30.device.received)
+    assert id30.get_value(1) == 0
+    assert id30_sent(id30, n) == [(ID30_IN, 1, 0), (ID30_GET, 1, 0)]
     n = len(id30.device.received)
     assert id30.get_value(1) == 0
     assert id30_sent(id30, n) == [(ID30_GET, 1, 0)]
@@ -350,3 +356,22 @@ def test_id30_a_direction_read_is_what_gpiolib_then_believes(id30):
     n = len(id30.device.received)
     assert id30.get_value(2) == 1
     assert id30_sent(id30, n) == [(ID30_GET, 2, 0)]
+
+
+def test_id30_a_late_answer_with_another_direction_owed_leaves_it_unknown(
+        id30):
+    # OUTPUT then INPUT both given up on; the device applied both, but
+    # only the OUTPUT's answer has arrived. The line is an input at the
+    # device, whatever that answer says: before the next read the
+    # callers' output is set again.
+    id30.direction_output(1, 1)
+    id30_killed(id30, id30.direction_output, 1, 0)
+    id30_killed(id30, id30.direction_input, 1)
+    replies = id30.device.process(id30.transport.loop.take_requests())
+    assert id30.device.lines[1].direction == id30_wire.Direction.IN
+    id30.transport.deliver(replies[:1])     # the OUTPUT's answer alone
+    n = len(id30.device.received)
+    id30.get_value(1)
+    assert id30_sent(id30, n)[0] == (ID30_OUT, 1, 1)
+    assert id30.device.lines[1].direction == id30_wire.Direction.OUT
+    id30.transport.deliver(replies[1:])

@@ -235,3 +235,20 @@ def test_close_while_frozen_frees_everything(make_chip):
     chip.freeze()
     chip.close()        # the no_leaks fixture checks every allocation
 
+
+
+def test_id30_a_read_after_the_reset_drives_no_line_nobody_drove(id30):
+    # gpiolib only read this line's direction (an output the device set
+    # up itself); no consumer chose a level. After the reset the device's
+    # direction is unknown, and a read must not set the line to output at
+    # a level of the driver's invention.
+    id30.device.lines[4].direction = Id30Direction.OUT
+    assert id30.get_direction(4) == Id30Direction.OUT
+    id30.freeze()
+    id30.restore()
+    id30.device.lines[4].direction = Id30Direction.IN
+    n = len(id30.device.received)
+    id30.get_value(4)
+    assert [id30_wire.decode(r)[0] for r in
+            list(id30.device.received)[n:]] == [id30_wire.MsgType.GET_VALUE]
+    assert id30.device.lines[4].direction == Id30Direction.IN
