@@ -568,12 +568,6 @@ static void vgpio_drv_free(struct vgpio_drv *vg)
 	kfree(vg);
 }
 
-/* A caller gpiolib lets in late (struct vgpio_drv_chip) finds no device. */
-static void vgpio_drv_unbind_chip(struct vgpio_drv_chip *chip)
-{
-	chip->vg = NULL;
-}
-
 #ifndef VGPIO_GPIOLIB_WAITS_FOR_CALLERS
 /* The chips of unbound devices, which gpiolib may still call into. */
 static LIST_HEAD(vgpio_drv_retired);
@@ -816,7 +810,7 @@ static void vgpio_drv_remove(struct virtio_device *vdev)
 	virtio_synchronize_cbs(vdev);
 	gpiochip_remove(&vg->chip->gc);
 	down_write(&vg->chip->callers);
-	vgpio_drv_unbind_chip(vg->chip);
+	vg->chip->vg = NULL;	/* a caller let in late finds no device */
 	up_write(&vg->chip->callers);
 	cancel_work_sync(&vg->arm_work);
 	vgpio_drv_del_vqs(vg);
