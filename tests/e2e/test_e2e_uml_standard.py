@@ -97,6 +97,9 @@ def run(request, uml_build, tmp_path_factory):
             go("resume")
         guest.expect("STD-DMESG-END", timeout=120)
         guest.wait(60)
+    except TimeoutError as exc:
+        raise TimeoutError("%s\nthe backend's log ends:\n%s"
+                           % (exc, backend.text()[-3000:])) from None
     finally:
         guest.kill()
     result["backend_exit"] = backend.proc.wait(30)
