@@ -74,7 +74,8 @@ struct vgpio_drv_line {
  *	remove() and freeze to wait until the last one has left the driver
  * @vg: the bound device; NULL once remove() has passed
  * @frozen: between freeze (or reset_prepare) and restore (reset_done)
- * @retired: the entry in vgpio_drv_retired, once @vg is gone
+ * @retired: the entry in vgpio_drv_retired once @vg is gone (before
+ *	6.9 only)
  *
  * Before 6.9, gpiolib reads its chip pointer, checks it, and calls the
  * chip's operation with nothing held: gpiochip_remove() does not wait for
@@ -89,7 +90,9 @@ struct vgpio_drv_chip {
 	struct rw_semaphore callers;
 	struct vgpio_drv *vg;
 	bool frozen;
+#ifndef VGPIO_GPIOLIB_WAITS_FOR_CALLERS
 	struct list_head retired;
+#endif
 };
 
 /**
