@@ -27,7 +27,7 @@ import pytest
 from checkout import ROOT
 from e2e_helpers import (GPIOLIB_HELD_LINE_LABEL, GUEST, Backend,
                          build_gpio_probe, debug_kernel_findings, dmesg_block,
-                         render_init)
+                         guest_session, render_init)
 from virtio_gpio.guests import uml, upstream_series
 
 SERIES = os.path.join(ROOT, "upstream")
@@ -61,7 +61,7 @@ def run(request, uml_build, tmp_path_factory, timings):
 
     result = {"variant": variant, "edges": []}
     begin = time.monotonic()
-    try:
+    with guest_session(guest, backend):
         guest.expect("EDGES-READY", timeout=180)
         for i in range(4):
             backend(cmd="set_input", line=2, level=(i + 1) % 2)
@@ -90,9 +90,6 @@ def run(request, uml_build, tmp_path_factory, timings):
             # Without the series the hung unbind holds the device lock,
             # which power-off's device_shutdown() waits for.
             pass
-    finally:
-        guest.kill()
-        backend.stop()
     timings.append("UML newest, Linux's gpio-virtio %s the upstream series: "
                    "%.1f s" % (variant, time.monotonic() - begin))
     result["lines"] = guest.lines

@@ -40,6 +40,26 @@ class Backend:
         self.log.close()
 
 
+@contextlib.contextmanager
+def guest_session(guest, *backends, stop=True):
+    """Run a test's block with ``guest`` up: when it ends the guest is
+    killed and, with ``stop``, ``backends`` are stopped. A guest that
+    timed out inside it raises with each backend's log tail added, the
+    other half of what a hang in CI leaves to go on."""
+    try:
+        yield guest
+    except TimeoutError as exc:
+        tails = "".join("\n%s ends:\n%s" % (os.path.basename(b.log_path),
+                                             b.text()[-3000:])
+                        for b in backends)
+        raise TimeoutError("%s%s" % (exc, tails)) from None
+    finally:
+        guest.kill()
+        if stop:
+            for backend in backends:
+                backend.stop()
+
+
 KERNEL_SRC = os.path.join(ROOT, "kernel")
 #: the guests' scripts: UML's init scripts, the QEMU initramfs' /init parts
 GUEST = os.path.join(ROOT, "tests", "guest")
