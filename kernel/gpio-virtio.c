@@ -74,7 +74,8 @@ struct vgpio_drv_line {
  *	remove() and freeze to wait until the last one has left the driver
  * @vg: the bound device; NULL once remove() has passed
  * @frozen: between freeze (or reset_prepare) and restore (reset_done)
- * @retired: the entry in vgpio_drv_retired, once @vg is gone
+ * @retired: the entry in vgpio_drv_retired once @vg is gone (before
+ *	6.9 only)
  *
  * Before 6.9, gpiolib reads its chip pointer, checks it, and calls the
  * chip's operation with nothing held: gpiochip_remove() does not wait for
@@ -89,7 +90,9 @@ struct vgpio_drv_chip {
 	struct rw_semaphore callers;
 	struct vgpio_drv *vg;
 	bool frozen;
+#ifndef VGPIO_GPIOLIB_WAITS_FOR_CALLERS
 	struct list_head retired;
+#endif
 };
 
 /**
@@ -104,6 +107,8 @@ struct vgpio_drv_chip {
  *	back the eventq buffer of a line it unmasks
  * @arm_work: hands eventq buffers back for interrupts unmasked outside a
  *	bus sync and outside their own handler (vgpio_irq_arm_pending())
+ * @arm_retry_work: the same, a while after a buffer found no memory or
+ *	ring room
  */
 struct vgpio_drv {
 	struct virtio_device *vdev;
@@ -114,6 +119,7 @@ struct vgpio_drv {
 	struct mutex irq_lock; /* irq_bus_lock() .. irq_bus_sync_unlock() */
 	struct task_struct *irq_lock_owner;
 	struct work_struct arm_work;
+	struct delayed_work arm_retry_work;
 };
 
 /*
@@ -316,6 +322,36 @@ static void vgpio_drv_arm_work(struct work_struct *work)
 					   arm_work)->core);
 }
 
+/*
+ * Under the core's lock: only schedule. Half a second, as virtio_net
+ * refills a receive queue whose buffers found no memory: soon for an
+ * interrupt, and no spinning while memory is short (a retry that fails
+ * again asks again).
+ */
+static void vgpio_drv_arm_retry(void *ctx)
+{
+	struct vgpio_drv *vg = ctx;
+
+	queue_delayed_work(system_percpu_wq, &vg->arm_retry_work, HZ / 2);
+}
+
+static void vgpio_drv_arm_retry_work(struct work_struct *work)
+{
+	vgpio_irq_arm_pending(container_of(to_delayed_work(work),
+					   struct vgpio_drv,
+					   arm_retry_work)->core);
+}
+
+/*
+ * Once the core posts nothing more (dead or detached), neither work can
+ * be queued again: stop both.
+ */
+static void vgpio_drv_stop_arming(struct vgpio_drv *vg)
+{
+	cancel_work_sync(&vg->arm_work);
+	cancel_delayed_work_sync(&vg->arm_retry_work);
+}
+
 /* Once per change, so a device that stays silent does not flood the log. */
 static void vgpio_drv_silent(void *ctx, bool silent)
 {
@@ -339,6 +375,7 @@ static const struct vgpio_host_ops vgpio_drv_ops = {
 	.cfg_get	= vgpio_drv_cfg_get,
 	.cfg_generation	= vgpio_drv_cfg_generation,
 	.arm_later	= vgpio_drv_arm_later,
+	.arm_retry	= vgpio_drv_arm_retry,
 	.add_chain	= vgpio_drv_add_chain,
 	.get_buf	= vgpio_drv_get_buf,
 	.kick_prepare	= vgpio_drv_kick_prepare,
@@ -726,6 +763,7 @@ static int vgpio_drv_probe(struct virtio_device *vdev)
 	vdev->priv = vg;
 	mutex_init(&vg->irq_lock);
 	INIT_WORK(&vg->arm_work, vgpio_drv_arm_work);
+	INIT_DELAYED_WORK(&vg->arm_retry_work, vgpio_drv_arm_retry_work);
 
 	ret = vgpio_core_probe(&vgpio_drv_ops, vg, &info, &vg->core, &why);
 	if (ret) {
@@ -777,7 +815,7 @@ static int vgpio_drv_probe(struct virtio_device *vdev)
 
 err_reset:
 	vgpio_core_kill(vg->core);
-	cancel_work_sync(&vg->arm_work);
+	vgpio_drv_stop_arming(vg);
 	vgpio_drv_del_vqs(vg);
 err_free:
 	vgpio_drv_free(vg);
@@ -795,8 +833,8 @@ err_free:
  *    (the callers it woke leave at once with -ENODEV), and unbind the
  *    chip from the device, so that a caller gpiolib lets in late finds
  *    no device (struct vgpio_drv_chip);
- * 3. stop the arm work: no irq_chip callback can queue it any more, nor
- *    can a late answer (the core is dead);
+ * 3. stop the arm works: no irq_chip callback can queue one any more,
+ *    nor can a late answer or a failed post (the core is dead);
  * 4. reset the device so it stops using our buffers, delete the queues
  *    (vgpio_drv_del_vqs());
  * 5. only then free the core and its buffers, and the chip where gpiolib
@@ -812,7 +850,7 @@ static void vgpio_drv_remove(struct virtio_device *vdev)
 	down_write(&vg->chip->callers);
 	vg->chip->vg = NULL;	/* a caller let in late finds no device */
 	up_write(&vg->chip->callers);
-	cancel_work_sync(&vg->arm_work);
+	vgpio_drv_stop_arming(vg);
 	vgpio_drv_del_vqs(vg);
 	vgpio_drv_retire_chip(vg);
 	vgpio_drv_free(vg);
@@ -835,7 +873,7 @@ static int __maybe_unused vgpio_drv_quiesce(struct virtio_device *vdev)
 	down_write(&vg->chip->callers);
 	up_write(&vg->chip->callers);
 	vgpio_core_detach(vg->core);
-	cancel_work_sync(&vg->arm_work);
+	vgpio_drv_stop_arming(vg);
 	vgpio_drv_del_vqs(vg);
 	return 0;
 }

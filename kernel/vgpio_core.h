@@ -162,6 +162,12 @@ struct vgpio_dev_info {
  *	a spinlock_t may be taken. Called under the irq descriptor's raw
  *	spinlock, so it may only schedule. NULL where the host unmasks only
  *	in a bus sync or in a handler.
+ * @arm_retry: optional; an eventq buffer could not be posted for want of
+ *	memory or ring room (an indirect table GFP_ATOMIC could not get, and
+ *	too few descriptors left to do without): call
+ *	vgpio_irq_arm_pending() again after a while, which asks again if it
+ *	still fails. Called under the core's lock, so it may only schedule.
+ *	Without it, the line waits for its next sync.
  * @silent: optional; the device stopped answering (@silent true: a
  *	request timed out, later ones fail at once) or answers again (false).
  *	Called without the lock, once per change.
@@ -182,6 +188,7 @@ struct vgpio_host_ops {
 	unsigned int (*vq_size)(void *ctx, unsigned int vq);
 	u32 (*cfg_generation)(void *ctx);
 	void (*arm_later)(void *ctx);
+	void (*arm_retry)(void *ctx);
 	void (*silent)(void *ctx, bool silent);
 };
 

@@ -485,6 +485,9 @@ static bool vgpio_std_irq_arm(struct vgpio_core *core, unsigned int line)
 	if (err) {
 		core->stats.rx_repost_failed++;
 		core->irq_arm_error = err;
+		/* Memory or room may come back; a broken queue (-EIO) will not. */
+		if ((err == -ENOMEM || err == -ENOSPC) && core->ops->arm_retry)
+			core->ops->arm_retry(core->ctx);
 		return false;
 	}
 	l->irq_queued = true;

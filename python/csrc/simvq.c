@@ -34,6 +34,7 @@ struct simvq {
 	unsigned int free_count;	/* descriptors, as a split ring counts */
 	unsigned int kicks;
 	bool indirect;		/* a chain takes one descriptor */
+	unsigned int indirect_failures;	/* adds left without a table */
 	/*
 	 * As virtio_ring's BAD_RING(): a device that returned a descriptor
 	 * it did not hold breaks the queue; nothing is added or taken back
@@ -90,7 +91,9 @@ int simvq_add(struct simvq *q, void *out, unsigned int out_len, void *in,
 	 * table is elsewhere); without, every buffer takes one of its own.
 	 */
 	ndesc = (out && out_len) + (in && in_len);
-	if (q->indirect)
+	if (q->indirect && q->indirect_failures)
+		q->indirect_failures--;
+	else if (q->indirect)
 		ndesc = 1;
 	if (q->free_count < ndesc)
 		return -ENOSPC;
@@ -208,6 +211,11 @@ int simvq_push_used(struct simvq *q, unsigned int id, unsigned int used_len)
 void simvq_set_indirect(struct simvq *q, bool indirect)
 {
 	q->indirect = indirect;
+}
+
+void simvq_fail_indirect(struct simvq *q, unsigned int count)
+{
+	q->indirect_failures = count;
 }
 
 unsigned int simvq_size(const struct simvq *q)

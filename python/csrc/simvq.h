@@ -19,6 +19,12 @@ struct simvq *simvq_new(unsigned int num);
 void simvq_free(struct simvq *q);
 /* As a device offering VIRTIO_RING_F_INDIRECT_DESC; set before use. */
 void simvq_set_indirect(struct simvq *q, bool indirect);
+/*
+ * The next @count adds find no memory for an indirect table (GFP_ATOMIC
+ * failing) and, as virtio_ring does, fall back to one ring descriptor
+ * per buffer.
+ */
+void simvq_fail_indirect(struct simvq *q, unsigned int count);
 
 /* Driver side. */
 int simvq_add(struct simvq *q, void *out, unsigned int out_len, void *in,

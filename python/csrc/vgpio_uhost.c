@@ -121,6 +121,14 @@ static void uhost_arm_later(void *ctx)
 	h->arm_pending++;
 }
 
+/* Under the core's lock in the kernel too: only note it. */
+static void uhost_arm_retry(void *ctx)
+{
+	struct vgpio_uhost *h = ctx;
+
+	h->arm_retries++;
+}
+
 const struct vgpio_host_ops vgpio_uhost_ops = {
 	.cfg_get = uhost_cfg_get,
 	.add_chain = uhost_add_chain,
@@ -134,4 +142,5 @@ const struct vgpio_host_ops vgpio_uhost_ops = {
 	.vq_size = uhost_vq_size,
 	.cfg_generation = uhost_cfg_generation,
 	.arm_later = uhost_arm_later,
+	.arm_retry = uhost_arm_retry,
 };

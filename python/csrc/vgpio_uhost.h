@@ -38,6 +38,12 @@ struct vgpio_uhost {
 	 * when it next runs the device, and clears this.
 	 */
 	unsigned int arm_pending;
+	/*
+	 * Retries the core asked for after a failed post (arm_retry), as a
+	 * kernel delayed work item would be queued: run with the deferred
+	 * arms, and cleared then.
+	 */
+	unsigned int arm_retries;
 	void *handle;
 	int (*wait)(void *handle, unsigned int line);
 	void (*notify)(void *handle, unsigned int vq);

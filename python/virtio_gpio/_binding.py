@@ -14,7 +14,7 @@ from ._core import ffi, lib
 #: The binding's ABI, written here only: the builder reads it from this
 #: line and bakes it into the extension. Raise it whenever the C side of
 #: the binding changes.
-EXPECTED_ABI = 10
+EXPECTED_ABI = 11
 
 if lib.VGPIO_BINDING_ABI != EXPECTED_ABI:  # pragma: no cover - stale build
     raise ImportError(

@@ -258,9 +258,13 @@ class SimTransport:
         return self.loop.run()
 
     def run_deferred_arms(self):
-        """Run vgpio_irq_arm_pending() if the core asked for it."""
-        if self.host.arm_pending and self.core != ffi.NULL:
+        """Run vgpio_irq_arm_pending() if the core asked for it: soon
+        (arm_later), or again after a failed post (arm_retry), whose delay
+        has passed by the time the device runs again."""
+        if (self.host.arm_pending or self.host.arm_retries) and \
+                self.core != ffi.NULL:
             self.host.arm_pending = 0
+            self.host.arm_retries = 0
             lib.vgpio_irq_arm_pending(self.core)
             self.reraise()
 

@@ -19,8 +19,9 @@ import subprocess
 import pytest
 
 from checkout import ROOT
-from e2e_helpers import (UML_SERIES, Backend, build_gpio_probe,
-                         debug_kernel_findings, render_init, uml_module)
+from e2e_helpers import (GPIOLIB_HELD_LINE_LABEL, UML_SERIES, Backend,
+                         build_gpio_probe, debug_kernel_findings, render_init,
+                         uml_module)
 from virtio_gpio.guests import uml
 
 NAMES = ["led0", "led1", "in2", "mon3", "edge4", "par5", "par6", "par7"]
@@ -306,13 +307,6 @@ def test_debug_kernel_reports_nothing(run):
     assert debug_kernel_findings(run["lines"], "E2E", debug, known_leaks=[
         GPIOLIB_HELD_LINE_LABEL]) == []
 
-
-#: The last step unbinds the chip while gpio-probe holds a line. When the
-#: line is released afterwards, gpiolib (7.3's gpiod_free_commit()) finds
-#: no chip and skips the whole release, desc_set_label(desc, NULL)
-#: included, so the consumer label it allocated at request time is never
-#: freed: a leak of gpiolib's, whatever the driver.
-GPIOLIB_HELD_LINE_LABEL = ("desc_set_label", "gpiod_request_commit")
 
 
 def test_backends_exit_cleanly_and_serve_a_restarted_guest(run):

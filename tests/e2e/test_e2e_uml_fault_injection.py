@@ -14,7 +14,7 @@ import re
 import pytest
 
 from e2e_helpers import (Backend, debug_kernel_findings, debug_series,
-                         dmesg_block, render_init, uml_module)
+                         dmesg_block, guest_session, render_init, uml_module)
 from virtio_gpio.guests import uml
 
 LINES = 4
@@ -36,12 +36,9 @@ def run(request, uml_build, tmp_path_factory, timings):
                       str(LINES), "--once")
     guest = uml.Guest(uml_kernel, init, [backend.sock], device_id=41,
                       memory="256M", log_path=os.path.join(work, "guest.log"))
-    try:
+    with guest_session(guest, backend):
         guest.expect("FI-DMESG-END", timeout=600)
         guest.wait(60)
-    finally:
-        guest.kill()
-        backend.stop()
     result = {"lines": guest.lines, "dmesg": dmesg_block(guest.lines, "FI")}
     counts = tried(result)
     if counts:

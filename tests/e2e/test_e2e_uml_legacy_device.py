@@ -13,7 +13,7 @@ import os
 import pytest
 
 from e2e_helpers import (Backend, debug_kernel_findings, debug_series,
-                         dmesg_block, render_init, uml_module)
+                         dmesg_block, guest_session, render_init, uml_module)
 from virtio_gpio.guests import uml
 
 
@@ -29,13 +29,9 @@ def run(request, uml_build, tmp_path_factory):
     guest = uml.Guest(uml_kernel, render_init("legacy-device-init.sh", work),
                       [legacy.sock, modern.sock], device_id=41,
                       memory="256M", log_path=os.path.join(work, "guest.log"))
-    try:
+    with guest_session(guest, legacy, modern):
         guest.expect("LEG-DMESG-END", timeout=180)
         guest.wait(60)
-    finally:
-        guest.kill()
-        legacy.stop()
-        modern.stop()
     return {"lines": guest.lines, "dmesg": dmesg_block(guest.lines, "LEG")}
 
 

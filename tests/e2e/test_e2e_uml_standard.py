@@ -19,7 +19,7 @@ from e2e_helpers import (KERNEL_SRC, UML_SERIES, Backend,
                          build_gpio_probe, check_driver_args,
                          debug_kernel_findings,
                          dmesg_block, driver_column, driver_report_problems,
-                         keep_driver_report, render_init)
+                         guest_session, keep_driver_report, render_init)
 from raw_lock_alloc import without_raw_lock_alloc
 from virtio_gpio.guests import drivers, uml
 
@@ -73,7 +73,7 @@ def run(request, uml_build, tmp_path_factory):
     result = {"driver": driver, "series": series, "source": linux_source,
               "edges": [],
               "faults": faults}
-    try:
+    with guest_session(guest, backend, stop=False):
         guest.expect("SYNC set", timeout=120)
         result["after_set"] = backend(cmd="state")
         go("set")
@@ -97,8 +97,6 @@ def run(request, uml_build, tmp_path_factory):
             go("resume")
         guest.expect("STD-DMESG-END", timeout=120)
         guest.wait(60)
-    finally:
-        guest.kill()
     result["backend_exit"] = backend.proc.wait(30)
     backend.stop()
     result["lines"] = guest.lines

@@ -18,7 +18,7 @@ import os
 import pytest
 
 from e2e_helpers import (GUEST, KMEMLEAK_OWN, Backend, dmesg_block,
-                         render_init, uml_module)
+                         guest_session, render_init, uml_module)
 from virtio_gpio.guests import drivers, qemu, uml
 
 CONSUMER = os.path.join(GUEST, "unbind-window-consumer.c")
@@ -39,12 +39,9 @@ def run(uml_build, tmp_path_factory, timings):
     guest = uml.Guest(uml_kernel, render_init("unbind-window-init.sh", work),
                       [backend.sock], device_id=41, memory="256M",
                       log_path=os.path.join(work, "guest.log"))
-    try:
+    with guest_session(guest, backend):
         guest.expect("UW-DMESG-END", timeout=300)
         guest.wait(60)
-    finally:
-        guest.kill()
-        backend.stop()
     with open(os.path.join(uml_kernel, ".config")) as f:
         kasan = "CONFIG_KASAN=y\n" in f.read()
     return {"lines": guest.lines, "dmesg": dmesg_block(guest.lines, "UW"),

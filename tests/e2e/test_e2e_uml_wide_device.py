@@ -16,7 +16,7 @@ import os
 import pytest
 
 from e2e_helpers import (Backend, debug_kernel_findings, debug_series,
-                         dmesg_block, render_init, uml_module)
+                         dmesg_block, guest_session, render_init, uml_module)
 from virtio_gpio.guests import uml
 
 LINES = 0xFFFF
@@ -40,7 +40,7 @@ def run(request, uml_build, tmp_path_factory):
                       [backend.sock], device_id=41, memory="256M",
                       log_path=os.path.join(work, "guest.log"))
     result = {}
-    try:
+    with guest_session(guest, backend):
         guest.expect("SYNC set", timeout=300)
         result["after_set"] = backend(cmd="state")["lines"]
         for line in (1, LAST - 1):
@@ -52,9 +52,6 @@ def run(request, uml_build, tmp_path_factory):
         open(os.path.join(work, "go.toggle"), "w").close()
         guest.expect("W-DMESG-END", timeout=120)
         guest.wait(60)
-    finally:
-        guest.kill()
-        backend.stop()
     result["lines"] = guest.lines
     result["dmesg"] = dmesg_block(guest.lines, "W")
     for line in guest.lines:

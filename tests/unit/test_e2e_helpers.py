@@ -1,8 +1,15 @@
-"""The debug-kernel report reader the UML end-to-end tests rely on."""
+"""The debug-kernel report reader the UML end-to-end tests rely on, and
+the session that boots their guests."""
 
-from e2e_helpers import debug_kernel_findings
+import sys
 
-KNOWN = ("desc_set_label", "gpiod_request_commit")
+import pytest
+
+from e2e_helpers import (GPIOLIB_HELD_LINE_LABEL, Backend,
+                         debug_kernel_findings, guest_session)
+from virtio_gpio.guests.console import ConsoleGuest
+
+KNOWN = GPIOLIB_HELD_LINE_LABEL
 
 
 def leak(address, *backtrace):
@@ -55,3 +62,38 @@ def test_a_plain_kernel_must_print_no_kmemleak_block():
     assert debug_kernel_findings(run([], []), "X", debug=False) != []
     assert debug_kernel_findings(["X-DMESG-BEGIN", "X-DMESG-END"],
                                  "X") != []
+
+
+def silent_guest():
+    return ConsoleGuest([sys.executable, "-c",
+                         "import time; time.sleep(60)"])
+
+
+def test_a_guest_timeout_carries_each_backends_log_and_both_are_stopped(
+        tmp_path):
+    backends = [Backend(str(tmp_path), name, "--protocol", "standard",
+                        "--lines", "2") for name in ("first", "second")]
+    guest = silent_guest()
+    with pytest.raises(TimeoutError) as caught:
+        with guest_session(guest, *backends):
+            guest.expect("never", timeout=0.2)
+    message = str(caught.value)
+    assert "guest never printed 'never'" in message
+    for name in ("first", "second"):
+        assert "\n%s.log ends:\n" % name in message
+        assert "listening on %s" % (tmp_path / (name + ".sock")) in message
+    assert guest.proc.poll() is not None
+    assert all(b.proc.poll() is not None for b in backends)
+
+
+def test_without_stop_the_backends_keep_running(tmp_path):
+    backend = Backend(str(tmp_path), "kept", "--protocol", "standard",
+                      "--lines", "2")
+    try:
+        guest = silent_guest()
+        with guest_session(guest, backend, stop=False):
+            pass
+        assert guest.proc.poll() is not None
+        assert backend.proc.poll() is None
+    finally:
+        backend.stop()

@@ -1,10 +1,11 @@
 """The glue's teardown order where the C source is the only witness.
 
-The arm work (vgpio_drv_arm_work) posts eventq buffers; once the queues
-are deleted it must not run. The core refuses to post when it is dead or
-detached, but a work item that runs meanwhile still reaches into the
-queues' owner: it is cancelled before del_vqs in every path that deletes
-them, not after (as remove() did through vgpio_drv_free()).
+The arm works (vgpio_drv_arm_work, and vgpio_drv_arm_retry_work after a
+failed post) post eventq buffers; once the queues are deleted neither may
+run. The core refuses to post when it is dead or detached, but a work
+item that runs meanwhile still reaches into the queues' owner: both are
+cancelled before del_vqs in every path that deletes them, not after (as
+remove() did through vgpio_drv_free()).
 """
 
 import os
@@ -15,6 +16,8 @@ import pytest
 from checkout import ROOT
 
 GLUE = os.path.join(ROOT, "kernel", "gpio-virtio.c")
+#: how every teardown path stops both arm works
+STOP = "vgpio_drv_stop_arming(vg)"
 
 
 def body(name):
@@ -32,16 +35,14 @@ def body(name):
 def test_arm_work_is_cancelled_before_the_queues_go(function):
     text = body(function)
     assert "vgpio_drv_del_vqs(vg)" in text
-    assert "cancel_work_sync(&vg->arm_work)" in text
-    assert text.index("cancel_work_sync(&vg->arm_work)") < \
-        text.index("vgpio_drv_del_vqs(vg)")
+    assert STOP in text
+    assert text.index(STOP) < text.index("vgpio_drv_del_vqs(vg)")
 
 
 def test_the_probe_error_path_cancels_before_the_queues_go():
     text = body("vgpio_drv_probe")
     path = text[text.index("err_reset:"):]
-    assert path.index("cancel_work_sync(&vg->arm_work)") < \
-        path.index("del_vqs")
+    assert path.index(STOP) < path.index("del_vqs")
 
 
 def test_freeing_does_not_cancel_after_the_queues_are_gone():
@@ -52,8 +53,13 @@ def test_freeze_detaches_the_core_before_cancelling():
     # Detached first: a work item the irq core queues after the cancel
     # (resume_device_irqs() unmasks before the restore) posts nothing.
     text = body("vgpio_drv_quiesce")
-    assert text.index("vgpio_core_detach") < \
-        text.index("cancel_work_sync(&vg->arm_work)")
+    assert text.index("vgpio_core_detach") < text.index(STOP)
+
+
+def test_stopping_cancels_both_arm_works():
+    text = body("vgpio_drv_stop_arming")
+    assert "cancel_work_sync(&vg->arm_work);" in text
+    assert "cancel_delayed_work_sync(&vg->arm_retry_work);" in text
 
 
 def test_the_glue_queues_no_work_on_system_wq():

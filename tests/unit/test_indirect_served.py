@@ -14,6 +14,7 @@ from virtio_gpio.devices.standard import StandardDevice
 from virtio_gpio.vhost_user.control import send_control
 from virtio_gpio.wire.standard import Direction, IrqType, Msg
 from two_devices import two_devices
+from virtio_gpio.conformance import frontend
 from vhost_front_end import FrontEnd, serve, std_request, wait_used
 
 
@@ -57,6 +58,42 @@ def test_requests_and_eventq_buffers_in_tables_are_served(tmp_path):
                 "V-EQ-4", "V-X-1"):
         assert verdicts[key] == "pass", (key, report)
 
+
+def test_tables_of_both_queues_held_at_once_do_not_overlap(tmp_path):
+    # An eventq buffer the device holds, in a table, while a request in a
+    # table of its own waits on the other queue: the two blocks of the
+    # shared room must be apart, or the request's bytes overwrite the
+    # eventq buffer's and the device's answers land in each other.
+    device = StandardDevice(["led", "button"])
+    front, server, thread = serve(tmp_path, device)
+    try:
+        assert std_request(front, Msg.SET_DIRECTION, 1, Direction.IN) \
+            == b"\0\0"
+        assert std_request(front, Msg.SET_IRQ_TYPE, 1,
+                           IrqType.EDGE_RISING) == b"\0\0"
+        event = frontend.FrontEnd.post_chain(front, 1, struct.pack("<H", 1),
+                                             1, indirect=True)
+        front.notify(1)
+        request = frontend.FrontEnd.post_chain(
+            front, 0, struct.pack("<HHI", Msg.GET_VALUE, 0, 0), 2,
+            indirect=True)
+        blocks = [(chain.table, chain.table + size)
+                  for chain, ring in ((event, 1), (request, 0))
+                  for addr, size in front.vrings[ring].big.items()
+                  if addr == chain.table]
+        assert len(blocks) == 2
+        (a0, a1), (b0, b1) = sorted(blocks)
+        assert a1 <= b0, blocks
+        front.notify(0)
+        assert wait_used(front, 0, 1) == [(request.head, 2)]
+        assert front.response(request) == b"\0\0"
+        assert send_control(server.control_path, {
+            "cmd": "set_input", "line": 1, "level": 1})["ok"]
+        assert wait_used(front, 1, 1) == [(event.head, 1)]
+        assert front.response(event) == b"\x01"              # VALID
+    finally:
+        front.sock.close()
+        thread.join(5)
 
 def test_an_eventq_of_n_entries_holds_n_lines_with_tables(tmp_path):
     num = 8   # the test front end's queue size

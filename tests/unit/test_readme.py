@@ -1,7 +1,8 @@
 """The README's kernel table: every cell names tests, and those tests exist.
 
 The table claims, per kernel, that the module builds, loads with a device,
-runs both protocols end to end and delivers interrupts. A claim is only
+runs both protocols end to end, delivers interrupts and serves several
+devices. A claim is only
 worth what backs it: each cell carries labels ("B-6.1"), the list below the
 table maps labels to pytest node IDs, and pytest itself says whether those
 exist.
@@ -16,7 +17,7 @@ from collection import ROOT, collect
 
 README = os.path.join(ROOT, "README.md")
 COLUMNS = ["builds", "loads with a device", "2020 protocol",
-           "standard protocol", "interrupts"]
+           "standard protocol", "interrupts", "several devices"]
 SERIES = ["6.1", "6.12", "newest"]
 
 
@@ -67,7 +68,7 @@ def problems(text, collected):
         if len(cells) != len(COLUMNS):
             found.append("%s: %d cells" % (series, len(cells)))
             continue
-        for column, (letter, cell) in zip(COLUMNS, zip("BLPSI", cells)):
+        for column, (letter, cell) in zip(COLUMNS, zip("BLPSID", cells)):
             label = "%s-%s" % (letter, series)
             named = re.search(r"\b%s\b" % re.escape(label), cell)
             if not cell.startswith("yes") or not named:

@@ -326,6 +326,35 @@ def test_only_lines_the_eventq_can_hold_take_interrupts(make_chip, lines,
     assert [e.line for e in chip.read_events()] == [fit - 1]
 
 
+def test_a_rearm_without_memory_or_room_is_retried(make_chip):
+    # Every line armed fills a 16-entry eventq, one descriptor a chain.
+    # Line 5's edge returns its buffer; the re-arm finds no memory for an
+    # indirect table (GFP_ATOMIC) and one descriptor too few to do
+    # without, as virtio_ring falls back. Without a retry, line 5 would
+    # stay silent until its next sync: no other buffer comes back to
+    # make room, and the core was told of no change.
+    chip = make_chip(16, protocol="standard", ring_size=16, indirect=True)
+    for line in range(16):
+        chip.direction_input(line)
+        chip.watch(line, Edge.BOTH)
+    chip.poll()
+    eventq = chip.transport.ring(lib.VGPIO_STD_VQ_EVENT)
+    assert lib.simvq_num_free(eventq) == 0
+    lib.simvq_fail_indirect(eventq, 1)
+    chip.transport.set_input(5, 1)
+    assert [e.line for e in chip.read_events()] == [5]
+    assert chip.stats["rx_repost_failed"] == 1
+    assert chip.transport.host.arm_retries == 1
+    assert 5 not in chip.device.held_irq_lines()
+    # The retry, a while later (the kernel's delayed work): memory is
+    # back, and the buffer takes the one free descriptor.
+    chip.poll()
+    assert 5 in chip.device.held_irq_lines()
+    assert chip.transport.host.arm_retries == 0
+    chip.transport.set_input(5, 0)
+    assert [e.line for e in chip.read_events()] == [5]
+
+
 def test_unwatch_sets_none_and_buffer_comes_back_invalid(std):
     std.direction_input(1)
     std.watch(1)
@@ -418,6 +447,8 @@ def test_forged_eventq_return_breaks_the_eventq_not_the_chip(std):
     assert std.read_events() == []
     assert std.stats["irqs"] == 0
     expect_errno(errno.EIO, std.watch, 2, Edge.BOTH)
+    # Broken stays broken: no retry is asked for, which would only spin.
+    assert std.transport.host.arm_retries == 0
     assert std.get_value(3) == 0
 
 

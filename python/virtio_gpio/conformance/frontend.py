@@ -357,9 +357,12 @@ class FrontEnd:
 
     def _block(self, vring, size):
         """``size`` bytes of the large buffers' room, kept in
-        ``vring.big`` until the chain using them comes back."""
+        ``vring.big`` until the chain using them comes back. The room is
+        shared by the queues: a block is placed clear of every queue's."""
         start = _BIG
-        for addr, length in sorted(vring.big.items()):
+        taken = (block for ring in self.vrings.values()
+                 for block in ring.big.items())
+        for addr, length in sorted(taken):
             if addr - start >= size:
                 break
             start = max(start, addr + length)

@@ -58,11 +58,17 @@ class ConsoleGuest:
                     continue
                 line = None
             if line is None or left <= 0:
-                raise TimeoutError("guest never printed %r; last lines:\n%s"
-                                   % (prefix, "\n".join(self.lines[-30:])))
+                raise TimeoutError("guest never printed %r; last lines:\n%s%s"
+                                   % (prefix, "\n".join(self.lines[-30:]),
+                                      self.where_it_hangs()))
             if line.startswith(prefix):
                 self.arrival = arrived
                 return line
+
+    def where_it_hangs(self):
+        """What a guest that is still running but silent is doing, as text
+        for a timeout's message; empty where the guest kind cannot tell."""
+        return ""
 
     def send(self, text):
         """Type ``text`` on the guest's console (needs ``console_input``)."""

@@ -291,6 +291,23 @@ class Guest(ConsoleGuest):
                 for sock in devices]
         super().__init__(cmd, log_path)
 
+    def where_it_hangs(self):
+        """The UML kernel's own backtrace: its kernel is the host process
+        started here, so gdb shows where a silent guest is stuck (a hang
+        in CI leaves nothing else to go on)."""
+        if self.proc.poll() is not None:
+            return ""
+        try:
+            trace = subprocess.run(
+                ["gdb", "-batch", "-p", str(self.proc.pid), "-ex", "bt 40"],
+                stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                timeout=60)
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            return "\n(no backtrace of the UML kernel: %s)" % exc
+        frames = [l for l in trace.stdout.splitlines() if l.startswith("#")]
+        return "\nthe UML kernel's backtrace (gdb):\n%s" % "\n".join(
+            frames or [trace.stderr.strip()])
+
 
 def main(argv=None):
     """Build (or find in the cache) the UML kernel of each ``--source``."""
