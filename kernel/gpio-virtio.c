@@ -109,6 +109,7 @@ struct vgpio_drv_chip {
  *	bus sync and outside their own handler (vgpio_irq_arm_pending())
  * @arm_retry_work: the same, a while after a buffer found no memory or
  *	ring room
+ * @arm_retry_delay: how long the next retry waits, in jiffies
  */
 struct vgpio_drv {
 	struct virtio_device *vdev;
@@ -120,6 +121,7 @@ struct vgpio_drv {
 	struct task_struct *irq_lock_owner;
 	struct work_struct arm_work;
 	struct delayed_work arm_retry_work;
+	unsigned long arm_retry_delay;
 };
 
 /*
@@ -323,23 +325,34 @@ static void vgpio_drv_arm_work(struct work_struct *work)
 }
 
 /*
- * Under the core's lock: only schedule. Half a second, as virtio_net
- * refills a receive queue whose buffers found no memory: soon for an
- * interrupt, and no spinning while memory is short (a retry that fails
- * again asks again).
+ * The first retry after half a second, as virtio_net refills a receive
+ * queue whose buffers found no memory: soon for an interrupt. Each retry
+ * that fails again asks again, twice as late up to a minute, so that a
+ * ring that stays full (lines holding two descriptors that never fire)
+ * costs next to nothing; one that posts everything starts over.
  */
+#define VGPIO_DRV_ARM_RETRY_FIRST	(HZ / 2)
+#define VGPIO_DRV_ARM_RETRY_LAST	(60 * HZ)
+
+/* Under the core's lock: only schedule. */
 static void vgpio_drv_arm_retry(void *ctx)
 {
 	struct vgpio_drv *vg = ctx;
 
-	queue_delayed_work(system_percpu_wq, &vg->arm_retry_work, HZ / 2);
+	queue_delayed_work(system_percpu_wq, &vg->arm_retry_work,
+			   READ_ONCE(vg->arm_retry_delay));
 }
 
 static void vgpio_drv_arm_retry_work(struct work_struct *work)
 {
-	vgpio_irq_arm_pending(container_of(to_delayed_work(work),
-					   struct vgpio_drv,
-					   arm_retry_work)->core);
+	struct vgpio_drv *vg = container_of(to_delayed_work(work),
+					    struct vgpio_drv, arm_retry_work);
+	unsigned long delay = READ_ONCE(vg->arm_retry_delay);
+
+	WRITE_ONCE(vg->arm_retry_delay,
+		   min_t(unsigned long, 2 * delay, VGPIO_DRV_ARM_RETRY_LAST));
+	if (!vgpio_irq_arm_pending(vg->core))
+		WRITE_ONCE(vg->arm_retry_delay, VGPIO_DRV_ARM_RETRY_FIRST);
 }
 
 /*
@@ -593,9 +606,9 @@ static const struct irq_chip vgpio_drv_irq_chip = {
 /* ---- virtio driver ----------------------------------------------------- */
 
 /*
- * The arm work is cancelled before the queues are deleted (remove(),
- * freeze): once the core is dead or detached the work posts nothing, and
- * once cancelled it no longer runs at all.
+ * The arm works are cancelled before the queues are deleted (remove(),
+ * freeze): once the core is dead or detached they post nothing, and once
+ * cancelled they no longer run at all.
  */
 static void vgpio_drv_free(struct vgpio_drv *vg)
 {
@@ -764,6 +777,7 @@ static int vgpio_drv_probe(struct virtio_device *vdev)
 	mutex_init(&vg->irq_lock);
 	INIT_WORK(&vg->arm_work, vgpio_drv_arm_work);
 	INIT_DELAYED_WORK(&vg->arm_retry_work, vgpio_drv_arm_retry_work);
+	vg->arm_retry_delay = VGPIO_DRV_ARM_RETRY_FIRST;
 
 	ret = vgpio_core_probe(&vgpio_drv_ops, vg, &info, &vg->core, &why);
 	if (ret) {
@@ -860,7 +874,7 @@ static void vgpio_drv_remove(struct virtio_device *vdev)
  * Before a reset the driver survives (suspend, hibernation, a transport's
  * reset): new operations are refused with -ESHUTDOWN, those in flight
  * finish (their wait is bounded by timeout_ms, and killable); then
- * nothing more is posted, the arm work is stopped, and the device is
+ * nothing more is posted, the arm works are stopped, and the device is
  * reset and its queues deleted. The chip and its interrupts stay
  * registered: what they need from the device is kept in the core.
  */

@@ -886,20 +886,25 @@ int vgpio_irq_mask(struct vgpio_core *core, unsigned int line, bool masked)
 	return 0;
 }
 
-void vgpio_irq_arm_pending(struct vgpio_core *core)
+int vgpio_irq_arm_pending(struct vgpio_core *core)
 {
 	unsigned long flags = 0;
 	unsigned int line;
 	bool kick = false;
+	int ret = 0;
 
 	if (!core->proto->irq_arm)
-		return;
+		return 0;
 	for (line = 0; line < core->irq_lines; line++) {
 		vgpio_lock(&core->lock, flags);
+		core->irq_arm_error = 0;
 		kick |= vgpio_irq_arm_locked(core, line);
+		if (core->irq_arm_error)
+			ret = core->irq_arm_error;
 		vgpio_unlock(&core->lock, flags);
 	}
 	vgpio_kick(core, core->proto->irq_vq, kick);
+	return ret;
 }
 
 int vgpio_irq_sync(struct vgpio_core *core, unsigned int line)

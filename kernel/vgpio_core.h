@@ -163,10 +163,11 @@ struct vgpio_dev_info {
  *	spinlock, so it may only schedule. NULL where the host unmasks only
  *	in a bus sync or in a handler.
  * @arm_retry: optional; an eventq buffer could not be posted for want of
- *	memory or ring room (an indirect table GFP_ATOMIC could not get, and
- *	too few descriptors left to do without): call
+ *	memory or ring room (no indirect table from a GFP_ATOMIC allocation,
+ *	and too few descriptors to do without one): call
  *	vgpio_irq_arm_pending() again after a while, which asks again if it
- *	still fails. Called under the core's lock, so it may only schedule.
+ *	still fails. Called under the core's lock, so it may only schedule;
+ *	a retry still pending must be cancelled before the queues go.
  *	Without it, the line waits for its next sync.
  * @silent: optional; the device stopped answering (@silent true: a
  *	request timed out, later ones fail at once) or answers again (false).
@@ -443,9 +444,12 @@ int vgpio_irq_mask(struct vgpio_core *core, unsigned int line, bool masked);
  * vgpio_irq_arm_pending() - hand back every wanted line's eventq buffer
  * @core: the core
  *
- * What @arm_later asks for. Takes the lock; never sleeps.
+ * What @arm_later and @arm_retry ask for. Takes the lock; never sleeps.
+ *
+ * Return: 0, or the errno of a post that failed (which asked for a retry
+ * when memory or room may come back).
  */
-void vgpio_irq_arm_pending(struct vgpio_core *core);
+int vgpio_irq_arm_pending(struct vgpio_core *core);
 
 /**
  * vgpio_irq_sync() - tell the device what set_type/enable changed

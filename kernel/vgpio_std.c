@@ -485,7 +485,7 @@ static bool vgpio_std_irq_arm(struct vgpio_core *core, unsigned int line)
 	if (err) {
 		core->stats.rx_repost_failed++;
 		core->irq_arm_error = err;
-		/* Memory or room may come back; a broken queue (-EIO) will not. */
+		/* Memory or room may come back; a broken queue will not. */
 		if ((err == -ENOMEM || err == -ENOSPC) && core->ops->arm_retry)
 			core->ops->arm_retry(core->ctx);
 		return false;
@@ -599,9 +599,10 @@ static int vgpio_std_irq_sync(struct vgpio_core *core, unsigned int line)
 	core->irq_arm_error = 0;
 	kick = vgpio_irq_arm_locked(core, line);
 	/*
-	 * A post that failed: the interrupt would never come. Say why: the
-	 * eventq full (-ENOSPC), broken (-EIO), or the core dying. (Not
-	 * posted because masked is no failure: the unmask posts it.)
+	 * A post that failed, and why: no memory or room (-ENOMEM, -ENOSPC:
+	 * the host retries it later), the eventq broken (-EIO: the interrupt
+	 * will never come), or the core dying. (Not posted because masked is
+	 * no failure: the unmask posts it.)
 	 */
 	ret = 0;
 	if (want != VGPIO_STD_IRQ_TYPE_NONE && !l->irq_queued)

@@ -167,7 +167,7 @@ int vgpio_irq_set_type(struct vgpio_core *core, unsigned int line,
 int vgpio_irq_enable(struct vgpio_core *core, unsigned int line, bool enable);
 int vgpio_irq_mask(struct vgpio_core *core, unsigned int line, bool masked);
 int vgpio_irq_sync(struct vgpio_core *core, unsigned int line);
-void vgpio_irq_arm_pending(struct vgpio_core *core);
+int vgpio_irq_arm_pending(struct vgpio_core *core);
 unsigned int vgpio_core_ngpio(const struct vgpio_core *core);
 const char *vgpio_core_name(const struct vgpio_core *core);
 const char *const *vgpio_core_line_names(const struct vgpio_core *core);

@@ -91,8 +91,8 @@ int simvq_add(struct simvq *q, void *out, unsigned int out_len, void *in,
 	 * table is elsewhere); without, every buffer takes one of its own.
 	 */
 	ndesc = (out && out_len) + (in && in_len);
-	if (q->indirect && q->indirect_failures)
-		q->indirect_failures--;
+	if (q->indirect && ndesc > 1 && q->indirect_failures)
+		q->indirect_failures--;	/* only a chain of two needs a table */
 	else if (q->indirect)
 		ndesc = 1;
 	if (q->free_count < ndesc)

@@ -20,8 +20,8 @@ import pytest
 
 from checkout import ROOT
 from e2e_helpers import (GPIOLIB_HELD_LINE_LABEL, UML_SERIES, Backend,
-                         build_gpio_probe, debug_kernel_findings, render_init,
-                         uml_module)
+                         build_gpio_probe, debug_kernel_findings,
+                         guest_session, render_init, uml_module)
 from virtio_gpio.guests import uml
 
 NAMES = ["led0", "led1", "in2", "mon3", "edge4", "par5", "par6", "par7"]
@@ -74,7 +74,7 @@ def run(request, uml_build, tmp_path_factory):
     guest = uml.Guest(uml_kernel, render_init("e2e-init.sh", work),
                       [main.sock] + [b.sock for b in bogus],
                       log_path=os.path.join(work, "guest.log"))
-    try:
+    with guest_session(guest, main, *bogus, stop=False):
         guest.expect("SYNC set")
         result["after_set"] = main(cmd="state")
         main(cmd="set_input", line=2, level=1)
@@ -104,8 +104,6 @@ def run(request, uml_build, tmp_path_factory):
             go("fault-" + fault)
         guest.expect("E2E-END", timeout=300)
         result["exit"] = guest.wait()
-    finally:
-        guest.kill()
     result["lines"] = guest.lines
     result["final"] = main(cmd="state")
     result["bogus_exit"] = [b.proc.wait(30) for b in bogus]
@@ -113,11 +111,9 @@ def run(request, uml_build, tmp_path_factory):
     # The same backend serves a guest that boots again.
     again = uml.Guest(uml_kernel, render_init("reconnect-init.sh", work), [main.sock],
                       log_path=os.path.join(work, "guest2.log"))
-    try:
+    with guest_session(again, main, stop=False):
         result["reconnect"] = again.expect("RECONNECT", timeout=120)
         again.wait()
-    finally:
-        again.kill()
     result["connections"] = main(cmd="state")["connections"]
     main.proc.send_signal(signal.SIGTERM)
     result["main_exit"] = main.proc.wait(30)
@@ -306,7 +302,6 @@ def test_debug_kernel_reports_nothing(run):
     debug = uml.e2e_debug(uml.tree_series(run["source"]))
     assert debug_kernel_findings(run["lines"], "E2E", debug, known_leaks=[
         GPIOLIB_HELD_LINE_LABEL]) == []
-
 
 
 def test_backends_exit_cleanly_and_serve_a_restarted_guest(run):

@@ -381,6 +381,15 @@ static void fuzz_arm_later(void *ctx)
 	h->arm_pending = true;
 }
 
+/* As a delayed work item, under the core's lock: the same. */
+static void fuzz_arm_retry(void *ctx)
+{
+	struct fuzz_host *h = ctx;
+
+	FUZZ_LOCKED(h, "arm_retry");
+	h->arm_pending = true;
+}
+
 static unsigned int fuzz_vq_size(void *ctx, unsigned int vq)
 {
 	struct fuzz_host *h = ctx;
@@ -401,6 +410,7 @@ const struct vgpio_host_ops fuzz_host_ops = {
 	.rejected	= fuzz_rejected,
 	.vq_size	= fuzz_vq_size,
 	.arm_later	= fuzz_arm_later,
+	.arm_retry	= fuzz_arm_retry,
 };
 
 void fuzz_host_init(struct fuzz_host *h, const uint8_t *data, size_t size)

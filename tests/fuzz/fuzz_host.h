@@ -138,7 +138,7 @@ struct fuzz_host {
 	bool irq_masked[FUZZ_MAX_LINES];
 	bool killed;
 	bool irq_mask_in_handler;
-	bool arm_pending;	/* arm_later asked; run at the next callback */
+	bool arm_pending;	/* arm_later, arm_retry: run at the next callback */
 	unsigned long irqs;
 	unsigned long wakes;
 	unsigned long rejections;

@@ -5,6 +5,7 @@ import json
 import os
 import re
 import shutil
+import subprocess
 import time
 
 from checkout import ROOT
@@ -43,21 +44,31 @@ class Backend:
 @contextlib.contextmanager
 def guest_session(guest, *backends, stop=True):
     """Run a test's block with ``guest`` up: when it ends the guest is
-    killed and, with ``stop``, ``backends`` are stopped. A guest that
-    timed out inside it raises with each backend's log tail added, the
-    other half of what a hang in CI leaves to go on."""
+    killed and ``backends`` are stopped; with ``stop`` false they are left
+    to exit on their own (``--once``) unless the block failed. A guest
+    that timed out inside it, waiting for a line or for its exit, raises
+    with each backend's log tail added, the other half of what a hang in
+    CI leaves to go on."""
+    failed = True
     try:
         yield guest
+        failed = False
     except TimeoutError as exc:
-        tails = "".join("\n%s ends:\n%s" % (os.path.basename(b.log_path),
-                                             b.text()[-3000:])
-                        for b in backends)
-        raise TimeoutError("%s%s" % (exc, tails)) from None
+        exc.args = (str(exc) + _log_tails(backends),)
+        raise
+    except subprocess.TimeoutExpired as exc:
+        raise TimeoutError("%s%s%s" % (exc, guest.where_it_hangs(),
+                                       _log_tails(backends))) from exc
     finally:
         guest.kill()
-        if stop:
+        if stop or failed:
             for backend in backends:
                 backend.stop()
+
+
+def _log_tails(backends):
+    return "".join("\n%s ends:\n%s" % (os.path.basename(b.log_path),
+                                        b.text()[-3000:]) for b in backends)
 
 
 KERNEL_SRC = os.path.join(ROOT, "kernel")

@@ -82,18 +82,39 @@ def test_a_guest_timeout_carries_each_backends_log_and_both_are_stopped(
     for name in ("first", "second"):
         assert "\n%s.log ends:\n" % name in message
         assert "listening on %s" % (tmp_path / (name + ".sock")) in message
+    # The traceback still leads to the wait that timed out.
+    assert caught.traceback[-1].name == "expect"
     assert guest.proc.poll() is not None
     assert all(b.proc.poll() is not None for b in backends)
 
 
-def test_without_stop_the_backends_keep_running(tmp_path):
-    backend = Backend(str(tmp_path), "kept", "--protocol", "standard",
+def test_a_guest_that_does_not_exit_times_out_with_the_logs(tmp_path):
+    backend = Backend(str(tmp_path), "std", "--protocol", "standard",
                       "--lines", "2")
+    guest = silent_guest()
+    with pytest.raises(TimeoutError) as caught:
+        with guest_session(guest, backend):
+            guest.wait(0.2)
+    assert "timed out after 0.2 seconds" in str(caught.value)
+    assert "\nstd.log ends:\n" in str(caught.value)
+    assert backend.proc.poll() is not None
+
+
+def test_without_stop_the_backends_exit_on_their_own_unless_it_failed(
+        tmp_path):
+    kept = Backend(str(tmp_path), "kept", "--protocol", "standard",
+                   "--lines", "2")
     try:
         guest = silent_guest()
-        with guest_session(guest, backend, stop=False):
+        with guest_session(guest, kept, stop=False):
             pass
         assert guest.proc.poll() is not None
-        assert backend.proc.poll() is None
+        assert kept.proc.poll() is None
     finally:
-        backend.stop()
+        kept.stop()
+    failed = Backend(str(tmp_path), "failed", "--protocol", "standard",
+                     "--lines", "2")
+    with pytest.raises(TimeoutError):
+        with guest_session(silent_guest(), failed, stop=False) as guest:
+            guest.expect("never", timeout=0.2)
+    assert failed.proc.poll() is not None

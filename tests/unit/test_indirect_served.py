@@ -10,11 +10,11 @@ import socket
 import struct
 import time
 
+from virtio_gpio.conformance import frontend
 from virtio_gpio.devices.standard import StandardDevice
 from virtio_gpio.vhost_user.control import send_control
 from virtio_gpio.wire.standard import Direction, IrqType, Msg
 from two_devices import two_devices
-from virtio_gpio.conformance import frontend
 from vhost_front_end import FrontEnd, serve, std_request, wait_used
 
 
@@ -94,6 +94,7 @@ def test_tables_of_both_queues_held_at_once_do_not_overlap(tmp_path):
     finally:
         front.sock.close()
         thread.join(5)
+
 
 def test_an_eventq_of_n_entries_holds_n_lines_with_tables(tmp_path):
     num = 8   # the test front end's queue size

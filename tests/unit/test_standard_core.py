@@ -355,6 +355,27 @@ def test_a_rearm_without_memory_or_room_is_retried(make_chip):
     assert [e.line for e in chip.read_events()] == [5]
 
 
+def test_a_retry_that_fails_again_asks_again(make_chip):
+    chip = make_chip(16, protocol="standard", ring_size=16, indirect=True)
+    for line in range(16):
+        chip.direction_input(line)
+        chip.watch(line, Edge.BOTH)
+    chip.poll()
+    eventq = chip.transport.ring(lib.VGPIO_STD_VQ_EVENT)
+    lib.simvq_fail_indirect(eventq, 1)
+    chip.transport.set_input(5, 1)
+    assert chip.transport.host.arm_retries == 1
+    # The retry runs while memory is still short: it says so (the glue
+    # waits twice as long before the next) and asks again.
+    lib.simvq_fail_indirect(eventq, 1)
+    assert lib.vgpio_irq_arm_pending(chip._core) == -errno.ENOSPC
+    assert chip.transport.host.arm_retries == 2
+    assert 5 not in chip.device.held_irq_lines()
+    assert lib.vgpio_irq_arm_pending(chip._core) == 0
+    chip.poll()
+    assert 5 in chip.device.held_irq_lines()
+
+
 def test_unwatch_sets_none_and_buffer_comes_back_invalid(std):
     std.direction_input(1)
     std.watch(1)
