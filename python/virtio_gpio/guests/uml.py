@@ -297,11 +297,14 @@ class Guest(ConsoleGuest):
         in CI leaves nothing else to go on)."""
         if self.proc.poll() is not None:
             return ""
+        # Not with the sanitizer runtimes a test run may preload: gdb
+        # hangs under them.
+        env = {k: v for k, v in os.environ.items() if k != "LD_PRELOAD"}
         try:
             trace = subprocess.run(
                 ["gdb", "-batch", "-p", str(self.proc.pid), "-ex", "bt 40"],
                 stdin=subprocess.DEVNULL, capture_output=True, text=True,
-                timeout=60)
+                timeout=60, env=env)
         except (OSError, subprocess.TimeoutExpired) as exc:
             return "\n(no backtrace of the UML kernel: %s)" % exc
         frames = [l for l in trace.stdout.splitlines() if l.startswith("#")]
