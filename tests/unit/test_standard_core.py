@@ -326,13 +326,11 @@ def test_only_lines_the_eventq_can_hold_take_interrupts(make_chip, lines,
     assert [e.line for e in chip.read_events()] == [fit - 1]
 
 
-def test_a_rearm_without_memory_or_room_is_retried(make_chip):
-    # Every line armed fills a 16-entry eventq, one descriptor a chain.
-    # Line 5's edge returns its buffer; the re-arm finds no memory for an
-    # indirect table (GFP_ATOMIC) and one descriptor too few to do
-    # without, as virtio_ring falls back. Without a retry, line 5 would
-    # stay silent until its next sync: no other buffer comes back to
-    # make room, and the core was told of no change.
+def full_eventq_losing_line_5s_rearm(make_chip):
+    """(chip, eventq): every line of 16 armed fills a 16-entry eventq, one
+    descriptor a chain. Line 5's edge returns its buffer; the re-arm finds
+    no memory for an indirect table (GFP_ATOMIC) and one descriptor too
+    few to do without, as virtio_ring falls back."""
     chip = make_chip(16, protocol="standard", ring_size=16, indirect=True)
     for line in range(16):
         chip.direction_input(line)
@@ -342,6 +340,14 @@ def test_a_rearm_without_memory_or_room_is_retried(make_chip):
     assert lib.simvq_num_free(eventq) == 0
     lib.simvq_fail_indirect(eventq, 1)
     chip.transport.set_input(5, 1)
+    return chip, eventq
+
+
+def test_a_rearm_without_memory_or_room_is_retried(make_chip):
+    # Without a retry, line 5 would stay silent until its next sync: no
+    # other buffer comes back to make room, and the core was told of no
+    # change.
+    chip, _ = full_eventq_losing_line_5s_rearm(make_chip)
     assert [e.line for e in chip.read_events()] == [5]
     assert chip.stats["rx_repost_failed"] == 1
     assert chip.transport.host.arm_retries == 1
@@ -356,14 +362,7 @@ def test_a_rearm_without_memory_or_room_is_retried(make_chip):
 
 
 def test_a_retry_that_fails_again_asks_again(make_chip):
-    chip = make_chip(16, protocol="standard", ring_size=16, indirect=True)
-    for line in range(16):
-        chip.direction_input(line)
-        chip.watch(line, Edge.BOTH)
-    chip.poll()
-    eventq = chip.transport.ring(lib.VGPIO_STD_VQ_EVENT)
-    lib.simvq_fail_indirect(eventq, 1)
-    chip.transport.set_input(5, 1)
+    chip, eventq = full_eventq_losing_line_5s_rearm(make_chip)
     assert chip.transport.host.arm_retries == 1
     # The retry runs while memory is still short: it says so (the glue
     # waits twice as long before the next) and asks again.
